@@ -1,0 +1,67 @@
+# kiOS: `make run` boots a node in QEMU, `make test` proves it works.
+SHELL := /bin/bash
+OUT   := out
+PARTS := $(OUT)/parts
+GO    := go
+GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
+DEBIAN_PACKAGES := qemu-system-x86 ovmf libseccomp-dev squashfs-tools
+include components/versions.env
+
+.PHONY: all deps components parts build run test unit e2e bench clean
+
+all: build
+
+# Debian packages the build and the VMs need. As root they are installed;
+# otherwise the apt-get line is printed.
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "deps: installing $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "deps: run: sudo apt-get install -y $$missing"; exit 1; \
+		fi; \
+	fi
+
+components: deps
+	@components/build.sh kernel
+	@components/build.sh stub
+	@components/build.sh containerd
+	@components/build.sh runc
+	@components/build.sh kubelet
+
+# Everything `kios build` assembles, staged under out/parts.
+parts: components
+	@mkdir -p $(PARTS)/bin $(PARTS)/images $(OUT)/bin
+	$(GOBUILD) -o $(OUT)/kios ./cmd/kios
+	$(GOBUILD) -o $(PARTS)/bin/init ./cmd/init
+	@for p in pause dhcp ntp demo; do $(GOBUILD) -o $(OUT)/bin/$$p ./cmd/$$p || exit 1; done
+	@cp -f build/cache/kubelet-$(KUBERNETES_VERSION)/kubelet $(PARTS)/bin/kubelet
+	@cp -f build/cache/containerd-$(CONTAINERD_VERSION)/containerd build/cache/containerd-$(CONTAINERD_VERSION)/containerd-shim-runc-v2 $(PARTS)/bin/
+	@cp -f build/cache/runc-$(RUNC_VERSION)/runc $(PARTS)/bin/runc
+	@ln -sfn ../../build/cache/kernel-$(KERNEL_VERSION)/root $(PARTS)/kernel
+	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
+	@for p in pause dhcp ntp; do $(OUT)/kios mkimage -binary $(OUT)/bin/$$p -name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
+	@$(OUT)/kios mkimage -binary $(OUT)/bin/demo -name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar
+
+build: parts
+	$(OUT)/kios build -o $(OUT)/kios-amd64.efi
+
+# A node with the demo static pod, its HTTP answer on localhost:8080.
+run: build
+	$(OUT)/kios build --config examples/demo --image $(OUT)/demo-image.tar -o $(OUT)/kios-demo.efi
+	@echo "run: booting; the demo pod answers on http://localhost:8080 (curl it from another terminal); Ctrl-C powers off"
+	$(OUT)/kios vm --efi $(OUT)/kios-demo.efi --forward 8080:80 --timeline
+
+test: build
+	$(GO) test -count=1 -timeout 50m ./...
+
+unit:
+	$(GO) test -count=1 -short ./...
+
+bench: build
+	$(GO) run ./cmd/kios-bench
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Builds one pinned upstream component into build/cache/<name>-<version>/ and
+# does nothing when that directory is already complete, so a second build
+# never recompiles. Usage: components/build.sh kubelet|containerd|runc|kernel|stub
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+. "$here/versions.env"
+cache=${KIOS_CACHE:-$root/build/cache}
+mkdir -p "$cache"
+export CGO_ENABLED=0 GOFLAGS=-trimpath
+
+done_or_build() { # name-version: succeeds if the cache entry is complete
+	[ -f "$cache/$1/.complete" ]
+}
+finish() { touch "$cache/$1/.complete"; echo "components: built $1"; }
+
+case "$1" in
+kubelet)
+	d=kubelet-$KUBERNETES_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	v=${KUBERNETES_VERSION#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
+	pkg=k8s.io/component-base/version
+	ld="-s -w -buildid= -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+	ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE -X $pkg.gitCommit=module-$KUBERNETES_VERSION"
+	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+	(cd "$here/kubernetes" && go build -ldflags "$ld" -o "$cache/$d/kubelet" k8s.io/kubernetes/cmd/kubelet)
+	finish "$d" ;;
+containerd)
+	d=containerd-$CONTAINERD_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	pkg=github.com/containerd/containerd/v2/version
+	ld="-s -w -buildid= -X $pkg.Version=$CONTAINERD_VERSION -X $pkg.Revision=module -X $pkg.Package=github.com/containerd/containerd/v2"
+	tags="no_btrfs no_devmapper no_zfs no_aufs urfave_cli_no_docs"
+	(cd "$here/containerd" &&
+		go build -tags "$tags" -ldflags "$ld" -o "$cache/$d/containerd" github.com/containerd/containerd/v2/cmd/containerd &&
+		go build -tags "$tags" -ldflags "$ld" -o "$cache/$d/containerd-shim-runc-v2" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2)
+	finish "$d" ;;
+runc)
+	d=runc-$RUNC_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	[ -f /usr/lib/x86_64-linux-gnu/libseccomp.a ] || { echo "components: runc needs libseccomp-dev (apt-get install libseccomp-dev)" >&2; exit 1; }
+	ld="-s -w -buildid= -X main.version=${RUNC_VERSION#v} -X main.gitCommit=module -extldflags -static"
+	(cd "$here/runc" && CGO_ENABLED=1 go build -tags "seccomp netgo osusergo" -ldflags "$ld" -o "$cache/$d/runc" github.com/opencontainers/runc)
+	finish "$d" ;;
+kernel|stub)
+	if [ "$1" = kernel ]; then p=$KERNEL_PACKAGE v=$KERNEL_VERSION sum=$KERNEL_SHA256; else p=$STUB_PACKAGE v=$STUB_VERSION sum=$STUB_SHA256; fi
+	d=$1-$v
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d/root"
+	(cd "$cache/$d" && apt-get download "$p=$v" >/dev/null)
+	deb=$(ls "$cache/$d"/*.deb)
+	got=$(sha256sum "$deb" | cut -d' ' -f1)
+	if [ -n "$sum" ] && [ "$got" != "$sum" ]; then
+		echo "components: $deb has sha256 $got, components/versions.env pins $sum" >&2; exit 1
+	fi
+	dpkg-deb -x "$deb" "$cache/$d/root"
+	rm -f "$deb"
+	finish "$d" ;;
+*)
+	echo "components: unknown component $1" >&2; exit 2 ;;
+esac

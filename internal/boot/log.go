@@ -1,0 +1,51 @@
+// Package boot is PID 1's boot: a list of named steps run in order by a
+// small runner that logs each with the uptime in a fixed format.
+package boot
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Log writes "kios: t=SECONDS MESSAGE" lines. On the node the writer is
+// /dev/kmsg, so lines reach the console and dmesg with kernel timestamps.
+type Log struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string // e.g. "<5>" for the kmsg notice level
+	uptime func() time.Duration
+}
+
+// NewLog returns a Log; uptime nil means the time since boot.
+func NewLog(w io.Writer, prefix string, uptime func() time.Duration) *Log {
+	if uptime == nil {
+		uptime = Uptime
+	}
+	return &Log{w: w, prefix: prefix, uptime: uptime}
+}
+
+// Printf writes one line. Each write to /dev/kmsg is one record, so the
+// line is written in one call.
+func (l *Log) Printf(format string, args ...any) {
+	msg := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(msg, "\n") {
+		fmt.Fprintf(l.w, "%skios: t=%.3f %s\n", l.prefix, l.uptime().Seconds(), line)
+	}
+}
+
+// Uptime is the time since the kernel started (CLOCK_BOOTTIME), the
+// clock of the kernel's own log timestamps.
+func Uptime() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}

@@ -1,0 +1,208 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/containerd"
+	"kios.dev/kios/internal/kmod"
+	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/supervise"
+)
+
+// Paths of the image that PID 1 reads.
+const (
+	ModulesList     = "/etc/kios/modules"
+	PrimedImagesDir = "/lib/kios/images"
+	ContainerdConf  = "/etc/containerd/config.toml"
+)
+
+// Node is everything the boot steps act on. Fields are the seams tests
+// replace; New fills them with the real operations.
+type Node struct {
+	Log        Logger
+	Mounter    mounts.Mounter
+	LoadModule func(path string) error
+	Sup        *supervise.Supervisor
+	Env        []string
+
+	modules *kmod.Loader
+}
+
+// Steps is PID 1's boot, in order. containerd starts as soon as its
+// mounts, modules and config exist; the rest of the setup runs while it
+// initialises.
+func (n *Node) Steps() []Step {
+	return []Step{
+		{"mount", n.mount},
+		{"modules", n.loadModules},
+		{"etc", n.mountEtc},
+		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
+		{"start-containerd", n.startContainerd},
+		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
+		{"identity", n.identity},
+		{"network", n.network},
+		{"wait-containerd", n.waitContainerd},
+		{"import-images", n.importImages},
+		{"start-kubelet", n.startKubelet},
+	}
+}
+
+func mountedNow() func(string) bool {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return func(string) bool { return false }
+	}
+	defer f.Close()
+	infos, err := mounts.ParseMountinfo(f)
+	if err != nil {
+		return func(string) bool { return false }
+	}
+	return func(t string) bool { return mounts.Mounted(infos, t) }
+}
+
+func (n *Node) mount(context.Context) error {
+	if err := mounts.Apply(n.Mounter, mounts.Pseudo, mountedNow()); err != nil {
+		return err
+	}
+	return mounts.Apply(n.Mounter, mounts.Writable, mountedNow())
+}
+
+func (n *Node) loadModules(context.Context) error {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return err
+	}
+	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]))
+	l, err := kmod.Open(dir, n.LoadModule)
+	if err != nil {
+		return err
+	}
+	n.modules = l
+	// The kernel's own requests (fs-overlay, nf_conntrack...) go through
+	// the init binary's modprobe.
+	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte("/bin/modprobe"), 0o644); err != nil {
+		n.Log.Printf("event=modprobe-path-failed err=%q", err.Error())
+	}
+	b, err := os.ReadFile(ModulesList)
+	if err != nil {
+		return fmt.Errorf("read module list: %w", err)
+	}
+	var errs []error
+	count := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		name := strings.TrimSpace(strings.SplitN(line, "#", 2)[0])
+		if name == "" {
+			continue
+		}
+		loaded, err := l.Probe(name)
+		count += len(loaded)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	hw := l.Coldplug("/sys", n.Log)
+	n.Log.Printf("event=modules-loaded listed=%d coldplug=%d coldplugged=%q", count, len(hw), strings.Join(hw, ","))
+	return errors.Join(errs...)
+}
+
+func (n *Node) mountEtc(context.Context) error {
+	for _, d := range []string{mounts.EtcUpper + "/upper", mounts.EtcUpper + "/work"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return n.Mounter.Mount(mounts.Etc(mounts.EtcUpper))
+}
+
+func (n *Node) identity(context.Context) error {
+	var errs []error
+	if b, err := os.ReadFile("/etc/machine-id"); err != nil || !validID(strings.TrimSpace(string(b))) {
+		id, dmi := MachineID("/")
+		if err := os.WriteFile("/etc/machine-id", []byte(id+"\n"), 0o444); err != nil {
+			errs = append(errs, fmt.Errorf("write machine-id: %w", err))
+		}
+		n.Log.Printf("event=machine-id id=%s from_dmi=%t", id, dmi)
+	}
+	name, err := Hostname("/")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if name == "" {
+		b, _ := os.ReadFile("/etc/machine-id")
+		name = "kios-" + strings.TrimSpace(string(b))[:min(8, len(strings.TrimSpace(string(b))))]
+	}
+	if err := unix.Sethostname([]byte(name)); err != nil {
+		errs = append(errs, fmt.Errorf("set hostname %s: %w", name, err))
+	}
+	n.Log.Printf("event=hostname name=%s", name)
+	return errors.Join(errs...)
+}
+
+func (n *Node) network(context.Context) error {
+	up, err := LinksUp()
+	n.Log.Printf("event=links-up links=%s", strings.Join(up, ","))
+	return err
+}
+
+func (n *Node) startContainerd(context.Context) error {
+	return n.Sup.Add(supervise.Service{
+		Name: "containerd",
+		Args: func() ([]string, error) { return []string{"/bin/containerd", "--config", ContainerdConf}, nil },
+		Env:  n.Env,
+	})
+}
+
+func (n *Node) waitContainerd(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := containerd.WaitSocket(ctx, containerd.Socket); err != nil {
+		return err
+	}
+	n.Log.Printf("event=containerd-ready")
+	return nil
+}
+
+func (n *Node) importImages(ctx context.Context) error {
+	idx, err := containerd.ReadIndex(filepath.Join(PrimedImagesDir, "index.json"))
+	if err != nil {
+		return err
+	}
+	c, err := containerd.Connect(containerd.Socket)
+	if err != nil {
+		return err
+	}
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	err = containerd.Import(ictx, c, PrimedImagesDir, idx, n.Log)
+	// Report pod container starts for the boot timeline, on the same client.
+	go func() {
+		if err := containerd.LogStarts(context.Background(), c, n.Log); err != nil {
+			n.Log.Printf("event=container-watch-stopped err=%q", err.Error())
+		}
+	}()
+	return err
+}
+
+func (n *Node) startKubelet(context.Context) error {
+	return n.Sup.Add(supervise.Service{
+		Name: "kubelet",
+		Args: func() ([]string, error) {
+			flags, mode, err := kubelet.Flags("/", n.Log)
+			if err != nil {
+				return nil, err
+			}
+			n.Log.Printf("event=kubelet-mode mode=%s", mode)
+			return append([]string{"/bin/kubelet"}, flags...), nil
+		},
+		Env: n.Env,
+	})
+}

@@ -1,0 +1,96 @@
+package boot
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/applets"
+	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/supervise"
+)
+
+// Env is the environment of every program PID 1 starts.
+var Env = []string{"PATH=/bin", "HOME=/", "TMPDIR=/tmp"}
+
+// Backoff restarts containerd and the kubelet quickly at first and never
+// less often than every 30 s.
+var Backoff = supervise.Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second, ResetAfter: 60 * time.Second}
+
+// Main is PID 1. It never returns while it is PID 1.
+func Main() {
+	// A signal with no handler would make the Go runtime exit, and PID 1
+	// exiting panics the kernel: take them all.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGQUIT)
+	log := openLog()
+	if InInitramfs() {
+		log.Printf("step=switch-root status=start")
+		if err := SwitchRoot(log, applets.LoadModuleFile); err != nil {
+			log.Printf("step=switch-root status=failed err=%q", err.Error())
+			hang(log)
+		}
+		log.Printf("step=switch-root status=ok")
+		err := unix.Exec("/bin/init", []string{"/bin/init"}, Env)
+		log.Printf("event=exec-init-failed err=%q", err.Error())
+		hang(log)
+	}
+	log.Printf("event=init-start pid=%d", os.Getpid())
+	var mirror io.Writer
+	if cmdlineHas("kios.log=console") {
+		mirror = os.Stdout
+	}
+	out := &supervise.Output{Dir: "/var/log/kios", MaxBytes: 8 << 20, Mirror: mirror}
+	start := func(name string, argv, env []string) (int, error) {
+		w, err := out.Pipe(name)
+		if err != nil {
+			return 0, err
+		}
+		defer w.Close()
+		return supervise.StartProcess(argv, env, w, w)
+	}
+	sup := supervise.New(start, Backoff, log, func(pid int, s syscall.Signal) error { return unix.Kill(pid, s) })
+	go supervise.Reap(sup, log)
+	node := &Node{Log: log, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
+	failed := Run(context.Background(), log, node.Steps())
+	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+	for s := range sigs {
+		handleSignal(log, sup, s)
+	}
+}
+
+func openLog() *Log {
+	if f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {
+		return NewLog(f, "<5>", nil)
+	}
+	// /dev is not mounted yet in the initramfs: the console is stdout.
+	return NewLog(os.Stdout, "", nil)
+}
+
+func cmdlineHas(word string) bool {
+	b, _ := os.ReadFile("/proc/cmdline")
+	for _, f := range strings.Fields(string(b)) {
+		if f == word {
+			return true
+		}
+	}
+	return false
+}
+
+// hang keeps PID 1 alive after a fatal error, reaping children.
+func hang(log Logger) {
+	log.Printf("event=halted reason=%q", "boot cannot continue")
+	for {
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(-1, &ws, 0, nil); err != nil {
+			time.Sleep(time.Second)
+		}
+	}
+}

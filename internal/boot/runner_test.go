@@ -1,0 +1,59 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type recLog struct{ lines []string }
+
+func (r *recLog) Printf(f string, a ...any) { r.lines = append(r.lines, fmt.Sprintf(f, a...)) }
+
+func TestRunContinuesAfterFailureAndPanic(t *testing.T) {
+	var ran []string
+	step := func(name string, err error, panics bool) Step {
+		return Step{name, func(context.Context) error {
+			ran = append(ran, name)
+			if panics {
+				panic("boom")
+			}
+			return err
+		}}
+	}
+	log := &recLog{}
+	failed := Run(context.Background(), log, []Step{
+		step("mount", nil, false),
+		step("modules", errors.New("no such file"), false),
+		step("network", nil, true),
+		step("kubelet", nil, false),
+	})
+	if diff := cmp.Diff([]string{"mount", "modules", "network", "kubelet"}, ran); diff != "" {
+		t.Errorf("steps run (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"modules", "network"}, failed); diff != "" {
+		t.Errorf("failed steps (-want +got):\n%s", diff)
+	}
+	joined := strings.Join(log.lines, "\n")
+	for _, want := range []string{
+		"step=mount status=ok", `step=modules status=failed`, `err="no such file"`, `err="panic: boom"`,
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("log lacks %q:\n%s", want, joined)
+		}
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	var b strings.Builder
+	l := NewLog(&b, "<5>", func() time.Duration { return 1234567 * time.Microsecond })
+	l.Printf("step=%s status=ok", "mount")
+	if got, want := b.String(), "<5>kios: t=1.235 step=mount status=ok\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

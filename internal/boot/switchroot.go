@@ -1,0 +1,137 @@
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/kmod"
+)
+
+// RootImage is the compressed root filesystem inside the initramfs.
+const RootImage = "/root.squashfs"
+
+// InInitramfs reports whether this process runs from the initramfs,
+// where the root image still has to be mounted.
+func InInitramfs() bool {
+	_, err := os.Stat(RootImage)
+	return err == nil
+}
+
+// SwitchRoot mounts the root image read-only from a loop device, moves
+// the kernel filesystems into it, empties the initramfs (freeing its
+// RAM) and makes the image the root, so runc can pivot_root as upstream
+// intends. The caller then execs /bin/init.
+func SwitchRoot(log Logger, loadModule func(string) error) error {
+	for _, m := range []struct{ src, dst, typ string }{
+		{"devtmpfs", "/dev", "devtmpfs"}, {"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"},
+	} {
+		if err := os.MkdirAll(m.dst, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(m.src, m.dst, m.typ, unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("mount %s: %w", m.dst, err)
+		}
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return fmt.Errorf("uname: %w", err)
+	}
+	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]))
+	l, err := kmod.Open(dir, loadModule)
+	if err != nil {
+		return err
+	}
+	for _, m := range []string{"loop", "squashfs"} {
+		if _, err := l.Probe(m); err != nil {
+			return fmt.Errorf("load %s: %w", m, err)
+		}
+	}
+	dev, err := AttachLoop(RootImage)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll("/sysroot", 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(dev, "/sysroot", "squashfs", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
+		return fmt.Errorf("mount root image %s: %w", dev, err)
+	}
+	for _, d := range []string{"/dev", "/proc", "/sys"} {
+		if err := unix.Mount(d, "/sysroot"+d, "", unix.MS_MOVE, ""); err != nil {
+			return fmt.Errorf("move %s into the root image: %w", d, err)
+		}
+	}
+	if err := emptyInitramfs(); err != nil {
+		log.Printf("event=initramfs-cleanup-failed err=%q", err.Error())
+	}
+	if err := unix.Chdir("/sysroot"); err != nil {
+		return err
+	}
+	if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move root image to /: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// emptyInitramfs deletes the initramfs files, staying on its filesystem.
+func emptyInitramfs() error {
+	var st unix.Stat_t
+	if err := unix.Stat("/", &st); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir("/")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		p := "/" + e.Name()
+		var s unix.Stat_t
+		if err := unix.Lstat(p, &s); err != nil || s.Dev != st.Dev || p == "/sysroot" {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AttachLoop attaches a file read-only to a free loop device and returns
+// the device path.
+func AttachLoop(file string) (string, error) {
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return "", fmt.Errorf("open loop-control: %w", err)
+	}
+	defer ctl.Close()
+	n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+	if err != nil {
+		return "", fmt.Errorf("find a free loop device: %w", err)
+	}
+	dev := fmt.Sprintf("/dev/loop%d", n)
+	f, err := os.OpenFile(file, os.O_RDONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	lf, err := os.OpenFile(dev, os.O_RDONLY, 0)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", dev, err)
+	}
+	defer lf.Close()
+	cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
+	cfg.Info.Flags = unix.LO_FLAGS_READ_ONLY
+	copy(cfg.Info.File_name[:], file)
+	if err := unix.IoctlLoopConfigure(int(lf.Fd()), &cfg); err != nil {
+		return "", fmt.Errorf("attach %s to %s: %w", file, dev, err)
+	}
+	return dev, nil
+}

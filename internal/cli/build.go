@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"kios.dev/kios/internal/image"
+)
+
+func build(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("build", stderr)
+	var o image.Options
+	var images multi
+	fs.StringVar(&o.Config, "config", "", "directory laid over the image's /etc")
+	fs.Var(&images, "image", "image archive (docker-archive or OCI layout tarball) to prime; repeatable")
+	fs.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
+	fs.StringVar(&o.Output, "o", defaultOutput(), "EFI file to write")
+	fs.StringVar(&o.Parts, "parts", defaultParts(), "directory of built components (made by `make parts`)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("build: unexpected argument %q", fs.Arg(0))
+	}
+	o.Images = images
+	o.Report = stdout
+	return image.Build(o)
+}

@@ -1,0 +1,79 @@
+// Package cli is the `kios` command: build images, boot them in QEMU.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const usage = `usage: kios COMMAND [flags]
+
+commands:
+  build     build the node's EFI image
+  vm        boot an EFI image (or disk) in QEMU
+  mkimage   make a single-binary OCI image archive (used by make)
+`
+
+// Run runs the kios command line.
+func Run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "build":
+		return build(args[1:], stdout, stderr)
+	case "vm":
+		return runVM(args[1:], stdout, stderr)
+	case "mkimage":
+		return mkimage(args[1:], stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// defaultParts is out/parts next to the kios binary (out/kios), so the
+// built CLI finds the components `make` staged wherever it runs from.
+func defaultParts() string {
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "parts"); isDir(p) {
+			return p
+		}
+	}
+	return filepath.Join("out", "parts")
+}
+
+func defaultOutput() string {
+	if exe, err := os.Executable(); err == nil {
+		if d := filepath.Dir(exe); isDir(filepath.Join(d, "parts")) {
+			return filepath.Join(d, "kios-amd64.efi")
+		}
+	}
+	return filepath.Join("out", "kios-amd64.efi")
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kios "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

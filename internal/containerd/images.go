@@ -1,0 +1,110 @@
+package containerd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	client "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+)
+
+// Namespace is the containerd namespace the CRI plugin uses.
+const Namespace = "k8s.io"
+
+// ArchiveLabel records on each imported image the SHA-256 of the archive
+// it came from, so a reboot with the same archive skips the import.
+const ArchiveLabel = "dev.kios.archive.sha256"
+
+// Primed is one entry of the image's primed-images index, written by the
+// image builder next to the archives.
+type Primed struct {
+	File   string   `json:"file"`   // archive file name, relative to the index
+	SHA256 string   `json:"sha256"` // of the archive
+	Names  []string `json:"names"`  // image references it provides
+}
+
+// ReadIndex reads the primed-images index.
+func ReadIndex(path string) ([]Primed, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read primed image index: %w", err)
+	}
+	var idx []Primed
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return idx, nil
+}
+
+// Logger is the one method this package needs.
+type Logger interface{ Printf(format string, args ...any) }
+
+// Import makes every primed image available to the CRI plugin: archives
+// whose images are all present with the same archive checksum are
+// skipped; the rest are imported and unpacked into the snapshotter.
+func Import(ctx context.Context, c *client.Client, dir string, idx []Primed, log Logger) error {
+	ctx = withNS(ctx)
+	is := c.ImageService()
+	var errs []error
+	for _, p := range idx {
+		if present(ctx, is, p) {
+			log.Printf("event=image-present file=%s names=%v", p.File, p.Names)
+			continue
+		}
+		if err := importOne(ctx, c, filepath.Join(dir, p.File), p); err != nil {
+			log.Printf("event=image-import-failed file=%s err=%q", p.File, err.Error())
+			errs = append(errs, err)
+			continue
+		}
+		log.Printf("event=image-imported file=%s names=%v", p.File, p.Names)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d primed images failed to import: %w", len(errs), len(idx), errs[0])
+	}
+	return nil
+}
+
+func present(ctx context.Context, is images.Store, p Primed) bool {
+	for _, n := range p.Names {
+		img, err := is.Get(ctx, n)
+		if err != nil || img.Labels[ArchiveLabel] != p.SHA256 {
+			return false
+		}
+	}
+	return len(p.Names) > 0
+}
+
+func importOne(ctx context.Context, c *client.Client, path string, p Primed) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	imgs, err := c.Import(ctx, f, client.WithImportPlatform(platforms.DefaultStrict()))
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	is := c.ImageService()
+	for _, img := range imgs {
+		if img.Name == "" {
+			continue
+		}
+		if img.Labels == nil {
+			img.Labels = map[string]string{}
+		}
+		img.Labels[ArchiveLabel] = p.SHA256
+		img.Labels["io.cri-containerd.image"] = "managed"
+		if _, err := is.Update(ctx, img, "labels."+ArchiveLabel, "labels.io.cri-containerd.image"); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("label %s: %w", img.Name, err)
+		}
+		if err := client.NewImageWithPlatform(c, img, platforms.DefaultStrict()).Unpack(ctx, "overlayfs"); err != nil {
+			return fmt.Errorf("unpack %s: %w", img.Name, err)
+		}
+	}
+	return nil
+}

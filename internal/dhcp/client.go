@@ -1,0 +1,145 @@
+package dhcp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+)
+
+// Logger is the one method the client needs.
+type Logger interface{ Printf(format string, args ...any) }
+
+// Client keeps a lease on each interface.
+type Client struct {
+	Interfaces []string
+	ResolvConf string // file to write; empty: do not write
+	Log        Logger
+	// Retry is the wait after a failed attempt (short in tests).
+	Retry time.Duration
+
+	mu     sync.Mutex
+	leases map[string]Lease
+}
+
+// Run keeps leases until ctx ends.
+func (c *Client) Run(ctx context.Context) error {
+	if len(c.Interfaces) == 0 {
+		return fmt.Errorf("no interfaces to configure")
+	}
+	c.leases = map[string]Lease{}
+	var wg sync.WaitGroup
+	for _, ifc := range c.Interfaces {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.keep(ctx, ifc)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (c *Client) keep(ctx context.Context, ifc string) {
+	retry := c.Retry
+	if retry == 0 {
+		retry = 5 * time.Second
+	}
+	for ctx.Err() == nil {
+		cl, err := nclient4.New(ifc, nclient4.WithTimeout(2*time.Second), nclient4.WithRetry(3))
+		if err != nil {
+			c.Log.Printf("dhcp: %s: open client: %v", ifc, err)
+			sleep(ctx, retry)
+			continue
+		}
+		c.session(ctx, cl, ifc, retry)
+		cl.Close()
+	}
+}
+
+// session gets a lease, then renews it at T1 until renewing fails past
+// the lease's end; then it returns to start over with a discover.
+func (c *Client) session(ctx context.Context, cl *nclient4.Client, ifc string, retry time.Duration) {
+	lease, err := cl.Request(ctx)
+	if err != nil {
+		c.Log.Printf("dhcp: %s: no lease: %v", ifc, err)
+		sleep(ctx, retry)
+		return
+	}
+	for {
+		l, err := FromACK(ifc, lease.ACK)
+		if err != nil {
+			c.Log.Printf("dhcp: %s: %v", ifc, err)
+			sleep(ctx, retry)
+			return
+		}
+		c.apply(l)
+		if l.Duration == 0 {
+			<-ctx.Done()
+			return
+		}
+		expires := time.Now().Add(l.Duration)
+		sleep(ctx, l.Renew)
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			next, err := cl.Renew(ctx, lease)
+			if err == nil {
+				lease = next
+				c.Log.Printf("dhcp: %s: renewed", ifc)
+				break
+			}
+			if time.Now().After(expires) {
+				c.Log.Printf("dhcp: %s: lease on %s expired: %v", ifc, l.Address.String(), err)
+				if err := Remove(l); err != nil {
+					c.Log.Printf("dhcp: %s: remove address: %v", ifc, err)
+				}
+				return
+			}
+			c.Log.Printf("dhcp: %s: renew failed, retrying: %v", ifc, err)
+			sleep(ctx, min(retry*2, time.Until(expires)/2+time.Second))
+		}
+	}
+}
+
+func (c *Client) apply(l Lease) {
+	if err := Apply(l); err != nil {
+		c.Log.Printf("dhcp: %s: apply lease: %v", l.Interface, err)
+		return
+	}
+	var dns []string
+	for _, d := range l.DNS {
+		dns = append(dns, d.String())
+	}
+	router := "none"
+	if l.Router != nil {
+		router = l.Router.String()
+	}
+	c.Log.Printf("dhcp: %s: lease address=%s router=%s dns=%s mtu=%d duration=%s renew=%s server=%v",
+		l.Interface, l.Address.String(), router, strings.Join(dns, ","), l.MTU, l.Duration, l.Renew, l.Server)
+	c.mu.Lock()
+	c.leases[l.Interface] = l
+	var all []Lease
+	for _, ifc := range c.Interfaces {
+		if x, ok := c.leases[ifc]; ok {
+			all = append(all, x)
+		}
+	}
+	c.mu.Unlock()
+	if c.ResolvConf != "" {
+		if err := WriteFileAtomic(c.ResolvConf, ResolvConf(all)); err != nil {
+			c.Log.Printf("dhcp: write %s: %v", c.ResolvConf, err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

@@ -1,0 +1,403 @@
+package image
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+
+	"kios.dev/kios/internal/containerd"
+	"kios.dev/kios/internal/cpio"
+	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/uki"
+)
+
+//go:embed rootfs modules-hardware
+var defaults embed.FS
+
+// Binaries are the only programs of the node, all in /bin.
+var Binaries = []string{"init", "containerd", "containerd-shim-runc-v2", "runc", "kubelet"}
+
+// DefaultCmdline is the kernel command line every image starts with.
+const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 panic=10"
+
+// Options says what to build.
+type Options struct {
+	Parts   string   // directory with bin/, kernel/, stub.efi, images/
+	Config  string   // laid over /etc; optional
+	Images  []string // extra image archives to prime
+	Cmdline string   // appended to DefaultCmdline
+	Output  string   // the EFI file
+	Report  io.Writer
+}
+
+// Build writes the EFI. Nothing is left at Output when it fails.
+func Build(o Options) error {
+	if o.Report == nil {
+		o.Report = io.Discard
+	}
+	work, err := os.MkdirTemp(filepath.Dir(o.Output), ".kios-build-")
+	if err != nil {
+		return fmt.Errorf("create work directory next to %s: %w", o.Output, err)
+	}
+	defer os.RemoveAll(work)
+
+	kernel, release, err := findKernel(filepath.Join(o.Parts, "kernel"))
+	if err != nil {
+		return err
+	}
+	modDir := filepath.Join(o.Parts, "kernel", "lib", "modules", release)
+	km, err := openKernelModules(modDir)
+	if err != nil {
+		return err
+	}
+	t, sizes, err := rootTree(o, km, release)
+	if err != nil {
+		return err
+	}
+	stage := filepath.Join(work, "root")
+	if err := t.Stage(stage); err != nil {
+		return fmt.Errorf("stage root tree: %w", err)
+	}
+	sqfs := filepath.Join(work, "root.squashfs")
+	if err := squash(stage, sqfs); err != nil {
+		return err
+	}
+	initrd, err := initramfs(o.Parts, sqfs, km, release)
+	if err != nil {
+		return err
+	}
+	vmlinuz, err := os.ReadFile(kernel)
+	if err != nil {
+		return fmt.Errorf("read kernel: %w", err)
+	}
+	stub, err := os.ReadFile(filepath.Join(o.Parts, "stub.efi"))
+	if err != nil {
+		return fmt.Errorf("read EFI stub: %w", err)
+	}
+	osrel, _ := defaults.ReadFile("rootfs/etc/os-release")
+	cmdline := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline)
+	stubSbat, _ := uki.SectionData(stub, ".sbat")
+	sbat := append(bytes.TrimRight(append([]byte(nil), stubSbat...), "\x00"), []byte(sbatLine)...)
+	efi, err := uki.Build(stub, []uki.Section{
+		{Name: ".osrel", Data: osrel},
+		{Name: ".cmdline", Data: []byte(cmdline)},
+		{Name: ".uname", Data: []byte(release)},
+		{Name: ".sbat", Data: sbat},
+		{Name: ".initrd", Data: initrd},
+		{Name: ".linux", Data: vmlinuz},
+	})
+	if err != nil {
+		return fmt.Errorf("assemble UKI: %w", err)
+	}
+	if err := writeAtomic(o.Output, efi); err != nil {
+		return err
+	}
+	sq, _ := os.Stat(sqfs)
+	sizes = append(sizes,
+		sizeLine{"kernel (vmlinuz)", int64(len(vmlinuz))},
+		sizeLine{"root image (squashfs, zstd)", sq.Size()},
+		sizeLine{"initramfs (total)", int64(len(initrd))},
+		sizeLine{"EFI total", int64(len(efi))})
+	fmt.Fprintf(o.Report, "kios build: wrote %s\n", o.Output)
+	for _, s := range sizes {
+		fmt.Fprintf(o.Report, "  %-34s %8.1f MiB\n", s.what, float64(s.bytes)/(1<<20))
+	}
+	return nil
+}
+
+const sbatLine = "kios,1,kiOS,kios,0.1.0,https://kios.dev/\n"
+
+type sizeLine struct {
+	what  string
+	bytes int64
+}
+
+func findKernel(dir string) (path, release string, err error) {
+	m, _ := filepath.Glob(filepath.Join(dir, "boot", "vmlinuz-*"))
+	if len(m) != 1 {
+		return "", "", fmt.Errorf("want one kernel at %s/boot/vmlinuz-*, found %d", dir, len(m))
+	}
+	return m[0], strings.TrimPrefix(filepath.Base(m[0]), "vmlinuz-"), nil
+}
+
+// rootTree assembles the node's root filesystem.
+func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, error) {
+	t := NewTree()
+	var sizes []sizeLine
+	for _, d := range []struct {
+		p    string
+		perm fs.FileMode
+	}{
+		{"bin", 0o755}, {"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755},
+		{"tmp", 0o1777}, {"etc", 0o755}, {"var/cache", 0o755}, {"var/tmp", 0o1777},
+		{"var/log", 0o755}, {"var/lib/kubelet", 0o700}, {"var/lib/containerd", 0o700},
+		{"var/lib/cni", 0o700}, {"opt/cni/bin", 0o755}, {"lib/kios/images", 0o700},
+	} {
+		if err := t.Dir(d.p, d.perm); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := t.Symlink("var/run", "../run"); err != nil {
+		return nil, nil, err
+	}
+	for _, b := range Binaries {
+		src := filepath.Join(o.Parts, "bin", b)
+		st, err := os.Stat(src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("binary %s: %w", b, err)
+		}
+		if err := t.CopyFile("bin/"+b, 0o555, src); err != nil {
+			return nil, nil, err
+		}
+		sizes = append(sizes, sizeLine{"/bin/" + b, st.Size()})
+	}
+	for _, a := range []string{"modprobe", "mount", "umount"} {
+		if err := t.Symlink("bin/"+a, "init"); err != nil {
+			return nil, nil, err
+		}
+	}
+	// /etc defaults shipped in the image.
+	err := fs.WalkDir(defaults, "rootfs", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == "rootfs" {
+			return err
+		}
+		rel := strings.TrimPrefix(p, "rootfs/")
+		if d.IsDir() {
+			return t.Dir(rel, 0o755)
+		}
+		b, err := defaults.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return t.File(rel, 0o644, b)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("image defaults: %w", err)
+	}
+	if o.Config != "" {
+		if err := layConfig(t, o.Config); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Kernel modules: the boot list, the hardware list, their dependencies.
+	boot, _ := defaults.ReadFile("rootfs/etc/kios/modules")
+	if e, ok := t.Get("etc/kios/modules"); ok && e.User {
+		boot = e.Data
+	}
+	hw, _ := defaults.ReadFile("modules-hardware")
+	if _, err := addModules(t, km, release, append(moduleNames(boot), moduleNames(hw)...)); err != nil {
+		return nil, nil, fmt.Errorf("kernel modules: %w", err)
+	}
+	sizes = append(sizes, sizeLine{"kernel modules", t.Size("lib/modules/")})
+	// Primed images: the system pods' own, then the user's.
+	system, _ := filepath.Glob(filepath.Join(o.Parts, "images", "*.tar"))
+	sort.Strings(system)
+	if err := primeImages(t, append(system, o.Images...)); err != nil {
+		return nil, nil, err
+	}
+	sizes = append(sizes, sizeLine{"primed images", t.Size("lib/kios/images/")})
+	return t, sizes, nil
+}
+
+// layConfig lays the user's directory over /etc. Only directories and
+// regular files are taken, and files lose any execute bit: the image has
+// no executables outside /bin.
+func layConfig(t *Tree, dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("config directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("config directory %s: not a directory", dir)
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("config directory: %w", err)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "." {
+			return nil
+		}
+		target := "etc/" + filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			return t.put(target, &Entry{Mode: fs.ModeDir | 0o755, User: true})
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("config file: %w", err)
+			}
+			info, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("config file: %w", err)
+			}
+			return t.put(target, &Entry{Mode: info.Mode().Perm() & 0o666, Data: b, User: true})
+		default:
+			return fmt.Errorf("config file %s: only regular files and directories are allowed", p)
+		}
+	})
+}
+
+// primeImages validates each archive and adds it with the index PID 1
+// imports from.
+func primeImages(t *Tree, files []string) error {
+	var idx []containerd.Primed
+	seen := map[string]string{}
+	for i, f := range files {
+		a, err := ociimage.Inspect(f)
+		if err != nil {
+			return err
+		}
+		for _, n := range a.Names {
+			if prev, dup := seen[n]; dup {
+				return fmt.Errorf("image %s is in both %s and %s", n, prev, f)
+			}
+			seen[n] = f
+		}
+		sum, err := fileSHA256(f)
+		if err != nil {
+			return fmt.Errorf("image archive %s: %w", f, err)
+		}
+		name := fmt.Sprintf("%02d-%s", i, filepath.Base(f))
+		if err := t.CopyFile("lib/kios/images/"+name, 0o400, f); err != nil {
+			return err
+		}
+		idx = append(idx, containerd.Primed{File: name, SHA256: sum, Names: a.Names})
+	}
+	b, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return t.File("lib/kios/images/index.json", 0o400, append(b, '\n'))
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// squash makes the root image with Debian's mksquashfs, reproducibly.
+func squash(dir, out string) error {
+	cmd := exec.Command("mksquashfs", dir, out, "-noappend", "-quiet", "-no-progress",
+		"-comp", "zstd", "-Xcompression-level", "19", "-b", "1M",
+		"-all-root", "-reproducible", "-mkfs-time", "0", "-all-time", "0", "-no-xattrs")
+	if o, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return errors.New("mksquashfs not found: install Debian's squashfs-tools (make deps)")
+		}
+		return fmt.Errorf("mksquashfs: %w: %s", err, o)
+	}
+	return nil
+}
+
+// initramfs is two concatenated cpio archives: the root image, stored
+// uncompressed (it is compressed already), then a zstd archive with the
+// init binary and the modules needed to mount the root image.
+func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, error) {
+	var out bytes.Buffer
+	img, err := os.ReadFile(sqfs)
+	if err != nil {
+		return nil, err
+	}
+	w := cpio.NewWriter(&out)
+	if err := w.Write(cpio.Entry{Name: "root.squashfs", Mode: cpio.TypeRegular | 0o400, Data: img}); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	for out.Len()%4 != 0 {
+		out.WriteByte(0)
+	}
+	early := NewTree()
+	if _, err := addModules(early, km, release, []string{"loop", "squashfs"}); err != nil {
+		return nil, fmt.Errorf("early modules: %w", err)
+	}
+	initBin, err := os.ReadFile(filepath.Join(parts, "bin", "init"))
+	if err != nil {
+		return nil, fmt.Errorf("init binary: %w", err)
+	}
+	var arch bytes.Buffer
+	w = cpio.NewWriter(&arch)
+	entries := []cpio.Entry{
+		{Name: "dev", Mode: cpio.TypeDir | 0o755},
+		{Name: "dev/console", Mode: cpio.TypeChar | 0o600, DevMajor: 5, DevMinor: 1},
+		{Name: "init", Mode: cpio.TypeRegular | 0o500, Data: initBin},
+	}
+	for _, p := range early.Paths() {
+		e, _ := early.Get(p)
+		if e.Mode.IsDir() {
+			entries = append(entries, cpio.Entry{Name: p, Mode: cpio.TypeDir | 0o755})
+			continue
+		}
+		data := e.Data
+		if e.Src != "" {
+			if data, err = os.ReadFile(e.Src); err != nil {
+				return nil, err
+			}
+		}
+		entries = append(entries, cpio.Entry{Name: p, Mode: cpio.TypeRegular | 0o444, Data: data})
+	}
+	for _, e := range entries {
+		if err := w.Write(e); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	enc, err := zstd.NewWriter(&out, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
+		zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<22))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := enc.Write(arch.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// writeAtomic writes through a temporary file in the same directory, so
+// readers never see a partial EFI and a failure leaves no file.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

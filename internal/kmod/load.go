@@ -1,0 +1,134 @@
+package kmod
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// ErrUnknown is returned for a module or alias no module provides.
+var ErrUnknown = errors.New("no such module")
+
+// Logger is the one method kmod needs to report what it does.
+type Logger interface{ Printf(format string, args ...any) }
+
+// Loader loads modules by name or alias from a modules directory.
+type Loader struct {
+	Dir   string                      // e.g. /lib/modules/6.1.0-56-amd64
+	Load  func(path string) error     // loads one module file (finit_module)
+	Index *Index                      // parsed modules.dep + modules.alias
+	mu    sync.Mutex
+	done  map[string]bool
+}
+
+// Open reads Dir's modules.dep and modules.alias.
+func Open(dir string, load func(string) error) (*Loader, error) {
+	f, err := os.Open(filepath.Join(dir, "modules.dep"))
+	if err != nil {
+		return nil, fmt.Errorf("open modules index: %w", err)
+	}
+	defer f.Close()
+	idx, err := ParseDep(f)
+	if err != nil {
+		return nil, err
+	}
+	if a, err := os.Open(filepath.Join(dir, "modules.alias")); err == nil {
+		defer a.Close()
+		if err := idx.ParseAlias(a); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open modules.alias: %w", err)
+	}
+	return &Loader{Dir: dir, Load: load, Index: idx}, nil
+}
+
+// Probe loads the modules that provide name (a module name or an alias)
+// and their dependencies. It returns the names newly loaded.
+func (l *Loader) Probe(name string) ([]string, error) {
+	mods := l.Index.Match(name)
+	if len(mods) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrUnknown, name)
+	}
+	var loaded []string
+	var errs []error
+	for _, m := range mods {
+		n, err := l.loadWithDeps(m)
+		loaded = append(loaded, n...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return loaded, errors.Join(errs...)
+}
+
+func (l *Loader) loadWithDeps(name string) ([]string, error) {
+	order, err := LoadOrder(name, l.Index.Deps)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done == nil {
+		l.done = map[string]bool{}
+	}
+	var loaded []string
+	for _, m := range order {
+		if l.done[m] {
+			continue
+		}
+		p, ok := l.Index.Paths[m]
+		if !ok {
+			return loaded, fmt.Errorf("%w: %s (needed by %s)", ErrUnknown, m, name)
+		}
+		err := l.Load(filepath.Join(l.Dir, p))
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return loaded, fmt.Errorf("load module %s: %w", m, err)
+		}
+		l.done[m] = true
+		if err == nil {
+			loaded = append(loaded, m)
+		}
+	}
+	return loaded, nil
+}
+
+// Coldplug reads every modalias file under sysDevices (e.g. /sys/bus/*/devices/*)
+// and loads the matching modules, repeating while new modules appear,
+// because loading a bus driver (virtio_pci) reveals new devices.
+func (l *Loader) Coldplug(sysRoot string, log Logger) []string {
+	var all []string
+	seen := map[string]bool{}
+	for pass := 0; pass < 4; pass++ {
+		files, _ := filepath.Glob(filepath.Join(sysRoot, "bus", "*", "devices", "*", "modalias"))
+		newMods := 0
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			alias := strings.TrimSpace(string(b))
+			if alias == "" || seen[alias] {
+				continue
+			}
+			seen[alias] = true
+			mods := l.Index.Match(alias)
+			if len(mods) == 0 {
+				continue
+			}
+			loaded, err := l.Probe(alias)
+			if err != nil {
+				log.Printf("coldplug %s: %v", alias, err)
+			}
+			all = append(all, loaded...)
+			newMods += len(loaded)
+		}
+		if newMods == 0 {
+			break
+		}
+	}
+	return all
+}

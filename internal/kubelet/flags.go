@@ -1,0 +1,118 @@
+package kubelet
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Paths on the node, relative to the root directory Flags is given.
+const (
+	ConfigFile          = "etc/kubernetes/config.yaml"
+	KubeconfigFile      = "etc/kubernetes/kubelet.conf"
+	BootstrapFile       = "etc/kubernetes/bootstrap-kubelet.conf"
+	NodeLabelsFile      = "etc/kubernetes/node-labels"
+	NodeIPFile          = "etc/kubernetes/node-ip"
+	CredentialProviders = "etc/kubernetes/credential-providers.yaml"
+	// StandaloneDropins holds the KubeletConfiguration drop-in that turns
+	// the server off when there is no API server to authenticate against.
+	StandaloneDropins = "etc/kios/kubelet-standalone.d"
+	// CredentialProviderBin is where credential provider plugins live;
+	// it is on the kubelet's writable, executable storage.
+	CredentialProviderBin = "/var/lib/kubelet/credential-providers"
+)
+
+// Mode tells whether the kubelet talks to an API server.
+type Mode string
+
+const (
+	Standalone Mode = "standalone"
+	Cluster    Mode = "cluster"
+)
+
+// Flags builds the kubelet's arguments (without argv[0]) from the files
+// under root. Missing optional files are skipped; a file that exists but
+// cannot be read is an error naming it.
+func Flags(root string, log Logger) ([]string, Mode, error) {
+	abs := func(rel string) string { return "/" + rel }
+	exists := func(rel string) (bool, error) {
+		_, err := os.Stat(filepath.Join(root, rel))
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("check %s: %w", abs(rel), err)
+	}
+	var args []string
+	mode := Standalone
+	if ok, err := exists(ConfigFile); err != nil {
+		return nil, "", err
+	} else if ok {
+		args = append(args, "--config="+abs(ConfigFile))
+	}
+	for _, f := range []struct{ rel, flag string }{
+		{KubeconfigFile, "--kubeconfig"},
+		{BootstrapFile, "--bootstrap-kubeconfig"},
+	} {
+		ok, err := exists(f.rel)
+		if err != nil {
+			return nil, "", err
+		}
+		if ok {
+			mode = Cluster
+			args = append(args, f.flag+"="+abs(f.rel))
+		}
+	}
+	// --kubeconfig is where a bootstrapped kubelet writes its credentials,
+	// so it must be given even before the file exists.
+	if mode == Cluster && !contains(args, "--kubeconfig=") {
+		args = append(args, "--kubeconfig="+abs(KubeconfigFile))
+	}
+	if mode == Standalone {
+		if ok, err := exists(StandaloneDropins); err != nil {
+			return nil, "", err
+		} else if ok {
+			args = append(args, "--config-dir="+abs(StandaloneDropins))
+		}
+	}
+	if f, err := os.Open(filepath.Join(root, NodeLabelsFile)); err == nil {
+		labels, err := ParseNodeLabels(f, log)
+		f.Close()
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", abs(NodeLabelsFile), err)
+		}
+		if len(labels) > 0 {
+			args = append(args, "--node-labels="+FormatLabels(labels))
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("open %s: %w", abs(NodeLabelsFile), err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, NodeIPFile)); err == nil {
+		if ip := strings.TrimSpace(string(b)); ip != "" {
+			args = append(args, "--node-ip="+ip)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("read %s: %w", abs(NodeIPFile), err)
+	}
+	if ok, err := exists(CredentialProviders); err != nil {
+		return nil, "", err
+	} else if ok {
+		args = append(args, "--image-credential-provider-config="+abs(CredentialProviders),
+			"--image-credential-provider-bin-dir="+CredentialProviderBin)
+	}
+	return args, mode, nil
+}
+
+func contains(args []string, prefix string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
+}

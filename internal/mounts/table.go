@@ -1,0 +1,59 @@
+// Package mounts holds the node's mount table as data, applies it through
+// a Mounter seam, and parses /proc/self/mountinfo so tests and the
+// inspector can check every mount's flags against the table.
+package mounts
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// Mount is one entry of the table.
+type Mount struct {
+	Source string
+	Target string
+	FSType string
+	Flags  uintptr // MS_* flags
+	Data   string
+	Mode   uint32 // mode of the target directory when it must be created
+}
+
+const (
+	locked  = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	storage = unix.MS_NOSUID | unix.MS_NODEV // container storage must execute
+)
+
+// Pseudo are the kernel filesystems, mounted before anything else.
+var Pseudo = []Mount{
+	{"proc", "/proc", "proc", locked, "", 0o555},
+	{"sysfs", "/sys", "sysfs", locked, "", 0o555},
+	{"devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID | unix.MS_NOEXEC, "mode=0755", 0o755},
+	{"devpts", "/dev/pts", "devpts", unix.MS_NOSUID | unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", 0o755},
+	{"shm", "/dev/shm", "tmpfs", locked, "mode=1777", 0o1777},
+	{"securityfs", "/sys/kernel/security", "securityfs", locked, "", 0o755},
+	{"cgroup2", "/sys/fs/cgroup", "cgroup2", locked, "nsdelegate", 0o555},
+	{"bpf", "/sys/fs/bpf", "bpf", locked, "mode=700", 0o700},
+}
+
+// Writable are the tmpfs mounts of the read-only root: every one nodev
+// and nosuid, noexec except where containers and CNI plugins execute.
+var Writable = []Mount{
+	{"tmpfs", "/run", "tmpfs", locked, "mode=0755", 0o755},
+	{"tmpfs", "/tmp", "tmpfs", locked, "mode=1777", 0o1777},
+	{"tmpfs", "/var/cache", "tmpfs", locked, "mode=0755", 0o755},
+	{"tmpfs", "/var/tmp", "tmpfs", locked, "mode=1777", 0o1777},
+	{"tmpfs", "/var/log", "tmpfs", locked, "mode=0755", 0o755},
+	{"tmpfs", "/var/lib/cni", "tmpfs", locked, "mode=0700", 0o700},
+	{"tmpfs", "/var/lib/kubelet", "tmpfs", storage, "mode=0700", 0o700},
+	{"tmpfs", "/var/lib/containerd", "tmpfs", storage, "mode=0700", 0o700},
+	{"tmpfs", "/opt/cni/bin", "tmpfs", storage, "mode=0755", 0o755},
+}
+
+// EtcUpper is where the writable layer of /etc lives when there is no
+// data partition.
+const EtcUpper = "/run/kios/etc"
+
+// Etc is the overlay that makes /etc writable over the image's defaults.
+func Etc(upper string) Mount {
+	return Mount{"overlay", "/etc", "overlay", locked,
+		"lowerdir=/etc,upperdir=" + upper + "/upper,workdir=" + upper + "/work", 0o755}
+}

@@ -1,0 +1,98 @@
+// Package ociimage builds the small single-binary OCI images of kiOS's
+// system pods (pause, dhcp, ntp) with go-containerregistry, and reads
+// image archives given to the image builder.
+package ociimage
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// FromBinary makes an image whose one layer holds the binary at
+// /bin/NAME and whose entrypoint runs it. Times are fixed at the Unix
+// epoch so the same binary gives the same image digest.
+func FromBinary(binary, ref string, args []string) (v1.Image, name.Reference, error) {
+	tag, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
+	}
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read binary: %w", err)
+	}
+	base := filepath.Base(binary)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0)
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch},
+		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777, ModTime: epoch},
+		{Name: "bin/" + base, Typeflag: tar.TypeReg, Mode: 0o555, Size: int64(len(data)), ModTime: epoch},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := tw.Write(data); err != nil {
+		return nil, nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, nil, err
+	}
+	layerBytes := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerBytes)), nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Created = v1.Time{Time: epoch}
+	cfg.Config.Entrypoint = append([]string{"/bin/" + base}, args...)
+	cfg.Config.Env = []string{"PATH=/bin"}
+	cfg.Config.WorkingDir = "/"
+	cfg.History = nil
+	img, err = mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, tag, nil
+}
+
+// WriteArchive writes img as a docker-archive tarball (what `docker save`
+// writes) through a temporary file, so a failure leaves nothing at path.
+func WriteArchive(path string, tag name.Reference, img v1.Image) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tarball.Write(tag, img, tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

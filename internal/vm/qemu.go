@@ -1,0 +1,282 @@
+// Package vm boots EFI images in QEMU with OVMF: KVM when it works,
+// software emulation (TCG) otherwise, user networking restricted to this
+// machine. Tests and `kios vm` share it.
+package vm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Firmware paths of Debian's ovmf package.
+const (
+	OVMFCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	OVMFVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
+
+// Forward maps a host port on 127.0.0.1 to a guest TCP port.
+type Forward struct{ Host, Guest int }
+
+// ParseForward parses "HOSTPORT:GUESTPORT".
+func ParseForward(s string) (Forward, error) {
+	var f Forward
+	if _, err := fmt.Sscanf(s, "%d:%d", &f.Host, &f.Guest); err != nil || f.Host <= 0 || f.Guest <= 0 || f.Host > 65535 || f.Guest > 65535 {
+		return f, fmt.Errorf("forward %q: want HOSTPORT:GUESTPORT", s)
+	}
+	return f, nil
+}
+
+// Config describes one VM.
+type Config struct {
+	EFI       string // boot this EFI file from a virtual FAT disk
+	Disk      string // or boot this disk image
+	MemoryMiB int
+	CPUs      int
+	Forwards  []Forward
+	Console   io.Writer // receives the serial console as it arrives
+	Dir       string    // scratch directory (firmware variables, sockets)
+	Extra     []string  // extra QEMU arguments
+}
+
+// Line is one console line and when it arrived, from QEMU start.
+type Line struct {
+	At   time.Duration
+	Text string
+}
+
+// VM is a running QEMU.
+type VM struct {
+	cmd   *exec.Cmd
+	args  []string
+	start time.Time
+	qmp   string
+	done  chan struct{}
+	err   error
+
+	mu    sync.Mutex
+	lines []Line
+	cond  *sync.Cond
+}
+
+// KVMUsable reports whether /dev/kvm exists and accepts a VM.
+func KVMUsable() bool {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	const kvmCreateVM = 0xae01
+	fd, err := unix.IoctlRetInt(int(f.Fd()), kvmCreateVM)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
+// Args builds QEMU's command line.
+func Args(c Config, kvm bool) ([]string, error) {
+	mem, cpus := c.MemoryMiB, c.CPUs
+	if mem == 0 {
+		mem = 2048
+	}
+	if cpus == 0 {
+		cpus = 2
+	}
+	args := []string{"qemu-system-x86_64", "-machine", "q35", "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
+		"-display", "none", "-vga", "none", "-serial", "stdio", "-monitor", "none", "-no-user-config", "-nodefaults",
+		"-qmp", "unix:" + filepath.Join(c.Dir, "qmp.sock") + ",server=on,wait=off",
+		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode,
+		"-drive", "if=pflash,format=raw,unit=1,file=" + filepath.Join(c.Dir, "OVMF_VARS.fd"),
+		"-device", "virtio-rng-pci",
+	}
+	if kvm {
+		args = append(args, "-accel", "kvm", "-cpu", "host")
+	} else {
+		args = append(args, "-accel", "tcg", "-cpu", "max")
+	}
+	switch {
+	case c.Disk != "":
+		args = append(args, "-drive", "if=none,id=disk0,format="+diskFormat(c.Disk)+",file="+c.Disk,
+			"-device", "virtio-blk-pci,drive=disk0")
+	case c.EFI != "":
+		args = append(args, "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:"+filepath.Join(c.Dir, "esp"),
+			"-device", "virtio-blk-pci,drive=esp")
+	default:
+		return nil, errors.New("vm: give an EFI file or a disk")
+	}
+	net := "user,id=net0,restrict=on"
+	for _, f := range c.Forwards {
+		net += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", f.Host, f.Guest)
+	}
+	args = append(args, "-netdev", net, "-device", "virtio-net-pci,netdev=net0")
+	return append(args, c.Extra...), nil
+}
+
+func diskFormat(p string) string {
+	if strings.HasSuffix(p, ".qcow2") {
+		return "qcow2"
+	}
+	return "raw"
+}
+
+// Start boots the VM.
+func Start(c Config) (*VM, error) {
+	if c.Dir == "" {
+		return nil, errors.New("vm: no scratch directory")
+	}
+	if c.EFI != "" {
+		if _, err := os.Stat(c.EFI); err != nil {
+			return nil, fmt.Errorf("vm: EFI file: %w", err)
+		}
+		boot := filepath.Join(c.Dir, "esp", "EFI", "BOOT")
+		if err := os.MkdirAll(boot, 0o755); err != nil {
+			return nil, err
+		}
+		if err := copyFile(c.EFI, filepath.Join(boot, "BOOTX64.EFI")); err != nil {
+			return nil, err
+		}
+	}
+	if err := copyFile(OVMFVars, filepath.Join(c.Dir, "OVMF_VARS.fd")); err != nil {
+		return nil, fmt.Errorf("vm: firmware variables (install Debian's ovmf): %w", err)
+	}
+	args, err := Args(c, KVMUsable())
+	if err != nil {
+		return nil, err
+	}
+	v := &VM{args: args, qmp: filepath.Join(c.Dir, "qmp.sock"), done: make(chan struct{})}
+	v.cond = sync.NewCond(&v.mu)
+	v.cmd = exec.Command(args[0], args[1:]...)
+	v.cmd.Stdin = nil
+	v.cmd.Stderr = os.Stderr
+	out, err := v.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	v.start = time.Now()
+	if err := v.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("vm: start QEMU (install Debian's qemu-system-x86): %w", err)
+	}
+	go v.read(out, c.Console)
+	go func() {
+		v.err = v.cmd.Wait()
+		v.mu.Lock()
+		close(v.done)
+		v.cond.Broadcast()
+		v.mu.Unlock()
+	}()
+	return v, nil
+}
+
+func (v *VM) read(r io.Reader, console io.Writer) {
+	br := bufio.NewReader(r)
+	for {
+		s, err := br.ReadString('\n')
+		if s != "" {
+			if console != nil {
+				io.WriteString(console, s)
+			}
+			text := strings.TrimRight(s, "\r\n")
+			v.mu.Lock()
+			v.lines = append(v.lines, Line{At: time.Since(v.start), Text: text})
+			v.cond.Broadcast()
+			v.mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Command is the QEMU command line, for reproducing a run by hand.
+func (v *VM) Command() string { return strings.Join(v.args, " ") }
+
+// Lines returns a copy of the console lines so far.
+func (v *VM) Lines() []Line {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]Line(nil), v.lines...)
+}
+
+// WaitLine waits for a console line matching re, searching from line
+// index from, and returns it with its index.
+func (v *VM) WaitLine(ctx context.Context, re *regexp.Regexp, from int) (Line, int, error) {
+	stop := context.AfterFunc(ctx, func() {
+		v.mu.Lock()
+		v.cond.Broadcast()
+		v.mu.Unlock()
+	})
+	defer stop()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i := from; ; {
+		for ; i < len(v.lines); i++ {
+			if re.MatchString(v.lines[i].Text) {
+				return v.lines[i], i, nil
+			}
+		}
+		select {
+		case <-v.done:
+			return Line{}, i, fmt.Errorf("QEMU exited before a line matched %q", re)
+		default:
+		}
+		if ctx.Err() != nil {
+			return Line{}, i, fmt.Errorf("no console line matched %q: %w", re, ctx.Err())
+		}
+		v.cond.Wait()
+	}
+}
+
+// Done is closed when QEMU has exited.
+func (v *VM) Done() <-chan struct{} { return v.done }
+
+// Powerdown presses the virtual power button (ACPI).
+func (v *VM) Powerdown() error { return v.qmpCommand("system_powerdown") }
+
+// Stop asks for a power-down, waits up to grace, then ends QEMU.
+func (v *VM) Stop(grace time.Duration) {
+	select {
+	case <-v.done:
+		return
+	default:
+	}
+	_ = v.Powerdown()
+	select {
+	case <-v.done:
+		return
+	case <-time.After(grace):
+	}
+	_ = v.qmpCommand("quit")
+	select {
+	case <-v.done:
+	case <-time.After(5 * time.Second):
+		_ = v.cmd.Process.Kill()
+		<-v.done
+	}
+}
+
+// Kill ends QEMU at once, like pulling the power cord.
+func (v *VM) Kill() {
+	_ = v.cmd.Process.Kill()
+	<-v.done
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
