@@ -36,6 +36,7 @@ parts: components
 	@mkdir -p $(PARTS)/bin $(PARTS)/images $(OUT)/bin
 	$(GOBUILD) -o $(OUT)/kios ./cmd/kios
 	$(GOBUILD) -o $(PARTS)/bin/init ./cmd/init
+	$(GOBUILD) -o $(PARTS)/initramfs-init ./cmd/initramfs-init
 	@for p in pause dhcp ntp demo; do $(GOBUILD) -o $(OUT)/bin/$$p ./cmd/$$p || exit 1; done
 	@cp -f build/cache/kubelet-$(KUBERNETES_VERSION)/kubelet $(PARTS)/bin/kubelet
 	@cp -f build/cache/containerd-$(CONTAINERD_VERSION)/containerd build/cache/containerd-$(CONTAINERD_VERSION)/containerd-shim-runc-v2 $(PARTS)/bin/

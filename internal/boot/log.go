@@ -36,9 +36,15 @@ func (l *Log) Printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, line := range strings.Split(msg, "\n") {
+		// A kmsg record holds about 1 KiB; longer writes are refused.
+		if len(line) > maxLine {
+			line = line[:maxLine] + "...(truncated)"
+		}
 		fmt.Fprintf(l.w, "%skios: t=%.3f %s\n", l.prefix, l.uptime().Seconds(), line)
 	}
 }
+
+const maxLine = 900
 
 // Uptime is the time since the kernel started (CLOCK_BOOTTIME), the
 // clock of the kernel's own log timestamps.

@@ -44,6 +44,7 @@ func (n *Node) Steps() []Step {
 	return []Step{
 		{"mount", n.mount},
 		{"modules", n.loadModules},
+		{"power-button", n.powerButton},
 		{"etc", n.mountEtc},
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
@@ -112,6 +113,18 @@ func (n *Node) loadModules(context.Context) error {
 	hw := l.Coldplug("/sys", n.Log)
 	n.Log.Printf("event=modules-loaded listed=%d coldplug=%d coldplugged=%q", count, len(hw), strings.Join(hw, ","))
 	return errors.Join(errs...)
+}
+
+// powerButton starts watching the input devices the modules step made
+// (evdev, button) for the power key.
+func (n *Node) powerButton(context.Context) error {
+	devs, err := inputDevices()
+	if err != nil {
+		return err
+	}
+	go watchPowerButton(n.Log, n.Sup, devs)
+	n.Log.Printf("event=power-button-watch devices=%d", len(devs))
+	return nil
 }
 
 func (n *Node) mountEtc(context.Context) error {

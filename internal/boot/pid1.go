@@ -31,17 +31,6 @@ func Main() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1,
 		syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGQUIT)
 	log := openLog()
-	if InInitramfs() {
-		log.Printf("step=switch-root status=start")
-		if err := SwitchRoot(log, applets.LoadModuleFile); err != nil {
-			log.Printf("step=switch-root status=failed err=%q", err.Error())
-			hang(log)
-		}
-		log.Printf("step=switch-root status=ok")
-		err := unix.Exec("/bin/init", []string{"/bin/init"}, Env)
-		log.Printf("event=exec-init-failed err=%q", err.Error())
-		hang(log)
-	}
 	log.Printf("event=init-start pid=%d", os.Getpid())
 	var mirror io.Writer
 	if cmdlineHas("kios.log=console") {
@@ -84,8 +73,8 @@ func cmdlineHas(word string) bool {
 	return false
 }
 
-// hang keeps PID 1 alive after a fatal error, reaping children.
-func hang(log Logger) {
+// Hang keeps PID 1 alive after a fatal error, reaping children.
+func Hang(log Logger) {
 	log.Printf("event=halted reason=%q", "boot cannot continue")
 	for {
 		var ws unix.WaitStatus

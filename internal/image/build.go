@@ -31,7 +31,7 @@ var defaults embed.FS
 var Binaries = []string{"init", "containerd", "containerd-shim-runc-v2", "runc", "kubelet"}
 
 // DefaultCmdline is the kernel command line every image starts with.
-const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 panic=10"
+const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 printk.devkmsg=on panic=10"
 
 // Options says what to build.
 type Options struct {
@@ -334,7 +334,7 @@ func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, e
 	if _, err := addModules(early, km, release, []string{"loop", "squashfs"}); err != nil {
 		return nil, fmt.Errorf("early modules: %w", err)
 	}
-	initBin, err := os.ReadFile(filepath.Join(parts, "bin", "init"))
+	initBin, err := os.ReadFile(filepath.Join(parts, "initramfs-init"))
 	if err != nil {
 		return nil, fmt.Errorf("init binary: %w", err)
 	}

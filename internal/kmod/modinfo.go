@@ -16,6 +16,8 @@ type Info struct {
 	Name    string
 	Depends []string
 	Aliases []string
+	// SoftPre are "softdep pre:" modules: loaded first when present.
+	SoftPre []string
 }
 
 // ReadInfo parses the .modinfo section of a module file's contents.
@@ -44,6 +46,21 @@ func ReadInfo(name string, ko []byte) (Info, error) {
 			for _, d := range strings.Split(v, ",") {
 				if d = strings.TrimSpace(d); d != "" {
 					info.Depends = append(info.Depends, Normalize(d))
+				}
+			}
+		case "softdep":
+			// "pre: a b post: c" - only pre matters for loading order.
+			pre := false
+			for _, f := range strings.Fields(v) {
+				switch f {
+				case "pre:":
+					pre = true
+				case "post:":
+					pre = false
+				default:
+					if pre {
+						info.SoftPre = append(info.SoftPre, Normalize(f))
+					}
 				}
 			}
 		case "alias":

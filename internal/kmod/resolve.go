@@ -46,8 +46,15 @@ func Closure(src Source, wanted []string) ([]Module, error) {
 		if err != nil {
 			return err
 		}
-		byName[name] = Module{Name: name, Path: p, Depends: info.Depends, Aliases: info.Aliases}
-		for _, d := range info.Depends {
+		deps := append([]string(nil), info.Depends...)
+		for _, sd := range info.SoftPre {
+			// A soft dependency is taken when this kernel has it as a module.
+			if _, ok := src.Path(sd); ok {
+				deps = append(deps, sd)
+			}
+		}
+		byName[name] = Module{Name: name, Path: p, Depends: deps, Aliases: info.Aliases}
+		for _, d := range deps {
 			if err := visit(d, name); err != nil {
 				return err
 			}

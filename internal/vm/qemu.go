@@ -70,8 +70,21 @@ type VM struct {
 	cond  *sync.Cond
 }
 
-// KVMUsable reports whether /dev/kvm exists and accepts a VM.
+// KVMUsable reports whether KVM can run guests here: the CPU has
+// virtualisation extensions and /dev/kvm accepts a VM. (A /dev/kvm in a
+// VM without nested virtualisation opens but cannot run a guest.)
+// KIOS_ACCEL=tcg or kvm overrides the guess.
 func KVMUsable() bool {
+	switch os.Getenv("KIOS_ACCEL") {
+	case "tcg":
+		return false
+	case "kvm":
+		return true
+	}
+	cpuinfo, _ := os.ReadFile("/proc/cpuinfo")
+	if !regexp.MustCompile(`(?m)^flags\s*:.*\b(vmx|svm)\b`).Match(cpuinfo) {
+		return false
+	}
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
 		return false

@@ -1,4 +1,6 @@
-package boot
+// Package switchroot is the initramfs stage of the boot: mount the
+// compressed root image and make it the root.
+package switchroot
 
 import (
 	"errors"
@@ -10,6 +12,9 @@ import (
 
 	"kios.dev/kios/internal/kmod"
 )
+
+// Logger is the one method this package needs.
+type Logger interface{ Printf(format string, args ...any) }
 
 // RootImage is the compressed root filesystem inside the initramfs.
 const RootImage = "/root.squashfs"

@@ -1,0 +1,66 @@
+package boot
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/supervise"
+)
+
+// Linux input event constants (linux/input-event-codes.h).
+const (
+	evKey      = 0x01
+	keyPower   = 116
+	eventBytes = 24 // struct input_event on 64-bit
+)
+
+// IsPowerPress reports whether a raw input_event is a power key press.
+func IsPowerPress(ev []byte) bool {
+	if len(ev) < eventBytes {
+		return false
+	}
+	typ := binary.LittleEndian.Uint16(ev[16:])
+	code := binary.LittleEndian.Uint16(ev[18:])
+	value := int32(binary.LittleEndian.Uint32(ev[20:]))
+	return typ == evKey && code == keyPower && value == 1
+}
+
+func inputDevices() ([]string, error) {
+	return filepath.Glob("/dev/input/event*")
+}
+
+// watchPowerButton powers off when any input device reports KEY_POWER
+// (the ACPI power button; QEMU's system_powerdown presses it).
+func watchPowerButton(log Logger, sup *supervise.Supervisor, devs []string) {
+	pressed := make(chan string, 1)
+	for _, d := range devs {
+		f, err := os.Open(d)
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer f.Close()
+			buf := make([]byte, eventBytes*16)
+			for {
+				n, err := f.Read(buf)
+				if err != nil {
+					return
+				}
+				for i := 0; i+eventBytes <= n; i += eventBytes {
+					if IsPowerPress(buf[i : i+eventBytes]) {
+						select {
+						case pressed <- d:
+						default:
+						}
+					}
+				}
+			}
+		}()
+	}
+	d := <-pressed
+	log.Printf("event=power-button device=%s", d)
+	Shutdown(log, sup, unix.LINUX_REBOOT_CMD_POWER_OFF)
+}

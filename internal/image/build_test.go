@@ -1,0 +1,199 @@
+package image
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kios.dev/kios/internal/cpio"
+	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/uki"
+)
+
+// fakeParts is a parts directory with tiny stand-ins for the programs
+// and the real kernel and stub that `make components` unpacked.
+func fakeParts(t *testing.T) string {
+	t.Helper()
+	kernel, _ := filepath.Glob("../../build/cache/kernel-*/root")
+	stub, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	if len(kernel) == 0 || len(stub) == 0 {
+		t.Fatal("no kernel or stub under build/cache: run `make components` first")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"bin", "images"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	for _, b := range Binaries {
+		os.WriteFile(filepath.Join(dir, "bin", b), []byte("#binary "+b), 0o755)
+	}
+	os.WriteFile(filepath.Join(dir, "initramfs-init"), []byte("#initramfs init"), 0o755)
+	abs, _ := filepath.Abs(kernel[0])
+	os.Symlink(abs, filepath.Join(dir, "kernel"))
+	abs, _ = filepath.Abs(stub[0])
+	os.Symlink(abs, filepath.Join(dir, "stub.efi"))
+	return dir
+}
+
+// testImage writes a valid docker-archive for name.
+func testImage(t *testing.T, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "prog")
+	os.WriteFile(bin, []byte("program"), 0o755)
+	img, tag, err := ociimage.FromBinary(bin, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(name)+".tar")
+	if err := ociimage.WriteArchive(out, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestBuildIsReproducibleAndComplete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two images")
+	}
+	parts := fakeParts(t)
+	cfg := t.TempDir()
+	os.MkdirAll(filepath.Join(cfg, "kubernetes", "manifests"), 0o755)
+	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("node-a\n"), 0o600)
+	os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "web.yaml"), []byte("kind: Pod\n"), 0o755)
+	img := testImage(t, t.TempDir(), "localhost/test/web:v1")
+	out := t.TempDir()
+	var efis [][]byte
+	for i := 0; i < 2; i++ {
+		o := Options{Parts: parts, Config: cfg, Images: []string{img}, Cmdline: "kios.test=1",
+			Output: filepath.Join(out, "kios.efi")}
+		if err := Build(o); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(o.Output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		efis = append(efis, b)
+		os.Remove(o.Output)
+	}
+	if !bytes.Equal(efis[0], efis[1]) {
+		t.Fatal("two builds of the same inputs differ")
+	}
+	names, err := uki.SectionNames(efis[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{".osrel", ".cmdline", ".uname", ".linux", ".initrd", ".sbat"} {
+		if !contains(names, want) {
+			t.Errorf("UKI lacks section %s (has %v)", want, names)
+		}
+	}
+	cmdline, _ := uki.SectionData(efis[0], ".cmdline")
+	if !strings.HasPrefix(string(cmdline), DefaultCmdline) || !strings.HasSuffix(string(cmdline), " kios.test=1") {
+		t.Errorf(".cmdline = %q", cmdline)
+	}
+	sbat, _ := uki.SectionData(efis[0], ".sbat")
+	if !strings.HasPrefix(string(sbat), "sbat,1,") || !strings.Contains(string(sbat), "systemd") || !strings.HasSuffix(string(sbat), sbatLine) {
+		t.Errorf(".sbat keeps the stub's entries and adds kiOS's: %q", sbat)
+	}
+	initrd, _ := uki.SectionData(efis[0], ".initrd")
+	entries, err := cpio.Read(bytes.NewReader(initrd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name != "root.squashfs" || string(entries[0].Data[:4]) != "hsqs" {
+		t.Errorf("first initramfs archive should hold the squashfs root image only")
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(out, ".*"))
+	if len(leftovers) > 0 {
+		t.Errorf("build left temporary files: %v", leftovers)
+	}
+}
+
+func TestBuildRejectsBadInput(t *testing.T) {
+	parts := fakeParts(t)
+	good := testImage(t, t.TempDir(), "localhost/test/ok:v1")
+	corrupt := filepath.Join(t.TempDir(), "corrupt.tar")
+	b, _ := os.ReadFile(good)
+	os.WriteFile(corrupt, b[:len(b)/2], 0o644)
+	garbage := filepath.Join(t.TempDir(), "garbage.tar")
+	os.WriteFile(garbage, []byte("this is not a tar file at all"), 0o644)
+	symCfg := t.TempDir()
+	os.Symlink("/bin/sh", filepath.Join(symCfg, "shell"))
+	unreadable := t.TempDir()
+	os.WriteFile(filepath.Join(unreadable, "secret"), []byte("x"), 0o000)
+	noParts := t.TempDir()
+
+	tests := []struct {
+		name string
+		o    Options
+		want string // the error names this
+	}{
+		{"missing archive", Options{Images: []string{"/nonexistent/img.tar"}}, "/nonexistent/img.tar"},
+		{"corrupt archive", Options{Images: []string{corrupt}}, corrupt},
+		{"not an archive", Options{Images: []string{garbage}}, garbage},
+		{"same image twice", Options{Images: []string{good, good}}, "localhost/test/ok:v1"},
+		{"missing config dir", Options{Config: "/nonexistent/config"}, "/nonexistent/config"},
+		{"config is a file", Options{Config: good}, good},
+		{"config with a symlink", Options{Config: symCfg}, filepath.Join(symCfg, "shell")},
+		{"missing parts", Options{Parts: noParts}, noParts},
+	}
+	if os.Getuid() != 0 { // root reads mode-0 files
+		tests = append(tests, struct {
+			name string
+			o    Options
+			want string
+		}{"unreadable config file", Options{Config: unreadable}, "secret"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			o := tt.o
+			if o.Parts == "" {
+				o.Parts = parts
+			}
+			o.Output = filepath.Join(out, "kios.efi")
+			err := Build(o)
+			if err == nil {
+				t.Fatal("build succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not name %q", err, tt.want)
+			}
+			left, _ := os.ReadDir(out)
+			if len(left) != 0 {
+				t.Errorf("failed build left %v in the output directory", left)
+			}
+		})
+	}
+}
+
+func TestTreeProtectsSystemFiles(t *testing.T) {
+	tr := NewTree()
+	if err := tr.CopyFile("bin/kubelet", 0o555, "/x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"bin/kubelet", "bin/sh", "lib/modules/x.ko", "lib/kios/images/index.json"} {
+		err := tr.put(p, &Entry{Mode: 0o644, Data: []byte("x"), User: true})
+		if !errors.Is(err, ErrProtected) {
+			t.Errorf("user file at /%s: err = %v, want ErrProtected", p, err)
+		}
+	}
+	if err := tr.put("etc/../bin/kubelet", &Entry{Mode: 0o644, User: true}); !errors.Is(err, ErrProtected) {
+		t.Errorf("path with .. reached /bin: %v", err)
+	}
+	if err := tr.put("etc/hostname", &Entry{Mode: 0o644, User: true}); err != nil {
+		t.Errorf("user file in /etc refused: %v", err)
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
