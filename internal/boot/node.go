@@ -196,10 +196,17 @@ func (n *Node) importImages(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	err = containerd.Import(ictx, c, PrimedImagesDir, idx, n.Log)
-	// Report pod container starts for the boot timeline, on the same client.
+	// Report pod container starts (the boot timeline uses the first),
+	// resubscribing after containerd restarts.
 	go func() {
-		if err := containerd.LogStarts(context.Background(), c, n.Log); err != nil {
-			n.Log.Printf("event=container-watch-stopped err=%q", err.Error())
+		for {
+			if err := containerd.LogStarts(context.Background(), c, n.Log); err != nil {
+				n.Log.Printf("event=container-watch-interrupted err=%q", err.Error())
+			}
+			wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			_ = containerd.WaitSocket(wctx, containerd.Socket)
+			cancel()
+			time.Sleep(time.Second)
 		}
 	}()
 	return err

@@ -77,7 +77,7 @@ func Check(infos []Info, table []Expected) []error {
 }
 
 func containerOwned(target string) bool {
-	for _, p := range []string{"/var/lib/kubelet/", "/var/lib/containerd/", "/run/containerd/", "/run/netns/", "/run/kios/"} {
+	for _, p := range []string{"/var/lib/kubelet/", "/var/lib/containerd/", "/run/containerd/", "/run/netns/"} {
 		if strings.HasPrefix(target, p) {
 			return true
 		}

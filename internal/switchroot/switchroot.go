@@ -31,13 +31,21 @@ func InInitramfs() bool {
 // RAM) and makes the image the root, so runc can pivot_root as upstream
 // intends. The caller then execs /bin/init.
 func SwitchRoot(log Logger, loadModule func(string) error) error {
-	for _, m := range []struct{ src, dst, typ string }{
-		{"devtmpfs", "/dev", "devtmpfs"}, {"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"},
+	// The same flags as the node's mount table: these mounts move into
+	// the root image and stay.
+	locked := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	for _, m := range []struct {
+		src, dst, typ string
+		flags         uintptr
+		data          string
+	}{
+		{"devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID | unix.MS_NOEXEC, "mode=0755"},
+		{"proc", "/proc", "proc", locked, ""}, {"sysfs", "/sys", "sysfs", locked, ""},
 	} {
 		if err := os.MkdirAll(m.dst, 0o755); err != nil {
 			return err
 		}
-		if err := unix.Mount(m.src, m.dst, m.typ, unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+		if err := unix.Mount(m.src, m.dst, m.typ, m.flags, m.data); err != nil && !errors.Is(err, unix.EBUSY) {
 			return fmt.Errorf("mount %s: %w", m.dst, err)
 		}
 	}

@@ -1,0 +1,310 @@
+// Package e2e boots the built kiOS image in QEMU and checks the node from
+// outside (HTTP through forwards, the console) and from inside (a
+// test-only inspector pod).
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/vm/vmtest"
+)
+
+const root = "../.."
+
+// Report mirrors test/inspector's JSON.
+type Report struct {
+	Bin []struct {
+		Name, Mode, Link string
+	}
+	Executables []string
+	Shells      []string
+	Mounts      []mounts.Info
+	Processes   []struct {
+		Pid, PPid int
+		Comm, Exe string
+	}
+	Addrs map[string][]string
+}
+
+func need(t *testing.T, p string) string {
+	t.Helper()
+	full := filepath.Join(root, p)
+	if _, err := os.Stat(full); err != nil {
+		t.Fatalf("%s missing: run `make build` first (%v)", p, err)
+	}
+	abs, _ := filepath.Abs(full)
+	return abs
+}
+
+// buildTestImage makes the EFI under test: the default image plus the
+// demo pod and the inspector, given through --config and --image.
+func buildTestImage(t *testing.T) string {
+	kios := need(t, "out/kios")
+	demo := need(t, "out/demo-image.tar")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "inspector")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./test/inspector")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build inspector: %v\n%s", err, out)
+	}
+	img, tag, err := ociimage.FromBinary(bin, "localhost/kios-test/inspector:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspector := filepath.Join(dir, "inspector.tar")
+	if err := ociimage.WriteArchive(inspector, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config")
+	manifests := filepath.Join(cfg, "kubernetes", "manifests")
+	os.MkdirAll(manifests, 0o755)
+	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-e2e\n"), 0o644)
+	os.WriteFile(filepath.Join(manifests, "web.yaml"), []byte(webPod), 0o644)
+	os.WriteFile(filepath.Join(manifests, "inspector.yaml"), []byte(inspectorPod), 0o644)
+	efi := filepath.Join(dir, "e2e.efi")
+	cmd = exec.Command(kios, "build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("kios build: %v", err)
+	}
+	return efi
+}
+
+const webPod = `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default}
+spec:
+  hostNetwork: true
+  containers:
+  - name: demo
+    image: localhost/kios/demo:v1
+    imagePullPolicy: Never
+    args: ["--listen=:80"]
+`
+
+const inspectorPod = `apiVersion: v1
+kind: Pod
+metadata: {name: inspector, namespace: kube-system}
+spec:
+  hostNetwork: true
+  hostPID: true
+  containers:
+  - name: inspector
+    image: localhost/kios-test/inspector:v1
+    imagePullPolicy: Never
+    args: ["--listen=:9090"]
+    securityContext: {privileged: true}
+`
+
+func get(url string) (string, error) {
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+	}
+	return string(b), err
+}
+
+func TestNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a VM")
+	}
+	efi := buildTestImage(t)
+	webPort, inspPort := vmtest.FreePort(t), vmtest.FreePort(t)
+	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2,
+		Forwards: []vm.Forward{{Host: webPort, Guest: 80}, {Host: inspPort, Guest: 9090}}})
+	v.Expect(`kios: t=[0-9.]+ event=init-start pid=1`, 3*time.Minute)
+	v.Expect(`event=containerd-ready`, 2*time.Minute)
+	v.Expect(`event=service-started name=kubelet pid=\d+ restarts=0`, 2*time.Minute)
+	v.ExpectAnywhere(`event=container-started pod=inspector-kios-e2e`, 3*time.Minute)
+	v.ExpectAnywhere(`event=container-started pod=web-kios-e2e`, 3*time.Minute)
+	if failed := v.ExpectAnywhere(`event=boot-done`, time.Minute); !strings.Contains(failed, "failed=0") {
+		t.Errorf("boot steps failed: %s", failed)
+	}
+	web := fmt.Sprintf("http://127.0.0.1:%d/", webPort)
+	insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
+
+	t.Run("user pod answers over HTTP", func(t *testing.T) {
+		vmtest.Eventually(t, "GET web pod", 2*time.Minute, func() error {
+			body, err := get(web)
+			if err == nil && !strings.Contains(body, "hello from kiOS node kios-e2e") {
+				err = fmt.Errorf("unexpected answer %q", body)
+			}
+			return err
+		})
+	})
+
+	var rep Report
+	vmtest.Eventually(t, "inspector report", 2*time.Minute, func() error {
+		body, err := get(insp + "/report")
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal([]byte(body), &rep)
+	})
+
+	t.Run("dhcp pod configured eth0", func(t *testing.T) {
+		vmtest.Eventually(t, "eth0 address", time.Minute, func() error {
+			body, err := get(insp + "/report")
+			if err != nil {
+				return err
+			}
+			var r Report
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				return err
+			}
+			for _, a := range r.Addrs["eth0"] {
+				if a == "10.0.2.15/24" {
+					return nil
+				}
+			}
+			return fmt.Errorf("eth0 has %v", r.Addrs["eth0"])
+		})
+		logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_dhcp-*/dhcp/*.log")
+		if !strings.Contains(logs, "lease address=10.0.2.15/24") {
+			t.Errorf("dhcp pod log lacks the lease: %.2000s", logs)
+		}
+	})
+
+	t.Run("bin holds exactly the node's binaries", func(t *testing.T) {
+		var got []string
+		for _, f := range rep.Bin {
+			got = append(got, f.Name+"->"+f.Link)
+		}
+		want := []string{"containerd->", "containerd-shim-runc-v2->", "init->", "kubelet->",
+			"modprobe->init", "mount->init", "runc->", "umount->init"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("/bin (-want +got):\n%s", diff)
+		}
+		if len(rep.Executables) != 0 {
+			t.Errorf("executables outside /bin: %v", rep.Executables)
+		}
+		if len(rep.Shells) != 0 {
+			t.Errorf("shells or interpreters on the host: %v", rep.Shells)
+		}
+	})
+
+	t.Run("mount flags match the table", func(t *testing.T) {
+		for _, err := range mounts.Check(rep.Mounts, mounts.ExpectedTable()) {
+			t.Error(err)
+		}
+	})
+
+	t.Run("long-lived host processes", func(t *testing.T) {
+		vmtest.Eventually(t, "only init, containerd, kubelet and shims", time.Minute, func() error {
+			body, err := get(insp + "/report")
+			if err != nil {
+				return err
+			}
+			var r Report
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				return err
+			}
+			return checkProcesses(r)
+		})
+	})
+
+	t.Run("kubelet is the pinned upstream version", func(t *testing.T) {
+		logs := files(t, insp+"/file?glob=/var/log/kios/kubelet.log")
+		if !strings.Contains(logs, `kubeletVersion="v1.35.4"`) {
+			t.Errorf("kubelet log does not report v1.35.4: %.1500s", logs)
+		}
+	})
+
+	t.Run("kubelet and containerd come back", func(t *testing.T) {
+		for _, svc := range []string{"kubelet", "containerd"} {
+			body, err := get(insp + "/kill?exe=/bin/" + svc)
+			if err != nil || strings.TrimSpace(body) == "null" {
+				t.Fatalf("kill %s: %v %s", svc, err, body)
+			}
+			v.Expect(`event=service-exited name=`+svc, time.Minute)
+			v.Expect(`event=service-started name=`+svc+` pid=\d+ restarts=1`, time.Minute)
+			// The runtime and the kubelet work again: a killed pod
+			// container is restarted by the kubelet through containerd.
+			time.Sleep(5 * time.Second)
+			if body, err := get(insp + "/kill?any=1&exe=/bin/demo"); err != nil || strings.TrimSpace(body) == "null" {
+				t.Fatalf("kill the web pod's process: %v %s", err, body)
+			}
+			v.Expect(`event=container-started pod=web-kios-e2e container=demo`, 3*time.Minute)
+			vmtest.Eventually(t, "web pod answers again", 2*time.Minute, func() error {
+				_, err := get(web)
+				return err
+			})
+		}
+	})
+}
+
+// files returns the contents of the host files the inspector matched.
+func files(t *testing.T, url string) string {
+	t.Helper()
+	body, err := get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var contents []string
+	if err := json.Unmarshal([]byte(body), &contents); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(contents, "\n")
+}
+
+// checkProcesses allows, outside containers, only PID 1 (init),
+// containerd, the kubelet and containerd's shims.
+func checkProcesses(r Report) error {
+	byPid := map[int]int{}
+	exe := map[int]string{}
+	for _, p := range r.Processes {
+		byPid[p.Pid], exe[p.Pid] = p.PPid, p.Exe
+	}
+	inContainer := func(pid int) bool {
+		for p := byPid[pid]; p > 1; p = byPid[p] {
+			if exe[p] == "/bin/containerd-shim-runc-v2" {
+				return true
+			}
+		}
+		return false
+	}
+	var host []string
+	for _, p := range r.Processes {
+		if p.Exe == "" || p.PPid == 2 || p.Pid == 2 || inContainer(p.Pid) {
+			continue // kernel threads and container processes
+		}
+		host = append(host, fmt.Sprintf("%d:%s", p.Pid, p.Exe))
+		switch {
+		case p.Pid == 1 && p.Exe == "/bin/init":
+		case p.PPid == 1 && (p.Exe == "/bin/containerd" || p.Exe == "/bin/kubelet" || p.Exe == "/bin/containerd-shim-runc-v2"):
+		default:
+			return fmt.Errorf("unexpected host process %d (%s, %s, parent %d)", p.Pid, p.Comm, p.Exe, p.PPid)
+		}
+	}
+	sort.Strings(host)
+	for _, want := range []string{"/bin/containerd", "/bin/kubelet"} {
+		if !strings.Contains(strings.Join(host, " "), want) {
+			return fmt.Errorf("%s is not running: %v", want, host)
+		}
+	}
+	return nil
+}

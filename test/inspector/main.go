@@ -1,0 +1,185 @@
+// Command inspector is a test-only pod (privileged, hostPID, hostNetwork;
+// never in the default image). It reports the host's files, mounts,
+// processes and addresses as JSON, and kills host processes on request,
+// so VM tests can check the node from inside.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"kios.dev/kios/internal/mounts"
+)
+
+// host is the host's root, seen through PID 1.
+const host = "/proc/1/root"
+
+// Report is what /report returns.
+type Report struct {
+	Bin         []File              `json:"bin"`
+	Executables []string            `json:"executables"` // on the root image, outside /bin
+	Shells      []string            `json:"shells"`      // shell or interpreter names anywhere on the host
+	Mounts      []mounts.Info       `json:"mounts"`
+	Processes   []Process           `json:"processes"`
+	Addrs       map[string][]string `json:"addrs"`
+}
+
+// File is one entry of /bin.
+type File struct {
+	Name string `json:"name"`
+	Mode string `json:"mode"`
+	Link string `json:"link,omitempty"`
+}
+
+// Process is one host process.
+type Process struct {
+	Pid  int    `json:"pid"`
+	PPid int    `json:"ppid"`
+	Comm string `json:"comm"`
+	Exe  string `json:"exe"`
+}
+
+var interpreters = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true, "busybox": true,
+	"toybox": true, "python": true, "python3": true, "perl": true, "ruby": true, "lua": true, "node": true, "tclsh": true}
+
+// skipped holds container storage and kernel filesystems: what runs in
+// containers is not the host's.
+var skipped = []string{"/proc", "/sys", "/dev", "/var/lib/containerd", "/run/containerd", "/var/lib/kubelet"}
+
+func report() (Report, error) {
+	var r Report
+	entries, err := os.ReadDir(host + "/bin")
+	if err != nil {
+		return r, err
+	}
+	for _, e := range entries {
+		info, _ := e.Info()
+		f := File{Name: e.Name(), Mode: info.Mode().String()}
+		if info.Mode()&os.ModeSymlink != 0 {
+			f.Link, _ = os.Readlink(filepath.Join(host, "bin", e.Name()))
+		}
+		r.Bin = append(r.Bin, f)
+	}
+	var rootSt syscall.Stat_t
+	if err := syscall.Stat(host+"/", &rootSt); err != nil {
+		return r, err
+	}
+	err = filepath.Walk(host+"/", func(p string, info os.FileInfo, err error) error {
+		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(p, host), "/")
+		if err != nil {
+			return nil
+		}
+		for _, s := range skipped {
+			if rel == s {
+				return filepath.SkipDir
+			}
+		}
+		if interpreters[info.Name()] || strings.HasPrefix(info.Name(), "python") {
+			r.Shells = append(r.Shells, rel)
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		if info.Mode().IsRegular() && info.Mode()&0o111 != 0 && !strings.HasPrefix(rel, "/bin/") {
+			r.Executables = append(r.Executables, fmt.Sprintf("%s (%s, device %d)", rel, info.Mode(), st.Dev))
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	f, err := os.Open("/proc/1/mountinfo")
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	if r.Mounts, err = mounts.ParseMountinfo(f); err != nil {
+		return r, err
+	}
+	r.Processes = processes()
+	r.Addrs = map[string][]string{}
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			r.Addrs[i.Name] = append(r.Addrs[i.Name], a.String())
+		}
+	}
+	return r, nil
+}
+
+func processes() []Process {
+	var out []Process
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parens.
+		s := string(stat)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		fields := strings.Fields(s[close+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		exe, _ := os.Readlink(filepath.Join("/proc", d.Name(), "exe"))
+		out = append(out, Process{Pid: pid, PPid: ppid, Comm: s[open+1 : close], Exe: exe})
+	}
+	return out
+}
+
+func main() {
+	addr := flag.String("listen", ":9090", "address")
+	flag.Parse()
+	http.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
+		rep, err := report()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(rep)
+	})
+	http.HandleFunc("/kill", func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("exe") // e.g. /bin/kubelet
+		any := r.URL.Query().Get("any") != ""  // not only children of PID 1
+		var killed []int
+		for _, p := range processes() {
+			if p.Exe == name && (p.PPid == 1 || any) && p.Pid != 1 {
+				if err := syscall.Kill(p.Pid, syscall.SIGKILL); err == nil {
+					killed = append(killed, p.Pid)
+				}
+			}
+		}
+		json.NewEncoder(w).Encode(killed)
+	})
+	http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		matches, _ := filepath.Glob(host + r.URL.Query().Get("glob"))
+		var out []string
+		for _, m := range matches {
+			b, err := os.ReadFile(m)
+			if err == nil {
+				out = append(out, string(b))
+			}
+		}
+		json.NewEncoder(w).Encode(out)
+	})
+	log.Printf("inspector: listening on %s", *addr)
+	log.Fatal(http.ListenAndServe(*addr, nil))
+}
