@@ -51,7 +51,10 @@ kernel|stub)
 	d=$1-$v
 	done_or_build "$d" && exit 0
 	rm -rf "$cache/$d" && mkdir -p "$cache/$d/root"
-	(cd "$cache/$d" && apt-get download "$p=$v" >/dev/null)
+	# A fresh machine may have no package lists yet: update once and retry.
+	(cd "$cache/$d" && apt-get download "$p=$v" >/dev/null 2>&1) ||
+		{ apt-get update -qq >/dev/null 2>&1 && cd "$cache/$d" && apt-get download "$p=$v" >/dev/null 2>&1; } ||
+		{ echo "components: apt-get download $p=$v failed" >&2; exit 1; }
 	deb=$(ls "$cache/$d"/*.deb)
 	got=$(sha256sum "$deb" | cut -d' ' -f1)
 	if [ -n "$sum" ] && [ "$got" != "$sum" ]; then

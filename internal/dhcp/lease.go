@@ -83,11 +83,14 @@ func ResolvConf(leases []Lease) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Written by the kiOS dhcp pod.\n")
 	seen := map[string]bool{}
+	servers := 0
 	var search []string
 	for _, l := range leases {
 		for _, d := range l.DNS {
-			if !seen[d.String()] && len(seen) < 3 {
+			// The resolver reads at most three name servers.
+			if !seen[d.String()] && servers < 3 {
 				seen[d.String()] = true
+				servers++
 				fmt.Fprintf(&b, "nameserver %s\n", d)
 			}
 		}

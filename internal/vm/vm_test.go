@@ -1,0 +1,63 @@
+package vm
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseForward(t *testing.T) {
+	f, err := ParseForward("8080:80")
+	if err != nil || f != (Forward{8080, 80}) {
+		t.Errorf("ParseForward(8080:80) = %v, %v", f, err)
+	}
+	for _, bad := range []string{"", "80", "x:80", "0:80", "70000:80", "8080:-1"} {
+		if _, err := ParseForward(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestArgsStayOnThisMachine(t *testing.T) {
+	args, err := Args(Config{EFI: "x.efi", Dir: "/d", Forwards: []Forward{{8080, 80}}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Join(args, " ")
+	for _, want := range []string{"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80", "-accel tcg", OVMFCode, "fat:/d/esp"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("command line lacks %q: %s", want, line)
+		}
+	}
+	if _, err := Args(Config{Dir: "/d"}, false); err == nil {
+		t.Error("no EFI and no disk accepted")
+	}
+	args, _ = Args(Config{Disk: "/d/disk.qcow2", Dir: "/d"}, true)
+	if line := strings.Join(args, " "); !strings.Contains(line, "format=qcow2") || !strings.Contains(line, "-accel kvm") {
+		t.Errorf("disk boot: %s", line)
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	lines := []Line{
+		{1 * time.Second, "BdsDxe: loading Boot0001"},
+		{10 * time.Second, "[    0.000000] Linux version 6.1.0-56-amd64"},
+		{13 * time.Second, "kios: t=2.950 step=switch-root status=start"},
+		{19 * time.Second, "[    9.4] kios: t=9.411 event=containerd-ready"},
+		{21 * time.Second, "[   11.5] kios: t=11.561 event=service-started name=kubelet pid=245 restarts=0"},
+		{27 * time.Second, "[   17.0] kios: t=16.967 event=container-started pod=ntp-x container=ntp pid=440"},
+	}
+	tl := TimelineOf(lines)
+	want := map[string]time.Duration{"kernel start": 10 * time.Second, "init start": 13 * time.Second,
+		"containerd ready": 19 * time.Second, "kubelet started": 21 * time.Second, "first static pod running": 27 * time.Second}
+	for k, v := range want {
+		if tl.At[k] != v {
+			t.Errorf("%s at %s, want %s", k, tl.At[k], v)
+		}
+	}
+	var b strings.Builder
+	TimelineOf(lines[:2]).Print(&b)
+	if !strings.Contains(b.String(), "kernel start") || !strings.Contains(b.String(), "-") {
+		t.Errorf("partial timeline:\n%s", b.String())
+	}
+}
