@@ -38,23 +38,71 @@ type Node struct {
 }
 
 // Steps is PID 1's boot, in order. containerd starts as soon as its
-// mounts, modules and config exist; the rest of the setup runs while it
-// initialises.
+// mounts, the overlay module and its config exist; hardware setup runs
+// beside it (HardwareSteps), and the kubelet starts the moment the
+// runtime answers, while the primed images are imported (the sandbox
+// image first): the kubelet needs seconds to initialise before it
+// creates a pod.
 func (n *Node) Steps() []Step {
 	return []Step{
 		{"mount", n.mount},
-		{"modules", n.loadModules},
-		{"power-button", n.powerButton},
+		{"overlay-module", n.loadOverlay},
 		{"etc", n.mountEtc},
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
+		{"hardware", n.startHardware},
 		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
 		{"identity", n.identity},
-		{"network", n.network},
 		{"wait-containerd", n.waitContainerd},
-		{"import-images", n.importImages},
 		{"start-kubelet", n.startKubelet},
+		{"import-images", n.importImages},
 	}
+}
+
+// HardwareSteps run in the background from the "hardware" step: module
+// loading signs and links dozens of modules, which takes seconds under
+// emulation, and nothing before the kubelet needs them.
+func (n *Node) HardwareSteps() []Step {
+	return []Step{
+		{"modules", n.loadModules},
+		{"network", n.network},
+		{"bridge-sysctl", func(context.Context) error { return SetSysctls("/proc/sys", BridgeSysctls) }},
+		{"power-button", n.powerButton},
+	}
+}
+
+func (n *Node) startHardware(ctx context.Context) error {
+	go func() {
+		failed := Run(ctx, n.Log, n.HardwareSteps())
+		n.Log.Printf("event=hardware-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+	}()
+	return nil
+}
+
+// loadOverlay loads the one module containerd needs before it starts.
+func (n *Node) loadOverlay(context.Context) error {
+	if err := n.openModules(); err != nil {
+		return err
+	}
+	_, err := n.modules.Probe("overlay")
+	return err
+}
+
+func (n *Node) openModules() error {
+	if n.modules != nil {
+		return nil
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return err
+	}
+	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]))
+	l, err := kmod.Open(dir, n.LoadModule)
+	if err != nil {
+		return err
+	}
+	n.modules = l
+	return nil
 }
 
 func mountedNow() func(string) bool {
@@ -78,16 +126,10 @@ func (n *Node) mount(context.Context) error {
 }
 
 func (n *Node) loadModules(context.Context) error {
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
+	if err := n.openModules(); err != nil {
 		return err
 	}
-	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]))
-	l, err := kmod.Open(dir, n.LoadModule)
-	if err != nil {
-		return err
-	}
-	n.modules = l
+	l := n.modules
 	// The kernel's own requests (fs-overlay, nf_conntrack...) go through
 	// the init binary's modprobe.
 	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte("/bin/modprobe"), 0o644); err != nil {
@@ -195,7 +237,7 @@ func (n *Node) importImages(ctx context.Context) error {
 	}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	err = containerd.Import(ictx, c, PrimedImagesDir, idx, n.Log)
+	err = containerd.Import(ictx, c, PrimedImagesDir, idx, containerd.SandboxImage, n.Log)
 	// Report pod container starts (the boot timeline uses the first),
 	// resubscribing after containerd restarts.
 	go func() {

@@ -50,10 +50,36 @@ func Main() {
 	node := &Node{Log: log, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
 	failed := Run(context.Background(), log, node.Steps())
 	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+	go reportMemory(log)
 	for s := range sigs {
 		handleSignal(log, sup, s)
 	}
 }
+
+// reportMemory logs the memory in use 30 and 60 seconds after the boot
+// steps end, when the node has settled; benchmarks read these lines.
+func reportMemory(log Logger) {
+	for _, wait := range []time.Duration{30 * time.Second, 30 * time.Second} {
+		time.Sleep(wait)
+		f, err := os.Open("/proc/meminfo")
+		if err != nil {
+			return
+		}
+		m, err := ParseMemInfo(f)
+		f.Close()
+		if err != nil {
+			log.Printf("event=meminfo-failed err=%q", err.Error())
+			return
+		}
+		if b, err := os.ReadFile("/proc/meminfo"); err == nil && cmdlineHas("kios.debug=meminfo") {
+			log.Printf("%s", b)
+		}
+		log.Printf("event=meminfo total_mib=%.1f used_mib=%.1f shmem_mib=%.1f cached_mib=%.1f anon_mib=%.1f slab_mib=%.1f buffers_mib=%.1f",
+			float64(m.TotalKiB)/1024, m.UsedMiB(), mib(m.ShmemKiB), mib(m.CachedKiB), mib(m.AnonKiB), mib(m.SlabKiB), mib(m.BuffersKiB))
+	}
+}
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
 
 func openLog() *Log {
 	if f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {

@@ -7,7 +7,9 @@ import (
 )
 
 // Logger is the one method the boot needs from a log.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Step is one named phase of the boot.
 type Step struct {

@@ -20,8 +20,6 @@ var Sysctls = []Sysctl{
 	// accept_ra is 2; eth0 must still get its SLAAC address.
 	{"net.ipv6.conf.all.accept_ra", "2"},
 	{"net.ipv6.conf.default.accept_ra", "2"},
-	{"net.bridge.bridge-nf-call-iptables", "1"},
-	{"net.bridge.bridge-nf-call-ip6tables", "1"},
 	{"vm.overcommit_memory", "1"},
 	{"vm.panic_on_oom", "0"},
 	{"kernel.panic", "10"},
@@ -47,6 +45,13 @@ var Sysctls = []Sysctl{
 	{"net.ipv4.tcp_syncookies", "1"},
 	{"fs.inotify.max_user_instances", "8192"},
 	{"fs.inotify.max_user_watches", "524288"},
+}
+
+// BridgeSysctls exist once br_netfilter is loaded: bridged pod traffic
+// must pass through iptables for Services to work.
+var BridgeSysctls = []Sysctl{
+	{"net.bridge.bridge-nf-call-iptables", "1"},
+	{"net.bridge.bridge-nf-call-ip6tables", "1"},
 }
 
 // SetSysctls writes each setting under procSys (normally /proc/sys) and

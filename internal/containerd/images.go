@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	client "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
@@ -42,16 +43,23 @@ func ReadIndex(path string) ([]Primed, error) {
 }
 
 // Logger is the one method this package needs.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// SandboxImage is the pod sandbox image; the containerd config pins it.
+const SandboxImage = "localhost/kios/pause:v1"
 
 // Import makes every primed image available to the CRI plugin: archives
 // whose images are all present with the same archive checksum are
-// skipped; the rest are imported and unpacked into the snapshotter.
-func Import(ctx context.Context, c *client.Client, dir string, idx []Primed, log Logger) error {
+// skipped; the rest are imported, the one providing first (the sandbox
+// image) before the others. The CRI plugin unpacks an image into the
+// snapshotter when a container first uses it.
+func Import(ctx context.Context, c *client.Client, dir string, idx []Primed, first string, log Logger) error {
 	ctx = withNS(ctx)
 	is := c.ImageService()
 	var errs []error
-	for _, p := range idx {
+	for _, p := range importOrder(idx, first) {
 		if present(ctx, is, p) {
 			log.Printf("event=image-present file=%s names=%v", p.File, p.Names)
 			continue
@@ -67,6 +75,18 @@ func Import(ctx context.Context, c *client.Client, dir string, idx []Primed, log
 		return fmt.Errorf("%d of %d primed images failed to import: %w", len(errs), len(idx), errs[0])
 	}
 	return nil
+}
+
+func importOrder(idx []Primed, first string) []Primed {
+	var head, tail []Primed
+	for _, p := range idx {
+		if slices.Contains(p.Names, first) {
+			head = append(head, p)
+		} else {
+			tail = append(tail, p)
+		}
+	}
+	return append(head, tail...)
 }
 
 func present(ctx context.Context, is images.Store, p Primed) bool {
@@ -101,9 +121,6 @@ func importOne(ctx context.Context, c *client.Client, path string, p Primed) err
 		img.Labels["io.cri-containerd.image"] = "managed"
 		if _, err := is.Update(ctx, img, "labels."+ArchiveLabel, "labels.io.cri-containerd.image"); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("label %s: %w", img.Name, err)
-		}
-		if err := client.NewImageWithPlatform(c, img, platforms.DefaultStrict()).Unpack(ctx, "overlayfs"); err != nil {
-			return fmt.Errorf("unpack %s: %w", img.Name, err)
 		}
 	}
 	return nil

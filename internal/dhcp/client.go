@@ -11,7 +11,9 @@ import (
 )
 
 // Logger is the one method the client needs.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Client keeps a lease on each interface.
 type Client struct {

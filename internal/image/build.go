@@ -31,7 +31,7 @@ var defaults embed.FS
 var Binaries = []string{"init", "containerd", "containerd-shim-runc-v2", "runc", "kubelet"}
 
 // DefaultCmdline is the kernel command line every image starts with.
-const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 printk.devkmsg=on panic=10"
+const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 printk.devkmsg=on panic=10 transparent_hugepage=madvise"
 
 // Options says what to build.
 type Options struct {

@@ -13,13 +13,15 @@ import (
 var ErrUnknown = errors.New("no such module")
 
 // Logger is the one method kmod needs to report what it does.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Loader loads modules by name or alias from a modules directory.
 type Loader struct {
-	Dir   string                      // e.g. /lib/modules/6.1.0-56-amd64
-	Load  func(path string) error     // loads one module file (finit_module)
-	Index *Index                      // parsed modules.dep + modules.alias
+	Dir   string                  // e.g. /lib/modules/6.1.0-56-amd64
+	Load  func(path string) error // loads one module file (finit_module)
+	Index *Index                  // parsed modules.dep + modules.alias
 	mu    sync.Mutex
 	done  map[string]bool
 }

@@ -13,7 +13,9 @@ import (
 )
 
 // Logger receives warnings about skipped input.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // ParseNodeLabels reads the node-labels format: one "key: value" a line,
 // '#' starts a comment anywhere, blank lines and extra spaces are ignored.

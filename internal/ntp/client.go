@@ -10,7 +10,9 @@ import (
 )
 
 // Logger is the one method the client needs.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Query asks one server for the time.
 func Query(ctx context.Context, server string) (offset, delay time.Duration, stratum uint8, err error) {

@@ -11,7 +11,9 @@ import (
 )
 
 // Logger is the one method the supervisor needs.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Service is a program to keep running.
 type Service struct {

@@ -14,7 +14,9 @@ import (
 )
 
 // Logger is the one method this package needs.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // RootImage is the compressed root filesystem inside the initramfs.
 const RootImage = "/root.squashfs"

@@ -1,8 +1,8 @@
 package uki
 
 import (
-	"debug/pe"
 	"bytes"
+	"debug/pe"
 	"os"
 	"path/filepath"
 	"testing"

@@ -157,8 +157,8 @@ func main() {
 		json.NewEncoder(w).Encode(rep)
 	})
 	http.HandleFunc("/kill", func(w http.ResponseWriter, r *http.Request) {
-		name := r.URL.Query().Get("exe") // e.g. /bin/kubelet
-		any := r.URL.Query().Get("any") != ""  // not only children of PID 1
+		name := r.URL.Query().Get("exe")      // e.g. /bin/kubelet
+		any := r.URL.Query().Get("any") != "" // not only children of PID 1
 		var killed []int
 		for _, p := range processes() {
 			if p.Exe == name && (p.PPid == 1 || any) && p.Pid != 1 {
