@@ -62,7 +62,7 @@ unit:
 	$(GO) test -count=1 -short ./...
 
 bench: build
-	$(GO) run ./cmd/kios-bench
+	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
 
 clean:
 	rm -rf $(OUT)

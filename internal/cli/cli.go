@@ -16,6 +16,7 @@ const usage = `usage: kios COMMAND [flags]
 commands:
   build     build the node's EFI image
   vm        boot an EFI image (or disk) in QEMU
+  bench     boot an image several times and report timeline, size, RAM
   mkimage   make a single-binary OCI image archive (used by make)
 `
 
@@ -30,6 +31,8 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		return build(args[1:], stdout, stderr)
 	case "vm":
 		return runVM(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "mkimage":
 		return mkimage(args[1:], stderr)
 	case "help", "-h", "--help":

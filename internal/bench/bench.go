@@ -1,0 +1,186 @@
+// Package bench boots an image several times and reports the median
+// boot timeline, the image size and the memory in use after boot.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"kios.dev/kios/internal/vm"
+)
+
+// Run is one boot's figures.
+type Run struct {
+	Host map[string]float64 `json:"host_s"` // milestone -> seconds from QEMU start
+	// Guest uptimes (seconds since the kernel started), from PID 1's lines.
+	InitStart   float64 `json:"init_start_s"`
+	KubeletExec float64 `json:"kubelet_exec_s"`
+	FirstPod    float64 `json:"first_pod_s"`
+	RAMUsedMiB  float64 `json:"ram_used_mib"`
+}
+
+// Report is what `kios bench` prints and writes.
+type Report struct {
+	Date     string             `json:"date"`
+	Machine  string             `json:"machine"`
+	EFI      string             `json:"efi"`
+	EFIMiB   float64            `json:"efi_mib"`
+	Runs     []Run              `json:"runs"`
+	Median   map[string]float64 `json:"median"`
+	Spread   map[string]float64 `json:"spread"` // max - min
+	Accel    string             `json:"accel"`
+	MemoryMB int                `json:"vm_memory_mib"`
+}
+
+var (
+	reInit    = regexp.MustCompile(`kios: t=([0-9.]+) event=init-start`)
+	reKubelet = regexp.MustCompile(`kios: t=([0-9.]+) event=service-started name=kubelet pid=\d+ restarts=0`)
+	rePod     = regexp.MustCompile(`kios: t=([0-9.]+) event=container-started `)
+	reMem     = regexp.MustCompile(`kios: t=[0-9.]+ event=meminfo total_mib=[0-9.]+ used_mib=([0-9.]+)`)
+)
+
+// Logger reports progress.
+type Logger interface{ Printf(format string, args ...any) }
+
+// Bench boots efi n times, one VM at a time.
+func Bench(efi string, n int, log Logger) (Report, error) {
+	st, err := os.Stat(efi)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Date: time.Now().UTC().Format("2006-01-02"), EFI: efi, EFIMiB: float64(st.Size()) / (1 << 20),
+		Machine: machine(), Accel: "tcg", MemoryMB: 2048}
+	if vm.KVMUsable() {
+		r.Accel = "kvm"
+	}
+	for i := 0; i < n; i++ {
+		run, err := boot(efi)
+		if err != nil {
+			return r, fmt.Errorf("boot %d: %w", i+1, err)
+		}
+		log.Printf("bench: boot %d/%d: kernel start %.1fs, first static pod %.1fs (QEMU clock); init->kubelet %.2fs; RAM used %.0f MiB",
+			i+1, n, run.Host["kernel start"], run.Host["first static pod running"], run.KubeletExec-run.InitStart, run.RAMUsedMiB)
+		r.Runs = append(r.Runs, run)
+	}
+	r.Median, r.Spread = summarize(r.Runs)
+	return r, nil
+}
+
+func boot(efi string) (Run, error) {
+	dir, err := os.MkdirTemp("", "kios-bench-")
+	if err != nil {
+		return Run{}, err
+	}
+	defer os.RemoveAll(dir)
+	v, err := vm.Start(vm.Config{EFI: efi, Dir: dir, MemoryMiB: 2048, CPUs: 2})
+	if err != nil {
+		return Run{}, err
+	}
+	defer v.Stop(30 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var run Run
+	if _, _, err := v.WaitLine(ctx, reMem, 0); err != nil {
+		return run, err
+	}
+	lines := v.Lines()
+	tl := vm.TimelineOf(lines)
+	run.Host = map[string]float64{}
+	for k, d := range tl.At {
+		run.Host[k] = d.Seconds()
+	}
+	for _, l := range lines {
+		first(&run.InitStart, reInit, l.Text)
+		first(&run.KubeletExec, reKubelet, l.Text)
+		first(&run.FirstPod, rePod, l.Text)
+		first(&run.RAMUsedMiB, reMem, l.Text)
+	}
+	return run, nil
+}
+
+func first(dst *float64, re *regexp.Regexp, s string) {
+	if *dst != 0 {
+		return
+	}
+	if m := re.FindStringSubmatch(s); m != nil {
+		*dst, _ = strconv.ParseFloat(m[1], 64)
+	}
+}
+
+func summarize(runs []Run) (median, spread map[string]float64) {
+	series := map[string][]float64{}
+	for _, r := range runs {
+		for k, v := range r.Host {
+			series["host: "+k] = append(series["host: "+k], v)
+		}
+		series["init start -> kubelet exec"] = append(series["init start -> kubelet exec"], r.KubeletExec-r.InitStart)
+		series["kernel start -> first static pod"] = append(series["kernel start -> first static pod"], r.FirstPod)
+		series["ram used (MiB)"] = append(series["ram used (MiB)"], r.RAMUsedMiB)
+	}
+	median, spread = map[string]float64{}, map[string]float64{}
+	for k, v := range series {
+		sort.Float64s(v)
+		median[k] = v[len(v)/2]
+		if len(v)%2 == 0 {
+			median[k] = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		spread[k] = v[len(v)-1] - v[0]
+	}
+	return median, spread
+}
+
+func machine() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	var kib int64
+	fmt.Sscanf(string(b), "MemTotal: %d kB", &kib)
+	cpus := 0
+	if c, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		cpus = len(regexp.MustCompile(`(?m)^processor\s*:`).FindAll(c, -1))
+	}
+	return fmt.Sprintf("%d cores, %.0f GiB RAM", cpus, float64(kib)/(1<<20))
+}
+
+// Print writes the report as a table with the targets.
+func (r Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "kiOS benchmark, %s, %s, %s, %d boots, VM %d MiB / 2 vCPUs\n", r.Date, r.Machine, r.Accel, len(r.Runs), r.MemoryMB)
+	fmt.Fprintf(w, "  %-40s %8s %8s\n", "figure", "median", "spread")
+	keys := make([]string, 0, len(r.Median))
+	for k := range r.Median {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return order(keys[i]) < order(keys[j]) || (order(keys[i]) == order(keys[j]) && keys[i] < keys[j]) })
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-40s %8.2f %8.2f\n", k, r.Median[k], r.Spread[k])
+	}
+	fmt.Fprintf(w, "  %-40s %8.1f\n", "EFI size (MiB)", r.EFIMiB)
+	fmt.Fprintln(w, "targets (TCG, 2 cores): init->kubelet <= 2 s, kernel->first pod <= 20 s, EFI <= 60 MB, RAM <= 350 MiB")
+}
+
+func order(k string) int {
+	for i, m := range vm.Milestones {
+		if k == "host: "+m.Name {
+			return i
+		}
+	}
+	return 100
+}
+
+// Write saves the report as JSON under dir.
+func (r Report) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "boot.json"), append(b, '\n'), 0o644)
+}
