@@ -72,10 +72,10 @@ func (n *Node) HardwareSteps() []Step {
 }
 
 func (n *Node) startHardware(ctx context.Context) error {
-	go func() {
+	Go(n.Log, "hardware", func() {
 		failed := Run(ctx, n.Log, n.HardwareSteps())
 		n.Log.Printf("event=hardware-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
-	}()
+	})
 	return nil
 }
 
@@ -164,7 +164,7 @@ func (n *Node) powerButton(context.Context) error {
 	if err != nil {
 		return err
 	}
-	go watchPowerButton(n.Log, n.Sup, devs)
+	Go(n.Log, "power-button", func() { watchPowerButton(n.Log, n.Sup, devs) })
 	n.Log.Printf("event=power-button-watch devices=%d", len(devs))
 	return nil
 }
@@ -240,7 +240,7 @@ func (n *Node) importImages(ctx context.Context) error {
 	err = containerd.Import(ictx, c, PrimedImagesDir, idx, containerd.SandboxImage, n.Log)
 	// Report pod container starts (the boot timeline uses the first),
 	// resubscribing after containerd restarts.
-	go func() {
+	Go(n.Log, "container-watch", func() {
 		for {
 			if err := containerd.LogStarts(context.Background(), c, n.Log); err != nil {
 				n.Log.Printf("event=container-watch-interrupted err=%q", err.Error())
@@ -250,7 +250,7 @@ func (n *Node) importImages(ctx context.Context) error {
 			cancel()
 			time.Sleep(time.Second)
 		}
-	}()
+	})
 	return err
 }
 

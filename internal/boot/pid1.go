@@ -46,11 +46,11 @@ func Main() {
 		return supervise.StartProcess(argv, env, w, w)
 	}
 	sup := supervise.New(start, Backoff, log, func(pid int, s syscall.Signal) error { return unix.Kill(pid, s) })
-	go supervise.Reap(sup, log)
+	Go(log, "reaper", func() { supervise.Reap(sup, log) })
 	node := &Node{Log: log, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
 	failed := Run(context.Background(), log, node.Steps())
 	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
-	go reportMemory(log)
+	Go(log, "meminfo", func() { reportMemory(log) })
 	for s := range sigs {
 		handleSignal(log, sup, s)
 	}

@@ -70,3 +70,22 @@ func TestParseMemInfo(t *testing.T) {
 		t.Error("garbage parsed")
 	}
 }
+
+type syncLog struct {
+	ch chan string
+}
+
+func (s syncLog) Printf(f string, a ...any) { s.ch <- fmt.Sprintf(f, a...) }
+
+func TestGoRecoversPanics(t *testing.T) {
+	log := syncLog{ch: make(chan string, 1)}
+	Go(log, "worker", func() { panic("bad state") })
+	select {
+	case line := <-log.ch:
+		if !strings.Contains(line, "event=goroutine-panic name=worker") {
+			t.Errorf("logged %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("panic not reported")
+	}
+}

@@ -86,6 +86,7 @@ type prefixWriter struct {
 func (p *prefixWriter) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := len(b)
 	for len(b) > 0 {
 		if !p.midLn {
 			fmt.Fprint(p.w, p.prefix)
@@ -104,5 +105,5 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		p.midLn = true
 		break
 	}
-	return len(b), nil
+	return n, nil
 }

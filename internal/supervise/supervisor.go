@@ -107,6 +107,12 @@ func (s *Supervisor) startLocked(st *state) error {
 }
 
 func (s *Supervisor) watch(st *state) {
+	defer func() {
+		// PID 1 must survive; a service left unsupervised is logged.
+		if r := recover(); r != nil {
+			s.log.Printf("event=supervisor-panic name=%s panic=%q", st.svc.Name, r)
+		}
+	}()
 	for ws := range st.exited {
 		s.mu.Lock()
 		if s.stopped {
