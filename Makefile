@@ -37,13 +37,15 @@ parts: components
 	$(GOBUILD) -o $(OUT)/kios ./cmd/kios
 	$(GOBUILD) -o $(PARTS)/bin/init ./cmd/init
 	$(GOBUILD) -o $(PARTS)/initramfs-init ./cmd/initramfs-init
-	@for p in pause dhcp ntp demo; do $(GOBUILD) -o $(OUT)/bin/$$p ./cmd/$$p || exit 1; done
+	@mkdir -p $(PARTS)/extra
+	@for p in pause dhcp ntp demo join; do $(GOBUILD) -o $(OUT)/bin/$$p ./cmd/$$p || exit 1; done
 	@cp -f build/cache/kubelet-$(KUBERNETES_VERSION)/kubelet $(PARTS)/bin/kubelet
 	@cp -f build/cache/containerd-$(CONTAINERD_VERSION)/containerd build/cache/containerd-$(CONTAINERD_VERSION)/containerd-shim-runc-v2 $(PARTS)/bin/
 	@cp -f build/cache/runc-$(RUNC_VERSION)/runc $(PARTS)/bin/runc
 	@ln -sfn ../../build/cache/kernel-$(KERNEL_VERSION)/root $(PARTS)/kernel
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
 	@for p in pause dhcp ntp; do $(OUT)/kios mkimage -binary $(OUT)/bin/$$p -name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
+	@$(OUT)/kios mkimage -binary $(OUT)/bin/join -name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
 	@$(OUT)/kios mkimage -binary $(OUT)/bin/demo -name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar
 
 build: parts

@@ -27,6 +27,35 @@ kubelet)
 	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
 	(cd "$here/kubernetes" && go build -ldflags "$ld" -o "$cache/$d/kubelet" k8s.io/kubernetes/cmd/kubelet)
 	finish "$d" ;;
+controlplane)
+	# The lab's control plane and kubectl, from the kubelet's module.
+	d=controlplane-$KUBERNETES_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	v=${KUBERNETES_VERSION#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
+	pkg=k8s.io/component-base/version
+	ld="-s -w -buildid= -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+	ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE -X $pkg.gitCommit=module-$KUBERNETES_VERSION"
+	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+	for p in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+		(cd "$here/kubernetes" && go build -ldflags "$ld" -o "$cache/$d/$p" k8s.io/kubernetes/cmd/$p)
+	done
+	finish "$d" ;;
+etcd)
+	d=etcd-$ETCD_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	(cd "$here/etcd" && go build -ldflags "-s -w -buildid=" -o "$cache/$d/etcd" .)
+	finish "$d" ;;
+cni)
+	d=cni-$CNI_PLUGINS_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	for p in ipam/host-local main/bridge main/loopback meta/portmap; do
+		(cd "$here/cni" && go build -ldflags "-s -w -buildid= -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
+			-o "$cache/$d/$(basename $p)" github.com/containernetworking/plugins/plugins/$p)
+	done
+	finish "$d" ;;
 containerd)
 	d=containerd-$CONTAINERD_VERSION
 	done_or_build "$d" && exit 0

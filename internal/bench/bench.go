@@ -48,7 +48,9 @@ var (
 )
 
 // Logger reports progress.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Bench boots efi n times, one VM at a time.
 func Bench(efi string, n int, log Logger) (Report, error) {
@@ -156,7 +158,9 @@ func (r Report) Print(w io.Writer) {
 	for k := range r.Median {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return order(keys[i]) < order(keys[j]) || (order(keys[i]) == order(keys[j]) && keys[i] < keys[j]) })
+	sort.Slice(keys, func(i, j int) bool {
+		return order(keys[i]) < order(keys[j]) || (order(keys[i]) == order(keys[j]) && keys[i] < keys[j])
+	})
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-40s %8.2f %8.2f\n", k, r.Median[k], r.Spread[k])
 	}

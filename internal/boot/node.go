@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,10 @@ type Node struct {
 	Env        []string
 
 	modules *kmod.Loader
+
+	mu              sync.Mutex
+	kubeletSnapshot kubelet.Snapshot // what the running kubelet started with
+	kubeletStarted  bool
 }
 
 // Steps is PID 1's boot, in order. containerd starts as soon as its
@@ -55,6 +60,7 @@ func (n *Node) Steps() []Step {
 		{"identity", n.identity},
 		{"wait-containerd", n.waitContainerd},
 		{"start-kubelet", n.startKubelet},
+		{"watch-kubeconfig", n.watchKubeconfigs},
 		{"import-images", n.importImages},
 	}
 }
@@ -262,6 +268,13 @@ func (n *Node) startKubelet(context.Context) error {
 			if err != nil {
 				return nil, err
 			}
+			snap, err := kubelet.Take("/", n.Log)
+			if err != nil {
+				return nil, err
+			}
+			n.mu.Lock()
+			n.kubeletSnapshot, n.kubeletStarted = snap, true
+			n.mu.Unlock()
 			n.Log.Printf("event=kubelet-mode mode=%s", mode)
 			return append([]string{"/bin/kubelet"}, flags...), nil
 		},

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"kios.dev/kios/internal/image"
+	"kios.dev/kios/internal/join"
 )
 
 func build(args []string, stdout, stderr io.Writer) error {
@@ -16,8 +17,15 @@ func build(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
 	fs.StringVar(&o.Output, "o", defaultOutput(), "EFI file to write")
 	fs.StringVar(&o.Parts, "parts", defaultParts(), "directory of built components (made by `make parts`)")
+	var jp join.Params
+	fs.StringVar(&jp.API, "join", "", "API server host:port to join (with --token and --ca-cert-hash), as kubeadm join")
+	fs.StringVar(&jp.Token, "token", "", "bootstrap token for --join")
+	fs.StringVar(&jp.CAHash, "ca-cert-hash", "", "sha256:HEX pin of the cluster CA for --join")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if jp != (join.Params{}) {
+		o.Join = &jp
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("build: unexpected argument %q", fs.Arg(0))

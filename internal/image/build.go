@@ -20,6 +20,7 @@ import (
 
 	"kios.dev/kios/internal/containerd"
 	"kios.dev/kios/internal/cpio"
+	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/uki"
 )
@@ -41,6 +42,8 @@ type Options struct {
 	Cmdline string   // appended to DefaultCmdline
 	Output  string   // the EFI file
 	Report  io.Writer
+	// Join, when set, adds the join pod with these kubeadm join values.
+	Join *join.Params
 }
 
 // Build writes the EFI. Nothing is left at Output when it fails.
@@ -205,6 +208,13 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 	// Primed images: the system pods' own, then the user's.
 	system, _ := filepath.Glob(filepath.Join(o.Parts, "images", "*.tar"))
 	sort.Strings(system)
+	if o.Join != nil {
+		archive, err := addJoin(t, o.Parts, *o.Join)
+		if err != nil {
+			return nil, nil, err
+		}
+		system = append(system, archive)
+	}
 	if err := primeImages(t, append(system, o.Images...)); err != nil {
 		return nil, nil, err
 	}

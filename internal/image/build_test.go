@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"kios.dev/kios/internal/cpio"
+	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/uki"
 )
@@ -196,4 +197,46 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestJoinPod(t *testing.T) {
+	parts := fakeParts(t)
+	os.MkdirAll(filepath.Join(parts, "extra"), 0o755)
+	img := testImage(t, t.TempDir(), JoinImage)
+	os.Rename(img, filepath.Join(parts, "extra", "join.tar"))
+	km, err := openKernelModules(filepath.Join(parts, "kernel", "lib", "modules", releaseOf(t, parts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := join.Params{API: "10.88.0.1:6443", Token: "abcdef.0123456789abcdef", CAHash: "sha256:" + strings.Repeat("b", 64)}
+	tr, _, err := rootTree(Options{Parts: parts, Join: &p}, km, releaseOf(t, parts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := tr.Get("etc/kubernetes/manifests/join.yaml")
+	if !ok {
+		t.Fatal("no join manifest")
+	}
+	if e.Mode.Perm() != 0o600 || !strings.Contains(string(e.Data), `"--token=abcdef.0123456789abcdef"`) {
+		t.Errorf("join manifest mode %v:\n%s", e.Mode, e.Data)
+	}
+	idx, _ := tr.Get("lib/kios/images/index.json")
+	if !strings.Contains(string(idx.Data), JoinImage) {
+		t.Errorf("join image not primed: %s", idx.Data)
+	}
+	bad := p
+	bad.Token = "not-a-token"
+	out := t.TempDir()
+	err = Build(Options{Parts: parts, Join: &bad, Output: filepath.Join(out, "x.efi")})
+	if err == nil || !strings.Contains(err.Error(), "--join") || !strings.Contains(err.Error(), "token") {
+		t.Errorf("bad token: err = %v", err)
+	}
+}
+
+func releaseOf(t *testing.T, parts string) string {
+	_, rel, err := findKernel(filepath.Join(parts, "kernel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
 }

@@ -1,0 +1,30 @@
+// Command join is the kiOS join pod: it trusts a cluster the way
+// `kubeadm join` does (bootstrap token and CA hash) and writes the
+// kubelet's CA and bootstrap kubeconfig; PID 1 then restarts the kubelet.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"kios.dev/kios/internal/join"
+)
+
+func main() {
+	var p join.Params
+	flag.StringVar(&p.API, "api", "", "API server host:port")
+	flag.StringVar(&p.Token, "token", "", "bootstrap token ID.SECRET")
+	flag.StringVar(&p.CAHash, "ca-cert-hash", "", "sha256:HEX of the cluster CA's public key")
+	dir := flag.String("kubernetes-dir", "/host/etc/kubernetes", "the node's /etc/kubernetes")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	logger := log.New(os.Stdout, "join: ", log.LstdFlags)
+	if err := join.Run(ctx, p, *dir, logger); err != nil {
+		logger.Fatal(err)
+	}
+}

@@ -1,0 +1,59 @@
+package image
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"kios.dev/kios/internal/join"
+)
+
+// JoinImage is the join pod's image, primed only into images that join.
+const JoinImage = "localhost/kios/join:v1"
+
+// addJoin configures the join pod: its manifest (0600: it holds the
+// token) and its image archive from parts/extra/join.tar.
+func addJoin(t *Tree, parts string, p join.Params) (string, error) {
+	if err := p.Validate(); err != nil {
+		return "", fmt.Errorf("--join: %w", err)
+	}
+	archive := filepath.Join(parts, "extra", "join.tar")
+	if _, err := os.Stat(archive); err != nil {
+		return "", fmt.Errorf("join pod image: %w", err)
+	}
+	manifest := fmt.Sprintf(`# Joins this node to the cluster at %[1]s, as kubeadm join does.
+apiVersion: v1
+kind: Pod
+metadata:
+  name: join
+  namespace: kube-system
+  labels:
+    app.kubernetes.io/name: join
+    app.kubernetes.io/part-of: kios
+spec:
+  hostNetwork: true
+  priorityClassName: system-node-critical
+  containers:
+  - name: join
+    image: %[4]s
+    imagePullPolicy: Never
+    args: ["--api=%[1]s", "--token=%[2]s", "--ca-cert-hash=%[3]s", "--kubernetes-dir=/host/etc/kubernetes"]
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities:
+        drop: ["ALL"]
+    volumeMounts:
+    - name: kubernetes
+      mountPath: /host/etc/kubernetes
+  volumes:
+  - name: kubernetes
+    hostPath:
+      path: /etc/kubernetes
+      type: Directory
+`, p.API, p.Token, p.CAHash, JoinImage)
+	if err := t.File("etc/kubernetes/manifests/join.yaml", 0o600, []byte(manifest)); err != nil {
+		return "", err
+	}
+	return archive, nil
+}

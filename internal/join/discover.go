@@ -1,0 +1,177 @@
+// Package join does what `kubeadm join --token T --discovery-token-ca-cert-hash H API`
+// does to trust a cluster: fetch the kube-public/cluster-info ConfigMap,
+// check its JWS signature against the bootstrap token, pin the CA by its
+// hash, and write the kubelet's CA and bootstrap kubeconfig.
+package join
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	"k8s.io/cluster-bootstrap/token/jws"
+	"sigs.k8s.io/yaml"
+
+	"kios.dev/kios/internal/pki"
+)
+
+// Sentinel errors: the join pod reports them and keeps the node standalone.
+var (
+	ErrBadToken   = errors.New("bootstrap token does not match the cluster-info signature")
+	ErrCAMismatch = errors.New("cluster CA does not match the pinned hash")
+	ErrBadInput   = errors.New("invalid join parameters")
+)
+
+var tokenRE = regexp.MustCompile(`^([a-z0-9]{6})\.([a-z0-9]{16})$`)
+
+// Params are the values `kubeadm token create --print-join-command` prints.
+type Params struct {
+	API    string // host:port of the API server
+	Token  string // ID.SECRET
+	CAHash string // sha256:HEX
+}
+
+// Validate checks the parameters' syntax.
+func (p Params) Validate() error {
+	if p.API == "" {
+		return fmt.Errorf("%w: no API server address", ErrBadInput)
+	}
+	if !tokenRE.MatchString(p.Token) {
+		return fmt.Errorf("%w: token must look like abcdef.0123456789abcdef", ErrBadInput)
+	}
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(p.CAHash) {
+		return fmt.Errorf("%w: CA hash must be sha256: and 64 hex digits", ErrBadInput)
+	}
+	return nil
+}
+
+// Result is the trusted cluster.
+type Result struct {
+	Server string // the API server URL cluster-info names
+	CAPEM  []byte
+}
+
+type configMap struct {
+	Data map[string]string `json:"data"`
+}
+
+type kubeconfig struct {
+	Clusters []struct {
+		Cluster struct {
+			Server string `json:"server"`
+			CAData []byte `json:"certificate-authority-data"`
+		} `json:"cluster"`
+	} `json:"clusters"`
+}
+
+// Discover fetches and verifies cluster-info. The first request cannot
+// verify the server (that is what it is for); trust comes from the token
+// signature and the CA pin.
+func Discover(ctx context.Context, p Params) (Result, error) {
+	if err := p.Validate(); err != nil {
+		return Result{}, err
+	}
+	m := tokenRE.FindStringSubmatch(p.Token)
+	id, secret := m[1], m[2]
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // verified by JWS and CA pin below
+	}}
+	url := "https://" + p.API + "/api/v1/namespaces/" + "kube-public" + "/configmaps/" + bootstrapapi.ConfigMapClusterInfo
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return Result{}, fmt.Errorf("fetch cluster-info from %s: %w", p.API, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Result{}, fmt.Errorf("read cluster-info: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Result{}, fmt.Errorf("fetch cluster-info: %s", resp.Status)
+	}
+	return Verify(body, id, secret, p.CAHash)
+}
+
+// Verify checks a cluster-info ConfigMap (JSON) for token ID.SECRET and
+// the pinned CA hash.
+func Verify(configMapJSON []byte, id, secret, caHash string) (Result, error) {
+	var cm configMap
+	if err := json.Unmarshal(configMapJSON, &cm); err != nil {
+		return Result{}, fmt.Errorf("parse cluster-info: %w", err)
+	}
+	content, ok := cm.Data[bootstrapapi.KubeConfigKey]
+	if !ok {
+		return Result{}, errors.New("cluster-info has no kubeconfig")
+	}
+	sig, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+id]
+	if !ok {
+		return Result{}, fmt.Errorf("%w: cluster-info is not signed for token ID %s (unknown or expired token)", ErrBadToken, id)
+	}
+	if !jws.DetachedTokenIsValid(sig, content, id, secret) {
+		return Result{}, ErrBadToken
+	}
+	var kc kubeconfig
+	if err := yaml.Unmarshal([]byte(content), &kc); err != nil {
+		return Result{}, fmt.Errorf("parse cluster-info kubeconfig: %w", err)
+	}
+	if len(kc.Clusters) != 1 {
+		return Result{}, fmt.Errorf("cluster-info kubeconfig names %d clusters, want 1", len(kc.Clusters))
+	}
+	c := kc.Clusters[0].Cluster
+	cert, err := pki.ParseCert(c.CAData)
+	if err != nil {
+		return Result{}, fmt.Errorf("cluster-info CA: %w", err)
+	}
+	if got := pki.Hash(cert); got != strings.ToLower(caHash) {
+		return Result{}, fmt.Errorf("%w: cluster has %s", ErrCAMismatch, got)
+	}
+	return Result{Server: c.Server, CAPEM: c.CAData}, nil
+}
+
+// Write stores the CA and the bootstrap kubeconfig under dir (the node's
+// /etc/kubernetes), each through a temporary file, the kubeconfig last:
+// PID 1 restarts the kubelet when it appears.
+func Write(dir string, r Result, token string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "pki"), 0o755); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "pki", "ca.crt"), r.CAPEM, 0o644); err != nil {
+		return err
+	}
+	kc := pki.Kubeconfig(r.Server, r.CAPEM, "kubelet-bootstrap", nil, token)
+	return writeAtomic(filepath.Join(dir, "bootstrap-kubelet.conf"), kc, 0o600)
+}
+
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".join-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

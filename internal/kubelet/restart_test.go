@@ -1,0 +1,48 @@
+package kubelet
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestNeedsRestart(t *testing.T) {
+	a, b := [32]byte{1}, [32]byte{2}
+	var none [32]byte
+	standalone := []string{"--config=/etc/kubernetes/config.yaml", "--config-dir=/etc/kios/kubelet-standalone.d"}
+	boot := []string{"--config=/etc/kubernetes/config.yaml", "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf", "--kubeconfig=/etc/kubernetes/kubelet.conf"}
+	tests := []struct {
+		name      string
+		prev, cur Snapshot
+		want      bool
+	}{
+		{"nothing changed", Snapshot{Flags: standalone}, Snapshot{Flags: standalone}, false},
+		{"bootstrap config appeared", Snapshot{Flags: standalone}, Snapshot{Flags: boot, Bootstrap: a}, true},
+		{"kubelet wrote its kubeconfig after bootstrap", Snapshot{Flags: boot, Bootstrap: a}, Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: b}, false},
+		{"admin replaced the kubeconfig", Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: b}, Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: a}, true},
+		{"bootstrap config changed", Snapshot{Flags: boot, Bootstrap: a}, Snapshot{Flags: boot, Bootstrap: b}, true},
+		{"kubeconfig removed", Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: b}, Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: none}, true},
+	}
+	for _, tt := range tests {
+		if got := NeedsRestart(tt.prev, tt.cur); got != tt.want {
+			t.Errorf("%s: NeedsRestart = %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestTake(t *testing.T) {
+	root := t.TempDir()
+	s1, err := Take(root, &testLog{t: t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "etc/kubernetes"), 0o755)
+	os.WriteFile(filepath.Join(root, BootstrapFile), []byte("token"), 0o600)
+	s2, err := Take(root, &testLog{t: t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !NeedsRestart(s1, s2) {
+		t.Error("a new bootstrap kubeconfig does not restart the kubelet")
+	}
+}
