@@ -1,0 +1,155 @@
+// Package lab is a private network on this machine for kiOS VMs and a
+// control plane: a network namespace with a bridge, one TAP per VM, a
+// DHCP server, and a way to run programs and dial addresses inside it.
+// Nothing outside the namespace is ever addressed, and Close removes it.
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Addresses of the lab network.
+var (
+	Gateway = net.IPv4(10, 88, 0, 1)
+	Subnet  = net.IPNet{IP: net.IPv4(10, 88, 0, 0).To4(), Mask: net.CIDRMask(24, 32)}
+)
+
+// BridgeName is the lab bridge inside the namespace.
+const BridgeName = "kioslab0"
+
+// Lab is a running lab network.
+type Lab struct {
+	Name string // network namespace name
+	ns   netns.NsHandle
+	dhcp *dhcpServer
+}
+
+// inNS runs f on a thread switched into ns, then switches back.
+func inNS(ns netns.NsHandle, f func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	if err := netns.Set(ns); err != nil {
+		return fmt.Errorf("enter lab namespace: %w", err)
+	}
+	defer netns.Set(orig)
+	return f()
+}
+
+// Create makes the namespace, the bridge with the gateway address and
+// the DHCP server. A namespace left behind by a crashed run with the same
+// name is removed first.
+func Create(name string) (*Lab, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("the lab network needs root (network namespaces, bridges, TAP devices)")
+	}
+	_ = netns.DeleteNamed(name)
+	var ns netns.NsHandle
+	err := func() error {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		defer netns.Set(orig)
+		ns, err = netns.NewNamed(name) // also switches this thread into it
+		if err != nil {
+			return fmt.Errorf("create network namespace %s: %w", name, err)
+		}
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetUp(lo); err != nil {
+			return err
+		}
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: BridgeName}}
+		if err := netlink.LinkAdd(br); err != nil {
+			return fmt.Errorf("create bridge: %w", err)
+		}
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: Gateway.To4(), Mask: Subnet.Mask}}
+		if err := netlink.AddrAdd(br, addr); err != nil {
+			return fmt.Errorf("address the bridge: %w", err)
+		}
+		return netlink.LinkSetUp(br)
+	}()
+	if err != nil {
+		if ns.IsOpen() {
+			ns.Close()
+		}
+		_ = netns.DeleteNamed(name)
+		return nil, err
+	}
+	l := &Lab{Name: name, ns: ns}
+	if l.dhcp, err = startDHCP(l); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// AddTAP makes a TAP device on the bridge for a VM, returns its name.
+func (l *Lab) AddTAP(name string) error {
+	return inNS(l.ns, func() error {
+		br, err := netlink.LinkByName(BridgeName)
+		if err != nil {
+			return err
+		}
+		tap := &netlink.Tuntap{LinkAttrs: netlink.LinkAttrs{Name: name, MasterIndex: br.Attrs().Index},
+			Mode: netlink.TUNTAP_MODE_TAP, Flags: netlink.TUNTAP_DEFAULTS | netlink.TUNTAP_NO_PI}
+		if err := netlink.LinkAdd(tap); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		return netlink.LinkSetUp(tap)
+	})
+}
+
+// Reserve gives a MAC address a fixed lab address in DHCP.
+func (l *Lab) Reserve(mac net.HardwareAddr, ip net.IP) { l.dhcp.reserve(mac, ip) }
+
+// Command returns a command that runs inside the lab namespace.
+func (l *Lab) Command(ctx context.Context, argv ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.Name}, argv...)...)
+}
+
+// DialContext dials an address inside the lab, for the harness's clients.
+func (l *Lab) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := inNS(l.ns, func() error {
+		var d net.Dialer
+		var err error
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// Close stops the DHCP server and deletes the namespace with every
+// device in it.
+func (l *Lab) Close() error {
+	if l.dhcp != nil {
+		l.dhcp.close()
+	}
+	if l.ns.IsOpen() {
+		l.ns.Close()
+	}
+	if err := netns.DeleteNamed(l.Name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete namespace %s: %w", l.Name, err)
+	}
+	return nil
+}
