@@ -7,7 +7,7 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
 DEBIAN_PACKAGES := qemu-system-x86 ovmf libseccomp-dev squashfs-tools
 include components/versions.env
 
-.PHONY: all deps components parts build run test unit e2e bench clean
+.PHONY: all deps components controlplane parts build run test unit e2e bench clean
 
 all: build
 
@@ -30,6 +30,13 @@ components: deps
 	@components/build.sh containerd
 	@components/build.sh runc
 	@components/build.sh kubelet
+
+# The lab's upstream control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl) and the CNI plugins.
+controlplane: deps
+	@components/build.sh etcd
+	@components/build.sh controlplane
+	@components/build.sh cni
 
 # Everything `kios build` assembles, staged under out/parts.
 parts: components
@@ -57,7 +64,7 @@ run: build
 	@echo "run: booting; the demo pod answers on http://localhost:8080 (curl it from another terminal); Ctrl-C powers off"
 	$(OUT)/kios vm --efi $(OUT)/kios-demo.efi --forward 8080:80 --timeline
 
-test: build
+test: build controlplane
 	$(GO) test -count=1 -timeout 50m ./...
 
 unit:

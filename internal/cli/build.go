@@ -24,7 +24,7 @@ func build(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if jp != (join.Params{}) {
+	if jp.API != "" || jp.Token != "" || jp.CAHash != "" {
 		o.Join = &jp
 	}
 	if fs.NArg() > 0 {
