@@ -66,11 +66,14 @@ func (cp *ControlPlane) Bootstrap(ctx context.Context, cs kubernetes.Interface, 
 	info := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cluster-info", Namespace: "kube-public"},
 		Data: map[string]string{"kubeconfig": string(pki.Kubeconfig(server, caPEM, "", nil, ""))}}
 	objs := []func() error{
-		func() error { _, err := cs.CoreV1().ConfigMaps("kube-public").Create(ctx, info, metav1.CreateOptions{}); return err },
+		func() error {
+			_, err := cs.CoreV1().ConfigMaps("kube-public").Create(ctx, info, metav1.CreateOptions{})
+			return err
+		},
 		func() error {
 			_, err := cs.RbacV1().Roles("kube-public").Create(ctx, &rbacv1.Role{
 				ObjectMeta: metav1.ObjectMeta{Name: "kubeadm:bootstrap-signer-clusterinfo", Namespace: "kube-public"},
-				Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cluster-info"}}},
+				Rules:      []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cluster-info"}}},
 			}, metav1.CreateOptions{})
 			return err
 		},
@@ -79,6 +82,16 @@ func (cp *ControlPlane) Bootstrap(ctx context.Context, cs kubernetes.Interface, 
 				ObjectMeta: metav1.ObjectMeta{Name: "kubeadm:bootstrap-signer-clusterinfo", Namespace: "kube-public"},
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "kubeadm:bootstrap-signer-clusterinfo"},
 				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "system:anonymous"}},
+			}, metav1.CreateOptions{})
+			return err
+		},
+		// The API server's client certificate for kubelets (logs, exec,
+		// proxy) must pass the kubelets' webhook authorization.
+		func() error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "kios:apiserver-kubelet-api-admin"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:kubelet-api-admin"},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "kube-apiserver-kubelet-client"}},
 			}, metav1.CreateOptions{})
 			return err
 		},
@@ -112,8 +125,16 @@ func (cp *ControlPlane) CreateToken(ctx context.Context, cs kubernetes.Interface
 	if err != nil {
 		return "", err
 	}
+	return token, StoreToken(ctx, cs, token, ttl)
+}
+
+// StoreToken stores a given bootstrap token ID.SECRET as a Secret.
+func StoreToken(ctx context.Context, cs kubernetes.Interface, token string, ttl time.Duration) error {
+	if len(token) != 23 || token[6] != '.' {
+		return fmt.Errorf("bootstrap token %q is not ID.SECRET", token)
+	}
 	id, secret := token[:6], token[7:]
-	_, err = cs.CoreV1().Secrets("kube-system").Create(ctx, &corev1.Secret{
+	_, err := cs.CoreV1().Secrets("kube-system").Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "bootstrap-token-" + id, Namespace: "kube-system"},
 		Type:       corev1.SecretTypeBootstrapToken,
 		StringData: map[string]string{
@@ -124,9 +145,9 @@ func (cp *ControlPlane) CreateToken(ctx context.Context, cs kubernetes.Interface
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("create bootstrap token: %w", err)
+		return fmt.Errorf("create bootstrap token: %w", err)
 	}
-	return token, nil
+	return nil
 }
 
 // ApproveServingCSRs approves pending kubelet serving certificate

@@ -31,7 +31,7 @@ var APIServiceIP = net.IPv4(10, 96, 0, 1)
 // Layout is the control plane's directory, kubeadm-style.
 type Layout struct{ Dir string }
 
-func (l Layout) PKI(name string) string { return filepath.Join(l.Dir, "pki", name) }
+func (l Layout) PKI(name string) string  { return filepath.Join(l.Dir, "pki", name) }
 func (l Layout) Conf(name string) string { return filepath.Join(l.Dir, name+".conf") }
 
 // WriteCerts makes every certificate, key and kubeconfig the control

@@ -48,6 +48,12 @@ type Config struct {
 	Console   io.Writer // receives the serial console as it arrives
 	Dir       string    // scratch directory (firmware variables, sockets)
 	Extra     []string  // extra QEMU arguments
+	// TAP, when set, connects the VM to that TAP device (a lab network)
+	// with MAC instead of user networking; Wrap prefixes QEMU's command
+	// line (e.g. "ip netns exec LAB") so it runs where the TAP is.
+	TAP  string
+	MAC  string
+	Wrap []string
 }
 
 // Line is one console line and when it arrived, from QEMU start.
@@ -130,12 +136,20 @@ func Args(c Config, kvm bool) ([]string, error) {
 	default:
 		return nil, errors.New("vm: give an EFI file or a disk")
 	}
-	net := "user,id=net0,restrict=on"
-	for _, f := range c.Forwards {
-		net += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", f.Host, f.Guest)
+	if c.TAP != "" {
+		dev := "virtio-net-pci,netdev=net0"
+		if c.MAC != "" {
+			dev += ",mac=" + c.MAC
+		}
+		args = append(args, "-netdev", "tap,id=net0,ifname="+c.TAP+",script=no,downscript=no", "-device", dev)
+	} else {
+		net := "user,id=net0,restrict=on"
+		for _, f := range c.Forwards {
+			net += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", f.Host, f.Guest)
+		}
+		args = append(args, "-netdev", net, "-device", "virtio-net-pci,netdev=net0")
 	}
-	args = append(args, "-netdev", net, "-device", "virtio-net-pci,netdev=net0")
-	return append(args, c.Extra...), nil
+	return append(append(append([]string(nil), c.Wrap...), args...), c.Extra...), nil
 }
 
 func diskFormat(p string) string {
