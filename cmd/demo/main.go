@@ -13,7 +13,12 @@ import (
 
 func main() {
 	addr := flag.String("listen", ":80", "address to listen on")
+	say := flag.String("say", "", "print this and exit (for kubectl exec)")
 	flag.Parse()
+	if *say != "" {
+		fmt.Println(*say)
+		return
+	}
 	started := time.Now()
 	host, _ := os.Hostname()
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,7 @@ import (
 type Log struct {
 	mu     sync.Mutex
 	w      io.Writer
+	file   io.Writer // /var/log/init.log once /var/log exists
 	prefix string // e.g. "<5>" for the kmsg notice level
 	uptime func() time.Duration
 }
@@ -40,11 +41,22 @@ func (l *Log) Printf(format string, args ...any) {
 		if len(line) > maxLine {
 			line = line[:maxLine] + "...(truncated)"
 		}
-		fmt.Fprintf(l.w, "%skios: t=%.3f %s\n", l.prefix, l.uptime().Seconds(), line)
+		t := l.uptime().Seconds()
+		fmt.Fprintf(l.w, "%skios: t=%.3f %s\n", l.prefix, t, line)
+		if l.file != nil {
+			fmt.Fprintf(l.file, "kios: t=%.3f %s\n", t, line)
+		}
 	}
 }
 
 const maxLine = 900
+
+// AlsoTo copies every later line to w (PID 1's /var/log/init.log).
+func (l *Log) AlsoTo(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.file = w
+}
 
 // Uptime is the time since the kernel started (CLOCK_BOOTTIME), the
 // clock of the kernel's own log timestamps.

@@ -128,7 +128,16 @@ func (n *Node) mount(context.Context) error {
 	if err := mounts.Apply(n.Mounter, mounts.Pseudo, mountedNow()); err != nil {
 		return err
 	}
-	return mounts.Apply(n.Mounter, mounts.Writable, mountedNow())
+	if err := mounts.Apply(n.Mounter, mounts.Writable, mountedNow()); err != nil {
+		return err
+	}
+	if l, ok := n.Log.(*Log); ok {
+		// PID 1's own log, also on disk beside the kubelet's and the
+		// runtime's (size-capped, rotated once).
+		w := &supervise.Output{Dir: "/var/log", MaxBytes: 4 << 20}
+		l.AlsoTo(w.File("init"))
+	}
+	return nil
 }
 
 func (n *Node) loadModules(context.Context) error {

@@ -40,7 +40,7 @@ func Main() {
 	if cmdlineHas("kios.log=console") {
 		mirror = os.Stdout
 	}
-	out := &supervise.Output{Dir: "/var/log/kios", MaxBytes: 8 << 20, Mirror: mirror}
+	out := &supervise.Output{Dir: "/var/log", MaxBytes: 8 << 20, Mirror: mirror}
 	start := func(name string, argv, env []string) (int, error) {
 		w, err := out.Pipe(name)
 		if err != nil {

@@ -32,6 +32,18 @@ func (cp *ControlPlane) Client(r Runner) (*kubernetes.Clientset, *rest.Config, e
 	return cs, cfg, err
 }
 
+// ClientAt returns an admin clientset for the API server at host
+// (https://ADDR:PORT), e.g. a forward of the lab's API server.
+func (cp *ControlPlane) ClientAt(host string) (*kubernetes.Clientset, *rest.Config, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags(host, cp.Layout.Conf("admin"))
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Timeout = 30 * time.Second
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cs, cfg, err
+}
+
 // NewToken makes a bootstrap token ID.SECRET.
 func NewToken() (string, error) {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,29 +24,52 @@ import (
 // /bin/NAME and whose entrypoint runs it. Times are fixed at the Unix
 // epoch so the same binary gives the same image digest.
 func FromBinary(binary, ref string, args []string) (v1.Image, name.Reference, error) {
+	base := filepath.Base(binary)
+	return FromFiles(ref, []File{{Src: binary, Dest: "bin/" + base}}, append([]string{"/bin/" + base}, args...))
+}
+
+// File is one executable to put in an image.
+type File struct{ Src, Dest string }
+
+// FromFiles makes a one-layer image of executables (mode 0555) with the
+// given entrypoint, deterministically.
+func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Reference, error) {
 	tag, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
 	}
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read binary: %w", err)
-	}
-	base := filepath.Base(binary)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
-	for _, h := range []*tar.Header{
-		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch},
-		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777, ModTime: epoch},
-		{Name: "bin/" + base, Typeflag: tar.TypeReg, Mode: 0o555, Size: int64(len(data)), ModTime: epoch},
-	} {
-		if err := tw.WriteHeader(h); err != nil {
+	dirs := map[string]bool{"bin/": true, "tmp/": true}
+	for _, f := range files {
+		dirs[filepath.Dir(f.Dest)+"/"] = true
+	}
+	var dirList []string
+	for d := range dirs {
+		dirList = append(dirList, d)
+	}
+	sort.Strings(dirList)
+	for _, d := range dirList {
+		mode := int64(0o755)
+		if d == "tmp/" {
+			mode = 0o1777
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: mode, ModTime: epoch}); err != nil {
 			return nil, nil, err
 		}
 	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, nil, err
+	for _, f := range files {
+		data, err := os.ReadFile(f.Src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", f.Src, err)
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: f.Dest, Typeflag: tar.TypeReg, Mode: 0o555, Size: int64(len(data)), ModTime: epoch}); err != nil {
+			return nil, nil, err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, nil, err
@@ -68,7 +92,7 @@ func FromBinary(binary, ref string, args []string) (v1.Image, name.Reference, er
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
 	cfg.Created = v1.Time{Time: epoch}
-	cfg.Config.Entrypoint = append([]string{"/bin/" + base}, args...)
+	cfg.Config.Entrypoint = entrypoint
 	cfg.Config.Env = []string{"PATH=/bin"}
 	cfg.Config.WorkingDir = "/"
 	cfg.History = nil

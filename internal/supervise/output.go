@@ -30,6 +30,23 @@ func (o *Output) Pipe(name string) (*os.File, error) {
 	return w, nil
 }
 
+// File returns a writer to Dir/name.log with the same size cap and
+// rotation, for a program's own log.
+func (o *Output) File(name string) io.Writer {
+	return &lockedWriter{w: &rotatingFile{path: filepath.Join(o.Dir, name+".log"), max: o.MaxBytes}}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func (o *Output) copy(name string, r *os.File) {
 	defer r.Close()
 	rf := &rotatingFile{path: filepath.Join(o.Dir, name+".log"), max: o.MaxBytes}

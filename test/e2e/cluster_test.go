@@ -13,9 +13,14 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	certv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
 
 	"kios.dev/kios/internal/cluster"
 	"kios.dev/kios/internal/lab"
@@ -64,7 +69,13 @@ func TestJoin(t *testing.T) {
 			}
 		}
 	})
-	cs, _, err := cp.Client(l)
+	// Host tools reach the API server through a forward, as kubectl does.
+	fwd, err := l.Forward("127.0.0.1:0", lab.Gateway.String()+":6443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fwd.Close() })
+	cs, restCfg, err := cp.ClientAt("https://" + fwd.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +93,8 @@ func TestJoin(t *testing.T) {
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-node-1\n"), 0o644)
 	efi := filepath.Join(t.TempDir(), "join.efi")
 	out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "--join", lab.Gateway.String()+":6443",
-		"--token", token, "--ca-cert-hash", hash, "-o", efi).CombinedOutput()
+		"--token", token, "--ca-cert-hash", hash, "-o", efi,
+		"--image", need(t, "out/parts/extra/cni-installer.tar"), "--image", need(t, "out/demo-image.tar")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kios build --join: %v\n%s", err, out)
 	}
@@ -164,6 +176,53 @@ func TestJoin(t *testing.T) {
 		})
 	})
 
+	t.Run("CNI from a DaemonSet makes the node Ready", func(t *testing.T) {
+		if err := cluster.InstallCNI(ctx, cs, lab.Gateway.String(), "6443"); err != nil {
+			t.Fatal(err)
+		}
+		vmtest.Eventually(t, "node Ready", 4*time.Minute, func() error {
+			n, err := cs.CoreV1().Nodes().Get(ctx, "kios-node-1", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady {
+					if c.Status == corev1.ConditionTrue {
+						return nil
+					}
+					return fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
+				}
+			}
+			return fmt.Errorf("no Ready condition")
+		})
+	})
+
+	t.Run("deployment, logs, exec, node logs", func(t *testing.T) {
+		pods := runDeployment(t, ctx, cs, "kios-node-1")
+		n, _ := cs.CoreV1().Nodes().Get(ctx, "kios-node-1", metav1.GetOptions{})
+		_, podNet, err := net.ParseCIDR(n.Spec.PodCIDR)
+		if err != nil {
+			t.Fatalf("node pod CIDR %q: %v", n.Spec.PodCIDR, err)
+		}
+		for _, p := range pods {
+			if ip := net.ParseIP(p.Status.PodIP); ip == nil || !podNet.Contains(ip) {
+				t.Errorf("pod %s has IP %q outside the node's pod CIDR %s", p.Name, p.Status.PodIP, podNet)
+			}
+		}
+		logs, err := cs.CoreV1().Pods("default").GetLogs(pods[0].Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil || !strings.Contains(string(logs), "demo: listening on :8080") {
+			t.Errorf("kubectl logs: %v %q", err, logs)
+		}
+		stdout, err := execIn(ctx, restCfg, cs, pods[0].Name, []string{"/bin/demo", "-say", "exec-works"})
+		if err != nil || strings.TrimSpace(stdout) != "exec-works" {
+			t.Errorf("kubectl exec: %v %q", err, stdout)
+		}
+		kl, err := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/kios-node-1/proxy/logs/kubelet.log").DoRaw(ctx)
+		if err != nil || !strings.Contains(string(kl), `kubeletVersion="v1.35.4"`) {
+			t.Errorf("node log endpoint: %v %.300q", err, kl)
+		}
+	})
+
 	t.Run("anonymous kubelet requests are refused", func(t *testing.T) {
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			DialContext:     l.DialContext,
@@ -189,3 +248,64 @@ func tail(s string, n int) string {
 
 func netParseMAC(s string) (net.HardwareAddr, error) { return net.ParseMAC(s) }
 func netParseIP(s string) net.IP                     { return net.ParseIP(s) }
+
+// runDeployment runs 3 demo replicas on node and returns them Running.
+func runDeployment(t *testing.T, ctx context.Context, cs kubernetes.Interface, node string) []corev1.Pod {
+	t.Helper()
+	replicas := int32(3)
+	labels := map[string]string{"app": "web"}
+	_, err := cs.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					NodeSelector: map[string]string{"kubernetes.io/hostname": node},
+					Containers: []corev1.Container{{Name: "demo", Image: "localhost/kios/demo:v1",
+						ImagePullPolicy: corev1.PullNever, Args: []string{"--listen=:8080"}}},
+				},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running []corev1.Pod
+	vmtest.Eventually(t, "3 pods Running", 5*time.Minute, func() error {
+		list, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return err
+		}
+		running = running[:0]
+		var states []string
+		for _, p := range list.Items {
+			states = append(states, p.Name+"="+string(p.Status.Phase))
+			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+				running = append(running, p)
+			}
+		}
+		if len(running) != 3 {
+			return fmt.Errorf("pods: %v", states)
+		}
+		return nil
+	})
+	return running
+}
+
+// execIn runs a command in a pod as kubectl exec does.
+func execIn(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, pod string, cmd []string) (string, error) {
+	req := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	ex, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	if err != nil {
+		return "", err
+	}
+	var stdout, stderr strings.Builder
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+	if err != nil {
+		return stdout.String(), fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return stdout.String(), nil
+}

@@ -228,7 +228,7 @@ func TestNode(t *testing.T) {
 	})
 
 	t.Run("kubelet is the pinned upstream version", func(t *testing.T) {
-		logs := files(t, insp+"/file?glob=/var/log/kios/kubelet.log")
+		logs := files(t, insp+"/file?glob=/var/log/kubelet.log")
 		if !strings.Contains(logs, `kubeletVersion="v1.35.4"`) {
 			t.Errorf("kubelet log does not report v1.35.4: %.1500s", logs)
 		}
