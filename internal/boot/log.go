@@ -18,7 +18,7 @@ type Log struct {
 	mu     sync.Mutex
 	w      io.Writer
 	file   io.Writer // /var/log/init.log once /var/log exists
-	prefix string // e.g. "<5>" for the kmsg notice level
+	prefix string    // e.g. "<5>" for the kmsg notice level
 	uptime func() time.Duration
 }
 

@@ -16,6 +16,9 @@ const usage = `usage: kios COMMAND [flags]
 commands:
   build     build the node's EFI image
   vm        boot an EFI image (or disk) in QEMU
+  up        start a local cluster: control plane, lab network, kiOS nodes
+  load      push an image archive to the lab registry (kios load [--dir DIR] FILE)
+  down      stop the local cluster and remove everything it made
   bench     boot an image several times and report timeline, size, RAM
   mkimage   make a single-binary OCI image archive (used by make)
 `
@@ -31,6 +34,14 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		return build(args[1:], stdout, stderr)
 	case "vm":
 		return runVM(args[1:], stdout, stderr)
+	case "up":
+		return runUp(args[1:], stdout, stderr)
+	case "down":
+		return runDown(args[1:], stdout, stderr)
+	case "load":
+		return runLoad(args[1:], stdout, stderr)
+	case "lab-daemon":
+		return runLabDaemon(args[1:], stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "mkimage":

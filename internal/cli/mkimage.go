@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"kios.dev/kios/internal/ociimage"

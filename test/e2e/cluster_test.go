@@ -252,6 +252,18 @@ func netParseIP(s string) net.IP                     { return net.ParseIP(s) }
 // runDeployment runs 3 demo replicas on node and returns them Running.
 func runDeployment(t *testing.T, ctx context.Context, cs kubernetes.Interface, node string) []corev1.Pod {
 	t.Helper()
+	return deploy(t, ctx, cs, node, corev1.PullNever)
+}
+
+// runDeploymentPulled is runDeployment with the image pulled (from the
+// lab registry, through the node's mirror configuration).
+func runDeploymentPulled(t *testing.T, ctx context.Context, cs kubernetes.Interface, node string) []corev1.Pod {
+	t.Helper()
+	return deploy(t, ctx, cs, node, corev1.PullAlways)
+}
+
+func deploy(t *testing.T, ctx context.Context, cs kubernetes.Interface, node string, pull corev1.PullPolicy) []corev1.Pod {
+	t.Helper()
 	replicas := int32(3)
 	labels := map[string]string{"app": "web"}
 	_, err := cs.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{
@@ -264,7 +276,7 @@ func runDeployment(t *testing.T, ctx context.Context, cs kubernetes.Interface, n
 				Spec: corev1.PodSpec{
 					NodeSelector: map[string]string{"kubernetes.io/hostname": node},
 					Containers: []corev1.Container{{Name: "demo", Image: "localhost/kios/demo:v1",
-						ImagePullPolicy: corev1.PullNever, Args: []string{"--listen=:8080"}}},
+						ImagePullPolicy: pull, Args: []string{"--listen=:8080"}}},
 				},
 			},
 		},

@@ -1,0 +1,276 @@
+// Package up is `kios up`, `kios load` and `kios down`: a local cluster
+// of kiOS nodes on a lab network, with an upstream control plane and an
+// image registry, run by a background process that owns it all.
+package up
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"kios.dev/kios/internal/cluster"
+	"kios.dev/kios/internal/image"
+	"kios.dev/kios/internal/join"
+	"kios.dev/kios/internal/lab"
+	"kios.dev/kios/internal/vm"
+)
+
+// Config says what cluster to run.
+type Config struct {
+	Dir   string // all state: pki, logs, consoles, kubeconfig
+	Nodes int
+	Parts string // out/parts, as for kios build
+	Cache string // build/cache with the control plane's binaries
+}
+
+// Files of the state directory.
+const (
+	PIDFile      = "lab.pid"
+	ProgressFile = "progress"
+	Kubeconfig   = "kubeconfig"
+	RegistryFile = "registry" // host:port of the registry's forward
+	RegistryLab  = "10.88.0.1:5000"
+)
+
+func nsName(dir string) string {
+	abs, _ := filepath.Abs(dir)
+	h := uint32(2166136261)
+	for _, c := range abs {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return fmt.Sprintf("kios-lab-%08x", h)
+}
+
+// progress appends one line to the progress file the parent prints.
+type progress struct {
+	f     *os.File
+	start time.Time
+}
+
+func (p *progress) say(format string, args ...any) {
+	fmt.Fprintf(p.f, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Daemon runs the cluster until SIGTERM or SIGINT, then removes every
+// VM, process, forward and the lab namespace.
+func Daemon(c Config) error {
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return err
+	}
+	pf, err := os.OpenFile(filepath.Join(c.Dir, ProgressFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	p := &progress{f: pf, start: time.Now()}
+	if err := os.WriteFile(filepath.Join(c.Dir, PIDFile), []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(c.Dir, PIDFile))
+	stop := make(chan os.Signal, 2)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+
+	var cleanups []func()
+	defer func() {
+		p.say("stopping")
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		p.say("stopped")
+	}()
+	err = run(c, p, stop, &cleanups)
+	if err != nil {
+		p.say("failed: %v", err)
+	}
+	return err
+}
+
+func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
+	ctx := context.Background()
+	l, err := lab.Create(nsName(c.Dir))
+	if err != nil {
+		return err
+	}
+	*cleanups = append(*cleanups, func() { l.Close() })
+	p.say("lab network %s: bridge %s, gateway %s", l.Name, lab.BridgeName, lab.Gateway)
+
+	bins := cluster.Binaries{
+		Etcd: glob(c.Cache, "etcd-*/etcd"), APIServer: glob(c.Cache, "controlplane-*/kube-apiserver"),
+		ControllerManager: glob(c.Cache, "controlplane-*/kube-controller-manager"), Scheduler: glob(c.Cache, "controlplane-*/kube-scheduler"),
+	}
+	cp, err := cluster.Start(ctx, l, cluster.Layout{Dir: filepath.Join(c.Dir, "controlplane")}, lab.Gateway, bins)
+	if err != nil {
+		return err
+	}
+	*cleanups = append(*cleanups, cp.Stop)
+	p.say("control plane ready at https://%s:6443", lab.Gateway)
+
+	fwd, err := l.Forward("127.0.0.1:0", lab.Gateway.String()+":6443")
+	if err != nil {
+		return err
+	}
+	*cleanups = append(*cleanups, func() { fwd.Close() })
+	host := "https://" + fwd.Addr().String()
+	admin, err := os.ReadFile(cp.Layout.Conf("admin"))
+	if err != nil {
+		return err
+	}
+	kc := strings.Replace(string(admin), fmt.Sprintf("https://%s:6443", lab.Gateway), host, 1)
+	if err := os.WriteFile(filepath.Join(c.Dir, Kubeconfig), []byte(kc), 0o600); err != nil {
+		return err
+	}
+	cs, _, err := cp.ClientAt(host)
+	if err != nil {
+		return err
+	}
+	token, hash, err := cp.Bootstrap(ctx, cs, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	if err := cluster.InstallCNI(ctx, cs, lab.Gateway.String(), "6443"); err != nil {
+		return err
+	}
+
+	// The registry the nodes pull from; kios load pushes through a forward.
+	ln, err := l.Listen(RegistryLab)
+	if err != nil {
+		return err
+	}
+	blobs := filepath.Join(c.Dir, "registry-blobs")
+	os.MkdirAll(blobs, 0o755)
+	srv := &http.Server{Handler: registry.New(registry.WithBlobHandler(registry.NewDiskBlobHandler(blobs)),
+		registry.Logger(log.New(io.Discard, "", 0)))}
+	go srv.Serve(ln)
+	*cleanups = append(*cleanups, func() { srv.Close() })
+	rfwd, err := l.Forward("127.0.0.1:0", RegistryLab)
+	if err != nil {
+		return err
+	}
+	*cleanups = append(*cleanups, func() { rfwd.Close() })
+	if err := os.WriteFile(filepath.Join(c.Dir, RegistryFile), []byte(rfwd.Addr().String()), 0o644); err != nil {
+		return err
+	}
+	p.say("registry at %s (from this machine: %s)", RegistryLab, rfwd.Addr())
+
+	efi, err := buildNode(c, token, hash)
+	if err != nil {
+		return err
+	}
+	p.say("node image built: %s", efi)
+	var vms []*vm.VM
+	*cleanups = append(*cleanups, func() {
+		for _, v := range vms {
+			v.Stop(60 * time.Second)
+		}
+	})
+	var names []string
+	for i := 1; i <= c.Nodes; i++ {
+		tap := fmt.Sprintf("tap%d", i)
+		if err := l.AddTAP(tap); err != nil {
+			return err
+		}
+		mac := fmt.Sprintf("52:54:00:88:00:%02x", 10+i)
+		hw, _ := net.ParseMAC(mac)
+		l.Reserve(hw, net.IPv4(10, 88, 0, byte(10+i)))
+		console, err := os.Create(filepath.Join(c.Dir, fmt.Sprintf("node-%d.console", i)))
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(c.Dir, fmt.Sprintf("node-%d", i))
+		os.MkdirAll(dir, 0o755)
+		// Every node boots the same image; the firmware UUID gives each its
+		// machine-id and so its name (kios-0000000N).
+		uuid := fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i)
+		v, err := vm.Start(vm.Config{EFI: efi, Dir: dir, MemoryMiB: 2048, CPUs: 2, TAP: tap, MAC: mac,
+			Wrap: []string{"ip", "netns", "exec", l.Name}, Console: console, Extra: []string{"-uuid", uuid}})
+		if err != nil {
+			return err
+		}
+		vms = append(vms, v)
+		name := fmt.Sprintf("kios-%08x", i)
+		names = append(names, name)
+		p.say("node %s booting at 10.88.0.%d (console: %s)", name, 10+i, console.Name())
+	}
+	reported := map[string]bool{}
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	ready := false
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+		_, _ = cluster.ApproveServingCSRs(ctx, cs)
+		n := readyNodes(ctx, cs, names, reported, p)
+		if n == len(names) && !ready {
+			ready = true
+			p.say("ready: %d node(s); kubeconfig %s", n, filepath.Join(c.Dir, Kubeconfig))
+		}
+	}
+}
+
+func readyNodes(ctx context.Context, cs kubernetes.Interface, names []string, reported map[string]bool, p *progress) int {
+	n := 0
+	for _, name := range names {
+		node, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		if !reported[name+"/registered"] {
+			reported[name+"/registered"] = true
+			p.say("node %s registered (kubelet %s)", name, node.Status.NodeInfo.KubeletVersion)
+		}
+		for _, c := range node.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				n++
+				if !reported[name+"/ready"] {
+					reported[name+"/ready"] = true
+					p.say("node %s Ready", name)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// buildNode makes the nodes' EFI: joins with the token, trusts the lab
+// registry as a mirror of every registry, primes the CNI installer.
+func buildNode(c Config, token, hash string) (string, error) {
+	cfg := filepath.Join(c.Dir, "node-config")
+	hosts := filepath.Join(cfg, "containerd", "certs.d", "_default")
+	if err := os.MkdirAll(hosts, 0o755); err != nil {
+		return "", err
+	}
+	mirror := fmt.Sprintf("# The kiOS lab registry mirrors every registry.\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", RegistryLab)
+	if err := os.WriteFile(filepath.Join(hosts, "hosts.toml"), []byte(mirror), 0o644); err != nil {
+		return "", err
+	}
+	efi := filepath.Join(c.Dir, "node.efi")
+	jp := join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash}
+	err := image.Build(image.Options{Parts: c.Parts, Config: cfg, Output: efi, Join: &jp,
+		Images: []string{filepath.Join(c.Parts, "extra", "cni-installer.tar")}})
+	return efi, err
+}
+
+func glob(dir, pattern string) string {
+	m, _ := filepath.Glob(filepath.Join(dir, pattern))
+	if len(m) == 0 {
+		return filepath.Join(dir, pattern)
+	}
+	return m[0]
+}

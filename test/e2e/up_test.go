@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// TestUpLoadDown drives the user's commands: kios up gives a cluster
+// whose kubeconfig works from this machine, kios load makes an image
+// archive pullable by its own name, kios down removes everything.
+func TestUpLoadDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a VM and a control plane")
+	}
+	kios := need(t, "out/kios")
+	dir := filepath.Join(t.TempDir(), "lab")
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(kios, args...).CombinedOutput()
+		t.Logf("kios %s:\n%s", strings.Join(args, " "), out)
+		if err != nil {
+			t.Fatalf("kios %s: %v", args[0], err)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		exec.Command(kios, "down", "--dir", dir).Run()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "node-1.console"))
+			t.Logf("node console tail:\n%s", tail(string(b), 4000))
+		}
+	})
+	out := run("up", "--dir", dir)
+	for _, want := range []string{"control plane ready", "registered (kubelet v1.35.4)", "Ready", "done in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kios up output lacks %q", want)
+		}
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 1 {
+		t.Fatalf("nodes through the kubeconfig: %v %d", err, len(nodes.Items))
+	}
+	run("load", "--dir", dir, need(t, "out/demo-image.tar"))
+	pods := runDeploymentPulled(t, ctx, cs, nodes.Items[0].Name)
+	if len(pods) != 3 {
+		t.Fatalf("%d pods", len(pods))
+	}
+	run("down", "--dir", dir)
+	if _, err := os.Stat(filepath.Join(dir, "lab.pid")); !os.IsNotExist(err) {
+		t.Error("lab.pid remains after kios down")
+	}
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), "kios-lab-") {
+		t.Errorf("lab namespace remains: %s", out)
+	}
+	if out, _ := exec.Command("pgrep", "-f", dir).Output(); len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("processes of the lab remain: %s", out)
+	}
+	time.Sleep(time.Second)
+}
