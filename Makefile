@@ -7,7 +7,7 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
 DEBIAN_PACKAGES := qemu-system-x86 ovmf libseccomp-dev squashfs-tools
 include components/versions.env
 
-.PHONY: all deps components controlplane parts build run test unit e2e bench clean
+.PHONY: all deps components controlplane parts build run node test unit e2e bench clean
 
 all: build
 
@@ -60,10 +60,24 @@ parts: components controlplane
 build: parts
 	$(OUT)/kios build -o $(OUT)/kios-amd64.efi
 
-# A node with the demo static pod, its HTTP answer on localhost:8080.
+KUBECTL = build/cache/controlplane-$(KUBERNETES_VERSION)/kubectl --kubeconfig $(OUT)/lab/kubeconfig
+
+# A local cluster (kios up) with the demo Deployment, answering on
+# http://localhost:8080 until Ctrl-C; `out/kios down` stops the cluster.
 run: build
-	$(OUT)/kios build --config examples/demo --image $(OUT)/demo-image.tar -o $(OUT)/kios-demo.efi
-	@echo "run: booting; the demo pod answers on http://localhost:8080 (curl it from another terminal); Ctrl-C powers off"
+	$(OUT)/kios up --dir $(OUT)/lab
+	$(OUT)/kios load --dir $(OUT)/lab $(OUT)/demo-image.tar
+	$(KUBECTL) apply -f examples/demo-deployment.yaml
+	$(KUBECTL) rollout status deployment/demo --timeout=5m
+	$(KUBECTL) get nodes,pods -o wide
+	@echo "run: the demo answers on http://localhost:8080 (curl it from another terminal); Ctrl-C ends the forward, 'out/kios down --dir out/lab' stops the cluster"
+	$(KUBECTL) port-forward deployment/demo 8080:8080
+
+# One standalone node in QEMU with the demo static pod on localhost:8080
+# and the boot timeline; Ctrl-C powers it off.
+node: build
+	$(OUT)/kios build --config examples/demo-node --image $(OUT)/demo-image.tar -o $(OUT)/kios-demo.efi
+	@echo "node: booting; the demo pod answers on http://localhost:8080; Ctrl-C powers off"
 	$(OUT)/kios vm --efi $(OUT)/kios-demo.efi --forward 8080:80 --timeline
 
 test: build controlplane

@@ -144,6 +144,24 @@ func TestJoin(t *testing.T) {
 		t.Errorf("node addresses %v lack InternalIP %s", node.Status.Addresses, nodeIP)
 	}
 
+	t.Run("join pod reported the unknown token", func(t *testing.T) {
+		var logs []byte
+		vmtest.Eventually(t, "join pod logs", 3*time.Minute, func() error {
+			// Logs come from the kubelet's port: its serving certificate
+			// must be approved first.
+			if _, err := cluster.ApproveServingCSRs(ctx, cs); err != nil {
+				return err
+			}
+			logs, err = cs.CoreV1().Pods("kube-system").GetLogs("join-kios-node-1", &corev1.PodLogOptions{}).DoRaw(ctx)
+			return err
+		})
+		for _, want := range []string{"not joining " + lab.Gateway.String() + ":6443", "unknown or expired token", "the node stays standalone", "joined: trusted"} {
+			if !strings.Contains(string(logs), want) {
+				t.Errorf("join pod log lacks %q:\n%s", want, logs)
+			}
+		}
+	})
+
 	t.Run("client certificate issued through TLS bootstrap", func(t *testing.T) {
 		csrs, err := cs.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
 		if err != nil {
