@@ -88,6 +88,7 @@ unit:
 
 bench: build
 	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
+	$(OUT)/kios bench --cluster --boots 3 --image $(OUT)/demo-image.tar
 
 clean:
 	rm -rf $(OUT)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"kios.dev/kios/internal/join"
+	"kios.dev/kios/internal/syssock"
 )
 
 func main() {
@@ -20,11 +21,16 @@ func main() {
 	flag.StringVar(&p.Token, "token", "", "bootstrap token ID.SECRET")
 	flag.StringVar(&p.CAHash, "ca-cert-hash", "", "sha256:HEX of the cluster CA's public key")
 	dir := flag.String("kubernetes-dir", "/host/etc/kubernetes", "the node's /etc/kubernetes")
+	sock := flag.String("system-socket", "/host/run/system.sock", "PID 1's system socket (empty: do not ask)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	logger := log.New(os.Stdout, "join: ", log.LstdFlags)
-	if err := join.Run(ctx, p, *dir, logger); err != nil {
+	var notify func() error
+	if *sock != "" {
+		notify = func() error { return syssock.Send(*sock, syssock.RestartKubelet) }
+	}
+	if err := join.Run(ctx, p, *dir, logger, notify); err != nil {
 		logger.Fatal(err)
 	}
 }

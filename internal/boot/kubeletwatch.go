@@ -45,9 +45,14 @@ func (n *Node) restartKubeletIfNeeded() {
 		return
 	}
 	n.mu.Lock()
-	prev, started := n.kubeletSnapshot, n.kubeletStarted
+	prev, started, pending := n.kubeletSnapshot, n.kubeletStarted, n.restartPending
+	if started && !pending && kubelet.NeedsRestart(prev, cur) {
+		n.restartPending = true
+	} else {
+		pending = true // nothing to do, or a restart is already on its way
+	}
 	n.mu.Unlock()
-	if !started || !kubelet.NeedsRestart(prev, cur) {
+	if pending {
 		return
 	}
 	n.Log.Printf("event=kubelet-restart reason=%q", "kubeconfig changed")

@@ -17,6 +17,7 @@ import (
 	"kios.dev/kios/internal/kubelet"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/supervise"
+	"kios.dev/kios/internal/syssock"
 )
 
 // Paths of the image that PID 1 reads.
@@ -40,6 +41,8 @@ type Node struct {
 	mu              sync.Mutex
 	kubeletSnapshot kubelet.Snapshot // what the running kubelet started with
 	kubeletStarted  bool
+	restartPending  bool // a restart was asked for; the kubelet has not started again yet
+	shutdown        sync.Once
 }
 
 // Steps is PID 1's boot, in order. containerd starts as soon as its
@@ -55,6 +58,7 @@ func (n *Node) Steps() []Step {
 		{"etc", n.mountEtc},
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
+		{"system-socket", n.systemSocket},
 		{"hardware", n.startHardware},
 		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
 		{"identity", n.identity},
@@ -63,6 +67,18 @@ func (n *Node) Steps() []Step {
 		{"watch-kubeconfig", n.watchKubeconfigs},
 		{"import-images", n.importImages},
 	}
+}
+
+// systemSocket serves /run/system.sock (root-only) for restart and
+// shutdown requests, e.g. from the join pod.
+func (n *Node) systemSocket(context.Context) error {
+	ln, err := syssock.Listen(syssock.Path)
+	if err != nil {
+		return err
+	}
+	s := &syssock.Server{H: n, Log: n.Log}
+	Go(n.Log, "system-socket", func() { _ = s.Serve(ln) })
+	return nil
 }
 
 // HardwareSteps run in the background from the "hardware" step: module
@@ -179,7 +195,9 @@ func (n *Node) powerButton(context.Context) error {
 	if err != nil {
 		return err
 	}
-	Go(n.Log, "power-button", func() { watchPowerButton(n.Log, n.Sup, devs) })
+	Go(n.Log, "power-button", func() {
+		watchPowerButton(n.Log, devs, func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF) })
+	})
 	n.Log.Printf("event=power-button-watch devices=%d", len(devs))
 	return nil
 }
@@ -282,7 +300,7 @@ func (n *Node) startKubelet(context.Context) error {
 				return nil, err
 			}
 			n.mu.Lock()
-			n.kubeletSnapshot, n.kubeletStarted = snap, true
+			n.kubeletSnapshot, n.kubeletStarted, n.restartPending = snap, true, false
 			n.mu.Unlock()
 			n.Log.Printf("event=kubelet-mode mode=%s", mode)
 			return append([]string{"/bin/kubelet"}, flags...), nil

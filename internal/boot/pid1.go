@@ -56,7 +56,7 @@ func Main() {
 	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
 	Go(log, "meminfo", func() { reportMemory(log) })
 	for s := range sigs {
-		handleSignal(log, sup, s)
+		node.handleSignal(s)
 	}
 }
 

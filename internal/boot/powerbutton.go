@@ -4,10 +4,6 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
-
-	"kios.dev/kios/internal/supervise"
 )
 
 // Linux input event constants (linux/input-event-codes.h).
@@ -34,7 +30,7 @@ func inputDevices() ([]string, error) {
 
 // watchPowerButton powers off when any input device reports KEY_POWER
 // (the ACPI power button; QEMU's system_powerdown presses it).
-func watchPowerButton(log Logger, sup *supervise.Supervisor, devs []string) {
+func watchPowerButton(log Logger, devs []string, powerOff func()) {
 	pressed := make(chan string, 1)
 	for _, d := range devs {
 		f, err := os.Open(d)
@@ -62,5 +58,5 @@ func watchPowerButton(log Logger, sup *supervise.Supervisor, devs []string) {
 	}
 	d := <-pressed
 	log.Printf("event=power-button device=%s", d)
-	Shutdown(log, sup, unix.LINUX_REBOOT_CMD_POWER_OFF)
+	powerOff()
 }

@@ -12,16 +12,38 @@ import (
 
 // handleSignal turns SIGTERM into a power-off and SIGINT (Ctrl-Alt-Del)
 // into a reboot; other signals are logged and ignored.
-func handleSignal(log Logger, sup *supervise.Supervisor, s os.Signal) {
+func (n *Node) handleSignal(s os.Signal) {
 	switch s {
 	case syscall.SIGTERM, syscall.SIGUSR2:
-		Shutdown(log, sup, unix.LINUX_REBOOT_CMD_POWER_OFF)
+		n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	case syscall.SIGINT:
-		Shutdown(log, sup, unix.LINUX_REBOOT_CMD_RESTART)
+		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART)
 	default:
-		log.Printf("event=signal-ignored signal=%s", s)
+		n.Log.Printf("event=signal-ignored signal=%s", s)
 	}
 }
+
+// PowerDown shuts the node down once, however many triggers arrive.
+func (n *Node) PowerDown(cmd int) {
+	n.shutdown.Do(func() { Shutdown(n.Log, n.Sup, cmd) })
+}
+
+// SoftShutdown, ContinueShutdown, RestartKubelet and RestartRuntime
+// answer the system socket.
+func (n *Node) SoftShutdown() {
+	Go(n.Log, "shutdown", func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF) })
+}
+
+func (n *Node) ContinueShutdown() { n.SoftShutdown() }
+
+func (n *Node) RestartKubelet() error {
+	n.mu.Lock()
+	n.restartPending = true
+	n.mu.Unlock()
+	return n.Sup.Restart("kubelet")
+}
+
+func (n *Node) RestartRuntime() error { return n.Sup.Restart("containerd") }
 
 // Shutdown stops every process, unmounts, syncs and powers off or reboots.
 func Shutdown(log Logger, sup *supervise.Supervisor, cmd int) {

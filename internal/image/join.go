@@ -37,7 +37,7 @@ spec:
   - name: join
     image: %[4]s
     imagePullPolicy: Never
-    args: ["--api=%[1]s", "--token=%[2]s", "--ca-cert-hash=%[3]s", "--kubernetes-dir=/host/etc/kubernetes"]
+    args: ["--api=%[1]s", "--token=%[2]s", "--ca-cert-hash=%[3]s", "--kubernetes-dir=/host/etc/kubernetes", "--system-socket=/host/run/system.sock"]
     securityContext:
       allowPrivilegeEscalation: false
       readOnlyRootFilesystem: true
@@ -46,11 +46,17 @@ spec:
     volumeMounts:
     - name: kubernetes
       mountPath: /host/etc/kubernetes
+    - name: system-socket
+      mountPath: /host/run/system.sock
   volumes:
   - name: kubernetes
     hostPath:
       path: /etc/kubernetes
       type: Directory
+  - name: system-socket
+    hostPath:
+      path: /run/system.sock
+      type: Socket
 `, p.API, p.Token, p.CAHash, JoinImage)
 	if err := t.File("etc/kubernetes/manifests/join.yaml", 0o600, []byte(manifest)); err != nil {
 		return "", err

@@ -16,7 +16,8 @@ type Logger interface {
 
 // Run joins, retrying until it succeeds or ctx ends, then stays up so
 // the pod's status shows the outcome. Bad parameters end it at once.
-func Run(ctx context.Context, p Params, dir string, log Logger) error {
+// notify, when not nil, asks PID 1 to restart the kubelet after a join.
+func Run(ctx context.Context, p Params, dir string, log Logger, notify func() error) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -29,6 +30,12 @@ func Run(ctx context.Context, p Params, dir string, log Logger) error {
 			} else if err = Write(dir, r, p.Token); err == nil {
 				log.Printf("joined: trusted %s (CA %s), wrote %s; the kubelet restarts in cluster mode",
 					r.Server, p.CAHash, filepath.Join(dir, "bootstrap-kubelet.conf"))
+				if notify != nil {
+					if nerr := notify(); nerr != nil {
+						// PID 1 also restarts the kubelet on its own when the file appears.
+						log.Printf("could not ask PID 1 to restart the kubelet: %v", nerr)
+					}
+				}
 			}
 		}
 		if err == nil {

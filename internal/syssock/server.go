@@ -1,0 +1,151 @@
+// Package syssock is the system socket, /run/system.sock: clients send
+// single bytes to ask PID 1 for a shutdown or a restart, and receive the
+// shutdown event. The protocol is the original kiOS's.
+package syssock
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Bytes of the protocol.
+const (
+	SoftShutdown     byte = 0x01 // from a client: start a graceful shutdown; to clients: shutdown requested
+	ContinueShutdown byte = 0x02
+	RestartKubelet   byte = 0x03
+	RestartRuntime   byte = 0x04
+)
+
+// Path is where PID 1 listens.
+const Path = "/run/system.sock"
+
+// Handler acts on requests. Calls must not block for long.
+type Handler interface {
+	SoftShutdown()
+	ContinueShutdown()
+	RestartKubelet() error
+	RestartRuntime() error
+}
+
+// Logger is the one method the server needs.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// Server serves the socket.
+type Server struct {
+	H   Handler
+	Log Logger
+
+	mu      sync.Mutex
+	clients map[net.Conn]bool
+}
+
+// Listen opens the socket, root-only, replacing a stale one.
+func Listen(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("system socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// Serve accepts clients until the listener closes.
+func (s *Server) Serve(ln net.Listener) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if s.clients == nil {
+			s.clients = map[net.Conn]bool{}
+		}
+		s.clients[c] = true
+		s.mu.Unlock()
+		go s.client(c)
+	}
+}
+
+func (s *Server) client(c net.Conn) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.clients, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	buf := make([]byte, 64)
+	for {
+		n, err := c.Read(buf)
+		for _, b := range buf[:n] {
+			s.Handle(b)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Handle acts on one byte from a client.
+func (s *Server) Handle(b byte) {
+	switch b {
+	case SoftShutdown:
+		s.Log.Printf("event=system-socket request=soft-shutdown")
+		s.Broadcast(SoftShutdown)
+		s.H.SoftShutdown()
+	case ContinueShutdown:
+		s.Log.Printf("event=system-socket request=continue-shutdown")
+		s.H.ContinueShutdown()
+	case RestartKubelet:
+		s.Log.Printf("event=system-socket request=restart-kubelet")
+		if err := s.H.RestartKubelet(); err != nil {
+			s.Log.Printf("event=system-socket-error err=%q", err.Error())
+		}
+	case RestartRuntime:
+		s.Log.Printf("event=system-socket request=restart-runtime")
+		if err := s.H.RestartRuntime(); err != nil {
+			s.Log.Printf("event=system-socket-error err=%q", err.Error())
+		}
+	default:
+		s.Log.Printf("event=system-socket-ignored byte=%#02x", b)
+	}
+}
+
+// Broadcast sends b to every client; a client that does not take it
+// within 100 ms is dropped, so none can block PID 1.
+func (s *Server) Broadcast(b byte) {
+	s.mu.Lock()
+	clients := make([]net.Conn, 0, len(s.clients))
+	for c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Write([]byte{b}); err != nil {
+			c.Close()
+		}
+	}
+}
+
+// Send connects to the socket at path and sends one request.
+func Send(path string, b byte) error {
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("system socket: %w", err)
+	}
+	defer c.Close()
+	_, err = c.Write([]byte{b})
+	return err
+}
