@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -57,6 +59,7 @@ func Create(name string) (*Lab, error) {
 		return nil, errors.New("the lab network needs root (network namespaces, bridges, TAP devices)")
 	}
 	_ = netns.DeleteNamed(name)
+	removeOrphans()
 	var ns netns.NsHandle
 	err := func() error {
 		runtime.LockOSThread()
@@ -101,6 +104,29 @@ func Create(name string) (*Lab, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// removeOrphans deletes test lab namespaces (kios-e2e-PID,
+// kios-labtest-PID, kios-cptest-PID) whose process is gone: what a
+// killed test run left behind. kios up's own lab is named by a hash and
+// removed by kios down or the next kios up.
+func removeOrphans() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		n := e.Name()
+		i := strings.LastIndexByte(n, '-')
+		test := strings.HasPrefix(n, "kios-e2e-") || strings.HasPrefix(n, "kios-labtest-") || strings.HasPrefix(n, "kios-cptest-")
+		if !test || i < 0 {
+			continue
+		}
+		pid, err := strconv.Atoi(n[i+1:])
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			_ = netns.DeleteNamed(n)
+		}
+	}
 }
 
 // AddTAP makes a TAP device on the bridge for a VM, returns its name.

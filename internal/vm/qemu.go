@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -187,6 +188,8 @@ func Start(c Config) (*VM, error) {
 	v.cond = sync.NewCond(&v.mu)
 	v.cmd = exec.Command(args[0], args[1:]...)
 	v.cmd.Stdin = nil
+	// QEMU must not outlive whoever started it (a killed test, a killed lab).
+	v.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	v.cmd.Stderr = os.Stderr
 	out, err := v.cmd.StdoutPipe()
 	if err != nil {
