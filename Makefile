@@ -60,11 +60,12 @@ parts: components controlplane
 build: parts
 	$(OUT)/kios build -o $(OUT)/kios-amd64.efi
 
-KUBECTL = build/cache/controlplane-$(KUBERNETES_VERSION)/kubectl --kubeconfig $(OUT)/lab/kubeconfig
+KUBECTL = build/cache/kubectl-$(KUBERNETES_VERSION)/kubectl --kubeconfig $(OUT)/lab/kubeconfig
 
 # A local cluster (kios up) with the demo Deployment, answering on
 # http://localhost:8080 until Ctrl-C; `out/kios down` stops the cluster.
 run: build
+	@components/build.sh kubectl
 	$(OUT)/kios up --dir $(OUT)/lab
 	$(OUT)/kios load --dir $(OUT)/lab $(OUT)/demo-image.tar
 	$(KUBECTL) apply -f examples/demo-deployment.yaml

@@ -27,9 +27,10 @@ kubelet)
 	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
 	(cd "$here/kubernetes" && go build -ldflags "$ld" -o "$cache/$d/kubelet" k8s.io/kubernetes/cmd/kubelet)
 	finish "$d" ;;
-controlplane)
-	# The lab's control plane and kubectl, from the kubelet's module.
-	d=controlplane-$KUBERNETES_VERSION
+controlplane|kubectl)
+	# The lab's control plane (and, as "kubectl", kubectl alone), from
+	# the kubelet's module.
+	d=$1-$KUBERNETES_VERSION
 	done_or_build "$d" && exit 0
 	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
 	v=${KUBERNETES_VERSION#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
@@ -37,7 +38,9 @@ controlplane)
 	ld="-s -w -buildid= -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
 	ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE -X $pkg.gitCommit=module-$KUBERNETES_VERSION"
 	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
-	for p in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+	programs="kube-apiserver kube-controller-manager kube-scheduler"
+	if [ "$1" = kubectl ]; then programs=kubectl; fi
+	for p in $programs; do
 		(cd "$here/kubernetes" && go build -ldflags "$ld" -o "$cache/$d/$p" k8s.io/kubernetes/cmd/$p)
 	done
 	finish "$d" ;;

@@ -3,6 +3,7 @@ package up
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -23,21 +24,9 @@ func TestRunning(t *testing.T) {
 	if _, ok := Running(dir); ok {
 		t.Error("a dead pid counts as running")
 	}
-	os.WriteFile(filepath.Join(dir, PIDFile), []byte(strings.TrimSpace(itoa(os.Getpid()))), 0o644)
+	os.WriteFile(filepath.Join(dir, PIDFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
 	if pid, ok := Running(dir); !ok || pid != os.Getpid() {
 		t.Errorf("Running = %d %t", pid, ok)
 	}
 }
 
-func itoa(i int) string { return fmtInt(i) }
-
-func fmtInt(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
-}
