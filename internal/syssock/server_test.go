@@ -44,9 +44,12 @@ func TestServer(t *testing.T) {
 	defer stuck.Close()
 	listener, _ := net.Dial("unix", path)
 	defer listener.Close()
+	// Each request is its own connection: wait for one before the next,
+	// so the order is known.
 	if err := Send(path, RestartKubelet); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, func() bool { return len(h.list()) == 1 })
 	if err := Send(path, 0x7f); err != nil { // unknown: ignored
 		t.Fatal(err)
 	}

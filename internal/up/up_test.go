@@ -29,4 +29,3 @@ func TestRunning(t *testing.T) {
 		t.Errorf("Running = %d %t", pid, ok)
 	}
 }
-
