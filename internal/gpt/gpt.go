@@ -91,7 +91,7 @@ func Read(r io.ReaderAt, size int64, sectorSize int) (*Table, error) {
 	if err == nil {
 		return t, nil
 	}
-	if size > 0 {
+	if size >= 3*int64(sectorSize) {
 		if bt, berr := readAt(r, uint64(size/int64(sectorSize))-1, sectorSize); berr == nil {
 			return bt, nil
 		}
@@ -99,9 +99,21 @@ func Read(r io.ReaderAt, size int64, sectorSize int) (*Table, error) {
 	return nil, err
 }
 
+// offset is the byte offset of an LBA, refusing ones that overflow.
+func offset(lba uint64, ss int) (int64, error) {
+	if lba > uint64(1<<62)/uint64(ss) {
+		return 0, fmt.Errorf("%w: LBA %d out of range", ErrCorrupt, lba)
+	}
+	return int64(lba) * int64(ss), nil
+}
+
 func readAt(r io.ReaderAt, lba uint64, ss int) (*Table, error) {
+	off, err := offset(lba, ss)
+	if err != nil {
+		return nil, err
+	}
 	hdr := make([]byte, ss)
-	if _, err := r.ReadAt(hdr, int64(lba)*int64(ss)); err != nil {
+	if _, err := r.ReadAt(hdr, off); err != nil {
 		return nil, fmt.Errorf("read GPT header: %w", err)
 	}
 	if string(hdr[:8]) != signature {
@@ -130,8 +142,12 @@ func readAt(r io.ReaderAt, lba uint64, ss int) (*Table, error) {
 	if es < entrySize || es > 4096 || t.NumEntries > 1024 {
 		return nil, fmt.Errorf("%w: %d entries of %d bytes", ErrCorrupt, t.NumEntries, es)
 	}
+	eoff, err := offset(t.EntriesLBA, ss)
+	if err != nil {
+		return nil, err
+	}
 	entries := make([]byte, int(t.NumEntries)*int(es))
-	if _, err := r.ReadAt(entries, int64(t.EntriesLBA)*int64(ss)); err != nil {
+	if _, err := r.ReadAt(entries, eoff); err != nil {
 		return nil, fmt.Errorf("read GPT entries: %w", err)
 	}
 	if crc32.ChecksumIEEE(entries) != binary.LittleEndian.Uint32(hdr[88:]) {

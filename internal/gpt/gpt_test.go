@@ -16,7 +16,7 @@ import (
 type mem struct{ b []byte }
 
 func (m *mem) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(m.b)) {
+	if off < 0 || off >= int64(len(m.b)) {
 		return 0, errors.New("EOF")
 	}
 	n := copy(p, m.b[off:])
