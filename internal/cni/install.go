@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"kios.dev/kios/internal/atomicfile"
 )
 
 // Plugins are the programs the installer ships.
@@ -61,59 +63,14 @@ func Install(src, binDir, confDir, podCIDR string) error {
 		return err
 	}
 	for _, p := range Plugins {
-		if err := copyExec(filepath.Join(src, p), filepath.Join(binDir, p)); err != nil {
+		if err := atomicfile.Copy(filepath.Join(src, p), filepath.Join(binDir, p), 0o755); err != nil {
 			return fmt.Errorf("install plugin %s: %w", p, err)
 		}
 	}
 	if err := os.MkdirAll(confDir, 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(confDir, ConfName), conf, 0o644)
-}
-
-func copyExec(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".cni-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cni-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(filepath.Join(confDir, ConfName), conf, 0o644)
 }
 
 // ServiceAccount is where Kubernetes mounts a pod's API credentials.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+
+	"kios.dev/kios/internal/atomicfile"
 )
 
 // Logger is the one method the client needs.
@@ -133,7 +135,7 @@ func (c *Client) apply(l Lease) {
 	}
 	c.mu.Unlock()
 	if c.ResolvConf != "" {
-		if err := WriteFileAtomic(c.ResolvConf, ResolvConf(all)); err != nil {
+		if err := atomicfile.Write(c.ResolvConf, ResolvConf(all), 0o644); err != nil {
 			c.Log.Printf("dhcp: write %s: %v", c.ResolvConf, err)
 		}
 	}

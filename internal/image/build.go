@@ -18,6 +18,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"kios.dev/kios/internal/atomicfile"
 	"kios.dev/kios/internal/containerd"
 	"kios.dev/kios/internal/cpio"
 	"kios.dev/kios/internal/join"
@@ -105,8 +106,8 @@ func Build(o Options) error {
 	if err != nil {
 		return fmt.Errorf("assemble UKI: %w", err)
 	}
-	if err := writeAtomic(o.Output, efi); err != nil {
-		return err
+	if err := atomicfile.Write(o.Output, efi, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", o.Output, err)
 	}
 	sq, _ := os.Stat(sqfs)
 	sizes = append(sizes,
@@ -391,23 +392,3 @@ func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, e
 	return out.Bytes(), nil
 }
 
-// writeAtomic writes through a temporary file in the same directory, so
-// readers never see a partial EFI and a failure leaves no file.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}

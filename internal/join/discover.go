@@ -23,6 +23,7 @@ import (
 	"k8s.io/cluster-bootstrap/token/jws"
 	"sigs.k8s.io/yaml"
 
+	"kios.dev/kios/internal/atomicfile"
 	"kios.dev/kios/internal/pki"
 )
 
@@ -154,29 +155,10 @@ func Write(dir string, r Result, token string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "pki"), 0o755); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "pki", "ca.crt"), r.CAPEM, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "pki", "ca.crt"), r.CAPEM, 0o644); err != nil {
 		return err
 	}
 	kc := pki.Kubeconfig(r.Server, r.CAPEM, "kubelet-bootstrap", nil, token)
-	return writeAtomic(filepath.Join(dir, "bootstrap-kubelet.conf"), kc, 0o600)
+	return atomicfile.Write(filepath.Join(dir, "bootstrap-kubelet.conf"), kc, 0o600)
 }
 
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".join-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
