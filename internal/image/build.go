@@ -391,4 +391,3 @@ func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, e
 	}
 	return out.Bytes(), nil
 }
-

@@ -161,4 +161,3 @@ func Write(dir string, r Result, token string) error {
 	kc := pki.Kubeconfig(r.Server, r.CAPEM, "kubelet-bootstrap", nil, token)
 	return atomicfile.Write(filepath.Join(dir, "bootstrap-kubelet.conf"), kc, 0o600)
 }
-
