@@ -15,6 +15,7 @@ const usage = `usage: kios COMMAND [flags]
 
 commands:
   build     build the node's EFI image
+  disk      write a bootable disk image (GPT, EFI System Partition, data partition)
   vm        boot an EFI image (or disk) in QEMU
   up        start a local cluster: control plane, lab network, kiOS nodes
   load      push an image archive to the lab registry (kios load [--dir DIR] FILE)
@@ -34,6 +35,8 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		return build(args[1:], stdout, stderr)
 	case "vm":
 		return runVM(args[1:], stdout, stderr)
+	case "disk":
+		return runDisk(args[1:], stdout, stderr)
 	case "up":
 		return runUp(args[1:], stdout, stderr)
 	case "down":

@@ -1,0 +1,190 @@
+// Package disk writes bootable kiOS disk images: a GPT with an EFI
+// System Partition (FAT16, written in Go) holding the EFI at
+// \EFI\BOOT\BOOTX64.EFI, and the data partition (ext4, made by Debian's
+// mkfs.ext4 -d) with the configuration at /meta/etc.
+package disk
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"kios.dev/kios/internal/fat"
+	"kios.dev/kios/internal/gpt"
+)
+
+// Options says what disk to write.
+type Options struct {
+	EFI    string // the kiOS EFI
+	Config string // laid at /meta/etc of the data partition; optional
+	Size   int64  // bytes
+	Format string // "raw" or "qcow2"
+	Output string
+}
+
+const (
+	mib      = 1 << 20
+	espSize  = 128 * mib // room for two EFIs during updates
+	espStart = 1 * mib
+	minData  = 256 * mib
+)
+
+// ParseSize reads sizes like 8G, 512M, 1073741824.
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("size %q: want a number of bytes or a number with M or G", s)
+	}
+	return n * mult, nil
+}
+
+// Write makes the disk. Nothing is left at Output when it fails.
+func Write(o Options) error {
+	if o.Format == "" {
+		o.Format = "raw"
+	}
+	if o.Format != "raw" && o.Format != "qcow2" {
+		return fmt.Errorf("format %q: want raw or qcow2", o.Format)
+	}
+	efi, err := os.ReadFile(o.EFI)
+	if err != nil {
+		return fmt.Errorf("EFI: %w", err)
+	}
+	if int64(len(efi)) > espSize-4*mib {
+		return fmt.Errorf("EFI %s (%d MiB) does not fit the %d MiB ESP", o.EFI, len(efi)/mib, espSize/mib)
+	}
+	dataStart := int64(espStart + espSize)
+	dataEnd := (o.Size/mib)*mib - mib // leave the backup GPT its room
+	if dataEnd-dataStart < minData {
+		return fmt.Errorf("size %d MiB is too small: the ESP takes %d MiB and the data partition needs at least %d MiB",
+			o.Size/mib, (espStart+espSize)/mib, minData/mib)
+	}
+	stage, err := os.MkdirTemp(filepath.Dir(o.Output), ".kios-disk-")
+	if err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	if err := layout(stage, o.Config); err != nil {
+		return err
+	}
+	raw := filepath.Join(stage, "disk.raw")
+	if err := writeRaw(raw, o.Size, efi, dataStart, dataEnd, filepath.Join(stage, "root")); err != nil {
+		return err
+	}
+	final := raw
+	if o.Format == "qcow2" {
+		final = filepath.Join(stage, "disk.qcow2")
+		if out, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, final).CombinedOutput(); err != nil {
+			return fmt.Errorf("qemu-img convert: %w: %s", err, out)
+		}
+	}
+	if err := os.Rename(final, o.Output); err != nil {
+		return fmt.Errorf("write %s: %w", o.Output, err)
+	}
+	return nil
+}
+
+// layout stages the data partition's tree: /meta/etc (the config),
+// /meta/log, /data/oci, /data/pods, /modules.
+func layout(stage, config string) error {
+	root := filepath.Join(stage, "root")
+	for _, d := range []string{"meta/etc", "meta/log", "data/oci", "data/pods", "modules"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			return err
+		}
+	}
+	if config == "" {
+		return nil
+	}
+	st, err := os.Stat(config)
+	if err != nil {
+		return fmt.Errorf("config directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("config directory %s: not a directory", config)
+	}
+	return filepath.WalkDir(config, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("config directory: %w", err)
+		}
+		rel, _ := filepath.Rel(config, p)
+		dst := filepath.Join(root, "meta", "etc", rel)
+		switch {
+		case rel == ".":
+			return nil
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("config file: %w", err)
+			}
+			info, _ := d.Info()
+			return os.WriteFile(dst, b, info.Mode().Perm()&0o666)
+		default:
+			return fmt.Errorf("config file %s: only regular files and directories are allowed", p)
+		}
+	})
+}
+
+func writeRaw(path string, size int64, efi []byte, dataStart, dataEnd int64, tree string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	// Fixed GUIDs derived from the contents keep images reproducible.
+	sum := sha256.Sum256(efi)
+	guid := func(tag byte) string {
+		b := sum
+		b[0] ^= tag
+		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	}
+	err = gpt.Write(f, size, guid(1), []gpt.Spec{
+		{Type: gpt.ESPType, GUID: guid(2), Name: "EFI system", FirstLBA: espStart / 512, LastLBA: (espStart+espSize)/512 - 1},
+		{Type: gpt.DataPartitionType, GUID: guid(3), Name: "kios-data", FirstLBA: uint64(dataStart / 512), LastLBA: uint64(dataEnd/512 - 1)},
+	})
+	if err == nil {
+		err = fat.Write(&offsetWriter{f, espStart}, espSize, "KIOS-ESP", []fat.File{{Path: "EFI/BOOT/BOOTX64.EFI", Data: efi}})
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write disk: %w", err)
+	}
+	blocks := (dataEnd - dataStart) / 4096
+	cmd := exec.Command("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "kios-data", "-d", tree,
+		"-E", fmt.Sprintf("offset=%d,root_owner=0:0", dataStart), "-U", guid(4), path, strconv.FormatInt(blocks, 10))
+	cmd.Env = append(os.Environ(), "E2FSPROGS_FAKE_TIME=1", "SOURCE_DATE_EPOCH=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return errors.New("mkfs.ext4 not found: install Debian's e2fsprogs")
+		}
+		return fmt.Errorf("mkfs.ext4: %w: %s", err, out)
+	}
+	return nil
+}
+
+type offsetWriter struct {
+	f   *os.File
+	off int64
+}
+
+func (w *offsetWriter) WriteAt(p []byte, off int64) (int, error) { return w.f.WriteAt(p, w.off+off) }
