@@ -7,7 +7,7 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs
 include components/versions.env
 
-.PHONY: all deps components controlplane parts build run node test unit e2e bench clean
+.PHONY: all deps components controlplane parts build run node test unit fuzz e2e bench clean
 
 all: build
 
@@ -86,6 +86,16 @@ test: build controlplane
 
 unit:
 	$(GO) test -count=1 -short ./...
+
+# Every fuzz target for FUZZTIME each (the seeds also run in make test).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./internal/...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz: $$pkg $$f"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) >/dev/null || exit 1; \
+		done; \
+	done
 
 bench: build
 	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
