@@ -111,6 +111,7 @@ func Build(o Options) error {
 	}
 	sq, _ := os.Stat(sqfs)
 	sizes = append(sizes,
+		sizeLine{"root tree (uncompressed)", t.Size("")},
 		sizeLine{"kernel (vmlinuz)", int64(len(vmlinuz))},
 		sizeLine{"root image (squashfs, zstd)", sq.Size()},
 		sizeLine{"initramfs (total)", int64(len(initrd))},
