@@ -1,0 +1,182 @@
+// Package datapart finds the node's data partition: the kernel command
+// line's kios.data= (PARTUUID=, LABEL=, a device path, or tmpfs) or, by
+// default, the first partition whose GPT type is kiOS's data type.
+// PID 1 mounts what it finds; this package only decides.
+package datapart
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"kios.dev/kios/internal/gpt"
+)
+
+// Kinds of kios.data= values.
+const (
+	Auto     = "auto"
+	PartUUID = "partuuid"
+	Label    = "label"
+	Path     = "path"
+	TmpFS    = "tmpfs"
+)
+
+// Spec is what the command line asks for.
+type Spec struct{ Kind, Value string }
+
+// ErrNone means no data partition: the node runs RAM-only.
+var ErrNone = errors.New("no data partition")
+
+// ParseCmdline reads kios.data= from the kernel command line.
+func ParseCmdline(cmdline string) (Spec, error) {
+	s := Spec{Kind: Auto}
+	for _, f := range strings.Fields(cmdline) {
+		v, ok := strings.CutPrefix(f, "kios.data=")
+		if !ok {
+			continue
+		}
+		switch {
+		case v == "tmpfs":
+			s = Spec{Kind: TmpFS}
+		case strings.HasPrefix(v, "PARTUUID="):
+			s = Spec{Kind: PartUUID, Value: strings.ToLower(strings.TrimPrefix(v, "PARTUUID="))}
+		case strings.HasPrefix(v, "LABEL="):
+			s = Spec{Kind: Label, Value: strings.TrimPrefix(v, "LABEL=")}
+		case strings.HasPrefix(v, "/dev/"):
+			s = Spec{Kind: Path, Value: v}
+		default:
+			return Spec{}, fmt.Errorf("kios.data=%q: want PARTUUID=, LABEL=, /dev/... or tmpfs", v)
+		}
+	}
+	return s, nil
+}
+
+// Disk is what Find reads: a block device by name.
+type Disk interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// Opener opens /dev/NAME.
+type Opener func(name string) (Disk, error)
+
+// Found is the chosen partition.
+type Found struct {
+	Device string // /dev/vda2
+	Reason string // why it was chosen, for the log
+}
+
+// Find looks at the block devices listed in sysBlock (/sys/class/block).
+func Find(sysBlock string, s Spec, open Opener) (Found, error) {
+	switch s.Kind {
+	case TmpFS:
+		return Found{}, fmt.Errorf("%w: kios.data=tmpfs", ErrNone)
+	case Path:
+		return Found{Device: s.Value, Reason: "kios.data=" + s.Value}, nil
+	}
+	disks, parts := list(sysBlock)
+	if s.Kind == Label {
+		for _, p := range parts {
+			d, err := open(p)
+			if err != nil {
+				continue
+			}
+			l, err := ext4Label(d)
+			if err == nil && l == s.Value {
+				return Found{Device: "/dev/" + p, Reason: "kios.data=LABEL=" + s.Value}, nil
+			}
+		}
+		return Found{}, fmt.Errorf("%w: no ext4 partition labelled %q", ErrNone, s.Value)
+	}
+	var reasons []string
+	for _, name := range disks {
+		d, err := open(name)
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		t, err := gpt.Read(d, d.Size(), 512)
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		for _, p := range t.Partitions {
+			match := (s.Kind == Auto && strings.EqualFold(p.Type, gpt.DataPartitionType)) ||
+				(s.Kind == PartUUID && strings.EqualFold(p.GUID, s.Value))
+			if !match {
+				continue
+			}
+			dev, ok := partitionName(sysBlock, name, p.Index)
+			if !ok {
+				return Found{}, fmt.Errorf("%s partition %d has no device", name, p.Index)
+			}
+			why := "GPT type " + gpt.DataPartitionType
+			if s.Kind == PartUUID {
+				why = "kios.data=PARTUUID=" + s.Value
+			}
+			return Found{Device: "/dev/" + dev, Reason: why}, nil
+		}
+		reasons = append(reasons, name+": no matching partition")
+	}
+	if len(reasons) == 0 {
+		reasons = []string{"no disks"}
+	}
+	return Found{}, fmt.Errorf("%w (%s)", ErrNone, strings.Join(reasons, "; "))
+}
+
+// list returns whole disks and partitions, sorted, skipping loop and
+// ram devices (the root image is on a loop device).
+func list(sysBlock string) (disks, parts []string) {
+	entries, _ := os.ReadDir(sysBlock)
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") || strings.HasPrefix(n, "zram") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(sysBlock, n, "partition")); err == nil {
+			parts = append(parts, n)
+		} else {
+			disks = append(disks, n)
+		}
+	}
+	sort.Strings(disks)
+	sort.Strings(parts)
+	return disks, parts
+}
+
+// partitionName finds the partition device of disk with number index
+// (vda -> vda2, nvme0n1 -> nvme0n1p2) from its "partition" files.
+func partitionName(sysBlock, disk string, index int) (string, bool) {
+	_, parts := list(sysBlock)
+	for _, p := range parts {
+		if !strings.HasPrefix(p, disk) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(sysBlock, p, "partition"))
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n == index {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// ext4Label reads the volume label of an ext2/3/4 superblock.
+func ext4Label(r io.ReaderAt) (string, error) {
+	sb := make([]byte, 1024)
+	if _, err := r.ReadAt(sb, 1024); err != nil {
+		return "", err
+	}
+	if binary.LittleEndian.Uint16(sb[0x38:]) != 0xef53 {
+		return "", errors.New("not ext4")
+	}
+	return strings.TrimRight(string(sb[0x78:0x88]), "\x00"), nil
+}

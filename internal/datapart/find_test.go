@@ -1,0 +1,121 @@
+package datapart
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/gpt"
+)
+
+func TestParseCmdline(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Spec
+		bad  bool
+	}{
+		{"console=ttyS0", Spec{Kind: Auto}, false},
+		{"kios.data=tmpfs", Spec{Kind: TmpFS}, false},
+		{"kios.data=PARTUUID=ABC-1", Spec{Kind: PartUUID, Value: "abc-1"}, false},
+		{"kios.data=LABEL=kios-data", Spec{Kind: Label, Value: "kios-data"}, false},
+		{"kios.data=/dev/vdb1", Spec{Kind: Path, Value: "/dev/vdb1"}, false},
+		{"kios.data=somewhere", Spec{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseCmdline(tt.in)
+		if (err != nil) != tt.bad {
+			t.Errorf("%q: err = %v", tt.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" && !tt.bad {
+			t.Errorf("%q (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
+type memDisk struct{ b []byte }
+
+func (m *memDisk) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
+		return 0, errors.New("out of range")
+	}
+	return copy(p, m.b[off:]), nil
+}
+func (m *memDisk) WriteAt(p []byte, off int64) (int, error) { return copy(m.b[off:], p), nil }
+func (m *memDisk) Size() int64                              { return int64(len(m.b)) }
+
+// fakeSys makes /sys/class/block entries: disks and partitions.
+func fakeSys(t *testing.T, entries map[string]int) string {
+	dir := t.TempDir()
+	for name, part := range entries {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		if part > 0 {
+			os.WriteFile(filepath.Join(dir, name, "partition"), []byte(strconv.Itoa(part)+"\n"), 0o444)
+		}
+	}
+	return dir
+}
+
+func TestFind(t *testing.T) {
+	disk := &memDisk{b: make([]byte, 8<<20)}
+	err := gpt.Write(disk, disk.Size(), "abcdefab-cdef-abcd-efab-cdefabcdefab", []gpt.Spec{
+		{Type: gpt.ESPType, GUID: "11111111-1111-1111-1111-111111111111", FirstLBA: 34, LastLBA: 2047},
+		{Type: gpt.DataPartitionType, GUID: "22222222-2222-2222-2222-222222222222", FirstLBA: 2048, LastLBA: 16000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := &memDisk{b: make([]byte, 4096)}
+	binary.LittleEndian.PutUint16(label.b[1024+0x38:], 0xef53)
+	copy(label.b[1024+0x78:], "my-data")
+	blank := &memDisk{b: make([]byte, 1<<20)}
+	sys := fakeSys(t, map[string]int{"vda": 0, "vda1": 1, "vda2": 2, "vdb": 0, "vdb1": 1, "loop0": 0})
+	open := func(name string) (Disk, error) {
+		switch name {
+		case "vda":
+			return disk, nil
+		case "vdb":
+			return blank, nil
+		case "vdb1":
+			return label, nil
+		}
+		return nil, errors.New("no such device")
+	}
+	for _, tt := range []struct {
+		spec Spec
+		want string
+		none bool
+	}{
+		{Spec{Kind: Auto}, "/dev/vda2", false},
+		{Spec{Kind: PartUUID, Value: "22222222-2222-2222-2222-222222222222"}, "/dev/vda2", false},
+		{Spec{Kind: PartUUID, Value: "99999999-2222-2222-2222-222222222222"}, "", true},
+		{Spec{Kind: Label, Value: "my-data"}, "/dev/vdb1", false},
+		{Spec{Kind: Label, Value: "other"}, "", true},
+		{Spec{Kind: Path, Value: "/dev/sdz9"}, "/dev/sdz9", false},
+		{Spec{Kind: TmpFS}, "", true},
+	} {
+		got, err := Find(sys, tt.spec, open)
+		if tt.none {
+			if !errors.Is(err, ErrNone) {
+				t.Errorf("%+v: err = %v, want ErrNone", tt.spec, err)
+			}
+			continue
+		}
+		if err != nil || got.Device != tt.want {
+			t.Errorf("%+v: got %+v, %v; want %s", tt.spec, got, err, tt.want)
+		}
+	}
+	// A disk whose GPT is corrupt: RAM-only, with the reason.
+	disk.b[512+20] ^= 0xff
+	disk.b[len(disk.b)-512+20] ^= 0xff
+	_, err = Find(sys, Spec{Kind: Auto}, open)
+	if !errors.Is(err, ErrNone) || !strings.Contains(err.Error(), "corrupt GPT") {
+		t.Errorf("corrupt GPT: err = %v", err)
+	}
+}
