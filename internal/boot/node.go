@@ -43,6 +43,8 @@ type Node struct {
 	kubeletStarted  bool
 	restartPending  bool // a restart was asked for; the kubelet has not started again yet
 	shutdown        sync.Once
+	etcUpper        string // /etc's writable layer on the data partition
+	etcWork         string
 }
 
 // Steps is PID 1's boot, in order. containerd starts as soon as its
@@ -55,6 +57,7 @@ func (n *Node) Steps() []Step {
 	return []Step{
 		{"mount", n.mount},
 		{"overlay-module", n.loadOverlay},
+		{"data", n.data},
 		{"etc", n.mountEtc},
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
@@ -124,6 +127,11 @@ func (n *Node) openModules() error {
 		return err
 	}
 	n.modules = l
+	// The kernel's own requests (fs-overlay, crypto-crc32c for ext4,
+	// nf_conntrack...) go through the init binary's modprobe.
+	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte("/bin/modprobe"), 0o644); err != nil {
+		n.Log.Printf("event=modprobe-path-failed err=%q", err.Error())
+	}
 	return nil
 }
 
@@ -161,11 +169,6 @@ func (n *Node) loadModules(context.Context) error {
 		return err
 	}
 	l := n.modules
-	// The kernel's own requests (fs-overlay, nf_conntrack...) go through
-	// the init binary's modprobe.
-	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte("/bin/modprobe"), 0o644); err != nil {
-		n.Log.Printf("event=modprobe-path-failed err=%q", err.Error())
-	}
 	b, err := os.ReadFile(ModulesList)
 	if err != nil {
 		return fmt.Errorf("read module list: %w", err)
@@ -203,12 +206,13 @@ func (n *Node) powerButton(context.Context) error {
 }
 
 func (n *Node) mountEtc(context.Context) error {
-	for _, d := range []string{mounts.EtcUpper + "/upper", mounts.EtcUpper + "/work"} {
+	upper, work := n.etcDirs()
+	for _, d := range []string{upper, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	return n.Mounter.Mount(mounts.Etc(mounts.EtcUpper))
+	return n.Mounter.Mount(mounts.Etc(upper, work))
 }
 
 func (n *Node) identity(context.Context) error {

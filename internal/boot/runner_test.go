@@ -89,3 +89,20 @@ func TestGoRecoversPanics(t *testing.T) {
 		t.Fatal("panic not reported")
 	}
 }
+
+func TestIsStorage(t *testing.T) {
+	for alias, want := range map[string]bool{
+		"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00": true,  // virtio-blk (legacy)
+		"pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00": true,  // virtio-net: virtio_pci is shared
+		"pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01": true,  // AHCI
+		"pci:v0000144Dd0000A808sv0000144Dsd0000A801bc01sc08i02": true,  // NVMe
+		"pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00": false, // e1000e
+		"virtio:d00000002v00001AF4":                             true,
+		"virtio:d00000001v00001AF4":                             false,
+		"acpi:PNP0C0C:":                                         false,
+	} {
+		if got := IsStorage(alias); got != want {
+			t.Errorf("IsStorage(%s) = %t", alias, got)
+		}
+	}
+}

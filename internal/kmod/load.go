@@ -98,10 +98,16 @@ func (l *Loader) loadWithDeps(name string) ([]string, error) {
 	return loaded, nil
 }
 
-// Coldplug reads every modalias file under sysDevices (e.g. /sys/bus/*/devices/*)
-// and loads the matching modules, repeating while new modules appear,
+// Coldplug reads every modalias file under sysRoot/bus/*/devices/* and
+// loads the matching modules, repeating while new modules appear,
 // because loading a bus driver (virtio_pci) reveals new devices.
 func (l *Loader) Coldplug(sysRoot string, log Logger) []string {
+	return l.ColdplugMatching(sysRoot, log, func(string) bool { return true })
+}
+
+// ColdplugMatching is Coldplug limited to the devices whose modalias
+// keep accepts (PID 1 loads storage drivers first, the rest later).
+func (l *Loader) ColdplugMatching(sysRoot string, log Logger, keep func(modalias string) bool) []string {
 	var all []string
 	seen := map[string]bool{}
 	for pass := 0; pass < 4; pass++ {
@@ -113,12 +119,11 @@ func (l *Loader) Coldplug(sysRoot string, log Logger) []string {
 				continue
 			}
 			alias := strings.TrimSpace(string(b))
-			if alias == "" || seen[alias] {
+			if alias == "" || seen[alias] || !keep(alias) {
 				continue
 			}
 			seen[alias] = true
-			mods := l.Index.Match(alias)
-			if len(mods) == 0 {
+			if len(l.Index.Match(alias)) == 0 {
 				continue
 			}
 			loaded, err := l.Probe(alias)

@@ -22,7 +22,7 @@ func ExpectedTable() []Expected {
 	for _, m := range append(append([]Mount{}, Pseudo...), Writable...) {
 		out = append(out, Expected{m.Target, m.FSType, flagNames(m.Flags)})
 	}
-	etc := Etc(EtcUpper)
+	etc := Etc(EtcUpper+"/upper", EtcUpper+"/work")
 	out = append(out, Expected{etc.Target, etc.FSType, flagNames(etc.Flags)})
 	return out
 }

@@ -53,7 +53,7 @@ var Writable = []Mount{
 const EtcUpper = "/run/kios/etc"
 
 // Etc is the overlay that makes /etc writable over the image's defaults.
-func Etc(upper string) Mount {
+func Etc(upper, work string) Mount {
 	return Mount{"overlay", "/etc", "overlay", locked,
-		"lowerdir=/etc,upperdir=" + upper + "/upper,workdir=" + upper + "/work", 0o755}
+		"lowerdir=/etc,upperdir=" + upper + ",workdir=" + work, 0o755}
 }
