@@ -13,6 +13,15 @@ export CGO_ENABLED=0 GOFLAGS=-trimpath
 done_or_build() { # name-version: succeeds if the cache entry is complete
 	[ -f "$cache/$1/.complete" ]
 }
+# The version ldflags of Kubernetes programs, so they report the pinned
+# version instead of v0.0.0-master.
+k8s_ldflags() {
+	v=${KUBERNETES_VERSION#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
+	pkg=k8s.io/component-base/version
+	echo "-s -w -buildid= -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor" \
+		"-X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE -X $pkg.gitCommit=module-$KUBERNETES_VERSION" \
+		"-X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+}
 finish() { touch "$cache/$1/.complete"; echo "components: built $1"; }
 
 case "$1" in
@@ -20,11 +29,7 @@ kubelet)
 	d=kubelet-$KUBERNETES_VERSION
 	done_or_build "$d" && exit 0
 	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
-	v=${KUBERNETES_VERSION#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
-	pkg=k8s.io/component-base/version
-	ld="-s -w -buildid= -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-	ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE -X $pkg.gitCommit=module-$KUBERNETES_VERSION"
-	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+	ld=$(k8s_ldflags)
 	(cd "$here/kubernetes" && go build -ldflags "$ld" -o "$cache/$d/kubelet" k8s.io/kubernetes/cmd/kubelet)
 	finish "$d" ;;
 controlplane|kubectl)
@@ -33,11 +38,7 @@ controlplane|kubectl)
 	d=$1-$KUBERNETES_VERSION
 	done_or_build "$d" && exit 0
 	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
-	v=${KUBERNETES_VERSION#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
-	pkg=k8s.io/component-base/version
-	ld="-s -w -buildid= -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-	ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE -X $pkg.gitCommit=module-$KUBERNETES_VERSION"
-	ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+	ld=$(k8s_ldflags)
 	programs="kube-apiserver kube-controller-manager kube-scheduler"
 	if [ "$1" = kubectl ]; then programs=kubectl; fi
 	for p in $programs; do

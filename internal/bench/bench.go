@@ -130,13 +130,23 @@ func summarize(runs []Run) (median, spread map[string]float64) {
 	median, spread = map[string]float64{}, map[string]float64{}
 	for k, v := range series {
 		sort.Float64s(v)
-		median[k] = v[len(v)/2]
-		if len(v)%2 == 0 {
-			median[k] = (v[len(v)/2-1] + v[len(v)/2]) / 2
-		}
+		median[k] = medianOf(v)
 		spread[k] = v[len(v)-1] - v[0]
 	}
 	return median, spread
+}
+
+// medianOf is the median of v (0 for none).
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func machine() string {

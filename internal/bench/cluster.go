@@ -124,21 +124,3 @@ func clusterOnce(self string, c up.Config, archive, imageName string) (ClusterRu
 	}
 	return r, fmt.Errorf("deployment pod not Running: %w", ctx.Err())
 }
-
-func medianOf(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}

@@ -295,10 +295,8 @@ func (n *Node) startKubelet(context.Context) error {
 	return n.Sup.Add(supervise.Service{
 		Name: "kubelet",
 		Args: func() ([]string, error) {
-			flags, mode, err := kubelet.Flags("/", n.Log)
-			if err != nil {
-				return nil, err
-			}
+			// One read of /etc gives both the flags and what a later
+			// change is compared with.
 			snap, err := kubelet.Take("/", n.Log)
 			if err != nil {
 				return nil, err
@@ -306,8 +304,8 @@ func (n *Node) startKubelet(context.Context) error {
 			n.mu.Lock()
 			n.kubeletSnapshot, n.kubeletStarted, n.restartPending = snap, true, false
 			n.mu.Unlock()
-			n.Log.Printf("event=kubelet-mode mode=%s", mode)
-			return append([]string{"/bin/kubelet"}, flags...), nil
+			n.Log.Printf("event=kubelet-mode mode=%s", snap.Mode)
+			return append([]string{"/bin/kubelet"}, snap.Flags...), nil
 		},
 		Env: n.Env,
 	})

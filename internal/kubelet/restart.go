@@ -13,17 +13,18 @@ import (
 // contents of its kubeconfigs.
 type Snapshot struct {
 	Flags      []string
+	Mode       Mode
 	Kubeconfig [32]byte // zero when absent
 	Bootstrap  [32]byte
 }
 
 // Take reads the current snapshot under root.
 func Take(root string, log Logger) (Snapshot, error) {
-	flags, _, err := Flags(root, log)
+	flags, mode, err := Flags(root, log)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Flags: flags}
+	s := Snapshot{Flags: flags, Mode: mode}
 	if s.Kubeconfig, err = hashFile(filepath.Join(root, KubeconfigFile)); err != nil {
 		return Snapshot{}, err
 	}

@@ -42,6 +42,9 @@ func TestTake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s1.Mode != Standalone || s2.Mode != Cluster {
+		t.Errorf("modes %s then %s, want standalone then cluster", s1.Mode, s2.Mode)
+	}
 	if !NeedsRestart(s1, s2) {
 		t.Error("a new bootstrap kubeconfig does not restart the kubelet")
 	}

@@ -158,22 +158,15 @@ func TestNode(t *testing.T) {
 	})
 
 	var rep Report
-	vmtest.Eventually(t, "inspector report", 2*time.Minute, func() error {
-		body, err := get(insp + "/report")
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal([]byte(body), &rep)
+	vmtest.Eventually(t, "inspector report", 2*time.Minute, func() (err error) {
+		rep, err = fetchReport(insp)
+		return err
 	})
 
 	t.Run("dhcp pod configured eth0", func(t *testing.T) {
 		vmtest.Eventually(t, "eth0 address", time.Minute, func() error {
-			body, err := get(insp + "/report")
+			r, err := fetchReport(insp)
 			if err != nil {
-				return err
-			}
-			var r Report
-			if err := json.Unmarshal([]byte(body), &r); err != nil {
 				return err
 			}
 			for _, a := range r.Addrs["eth0"] {
@@ -215,12 +208,8 @@ func TestNode(t *testing.T) {
 
 	t.Run("long-lived host processes", func(t *testing.T) {
 		vmtest.Eventually(t, "only init, containerd, kubelet and shims", time.Minute, func() error {
-			body, err := get(insp + "/report")
+			r, err := fetchReport(insp)
 			if err != nil {
-				return err
-			}
-			var r Report
-			if err := json.Unmarshal([]byte(body), &r); err != nil {
 				return err
 			}
 			return checkProcesses(r)
@@ -255,6 +244,16 @@ func TestNode(t *testing.T) {
 			})
 		}
 	})
+}
+
+// fetchReport asks the inspector pod for the host's state.
+func fetchReport(insp string) (Report, error) {
+	var r Report
+	body, err := get(insp + "/report")
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal([]byte(body), &r)
 }
 
 // files returns the contents of the host files the inspector matched.
