@@ -180,3 +180,23 @@ func ext4Label(r io.ReaderAt) (string, error) {
 	}
 	return strings.TrimRight(string(sb[0x78:0x88]), "\x00"), nil
 }
+
+// Parent names the disk a partition device is on and the partition's
+// number, from sysfs (sysBlock is /sys/class/block): the grow pod needs
+// the whole disk to rewrite its table.
+func Parent(sysBlock, device string) (disk string, partition int, err error) {
+	name := filepath.Base(device)
+	raw, err := os.ReadFile(filepath.Join(sysBlock, name, "partition"))
+	if err != nil {
+		return "", 0, fmt.Errorf("%s is not a partition: %w", device, err)
+	}
+	partition, err = strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: partition number %q: %w", device, raw, err)
+	}
+	target, err := filepath.EvalSymlinks(filepath.Join(sysBlock, name))
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", device, err)
+	}
+	return "/dev/" + filepath.Base(filepath.Dir(target)), partition, nil
+}

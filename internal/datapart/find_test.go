@@ -119,3 +119,40 @@ func TestFind(t *testing.T) {
 		t.Errorf("corrupt GPT: err = %v", err)
 	}
 }
+
+func TestParent(t *testing.T) {
+	// sysfs: /sys/class/block/NAME links into the device tree, where a
+	// partition's directory sits inside its disk's.
+	sys := t.TempDir()
+	devs := filepath.Join(sys, "devices", "pci0000:00", "virtio2", "block")
+	for _, d := range []string{"vda/vda2", "nvme0n1/nvme0n1p3"} {
+		os.MkdirAll(filepath.Join(devs, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(devs, "vda/vda2/partition"), []byte("2\n"), 0o644)
+	os.WriteFile(filepath.Join(devs, "nvme0n1/nvme0n1p3/partition"), []byte("3\n"), 0o644)
+	class := filepath.Join(sys, "class", "block")
+	os.MkdirAll(class, 0o755)
+	for _, l := range []string{"vda", "vda/vda2", "nvme0n1/nvme0n1p3", "nvme0n1"} {
+		os.Symlink(filepath.Join(devs, l), filepath.Join(class, filepath.Base(l)))
+	}
+	tests := []struct {
+		dev, disk string
+		part      int
+		bad       bool
+	}{
+		{dev: "/dev/vda2", disk: "/dev/vda", part: 2},
+		{dev: "/dev/nvme0n1p3", disk: "/dev/nvme0n1", part: 3},
+		{dev: "/dev/vda", bad: true},
+		{dev: "/dev/sdz1", bad: true},
+	}
+	for _, tt := range tests {
+		disk, part, err := Parent(class, tt.dev)
+		if (err != nil) != tt.bad {
+			t.Errorf("%s: err = %v", tt.dev, err)
+			continue
+		}
+		if !tt.bad && (disk != tt.disk || part != tt.part) {
+			t.Errorf("%s: got %s partition %d, want %s partition %d", tt.dev, disk, part, tt.disk, tt.part)
+		}
+	}
+}

@@ -52,6 +52,9 @@ type Table struct {
 	EntriesLBA     uint64
 	NumEntries     uint32
 	Partitions     []Partition
+
+	header  []byte // the header as read, for rewriting (Grow)
+	entries []byte
 }
 
 // GUIDString formats a GUID stored in the mixed-endian on-disk layout.
@@ -153,6 +156,7 @@ func readAt(r io.ReaderAt, lba uint64, ss int) (*Table, error) {
 	if crc32.ChecksumIEEE(entries) != binary.LittleEndian.Uint32(hdr[88:]) {
 		return nil, fmt.Errorf("%w: entries CRC", ErrCorrupt)
 	}
+	t.header, t.entries = append([]byte(nil), hdr[:hs]...), entries
 	zero := make([]byte, 16)
 	for i := 0; i < int(t.NumEntries); i++ {
 		e := entries[i*int(es) : (i+1)*int(es)]
