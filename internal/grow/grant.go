@@ -33,7 +33,9 @@ type header struct {
 }
 
 // Logger is where the server reports refused clients.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Serve answers each root client with the open disk and directory, then
 // closes the connection. Other users get nothing. It returns when ln
