@@ -13,11 +13,8 @@ import (
 
 	"kios.dev/kios/internal/datapart"
 	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/supervise"
+	"kios.dev/kios/internal/grow"
 )
-
-// DataMount is where the data partition is mounted.
-const DataMount = "/run/kios/data"
 
 // IsStorage tells whether a device modalias belongs to a disk controller
 // (PCI mass storage, any virtio PCI device, virtio block and SCSI).
@@ -52,14 +49,36 @@ func (b blockDev) Size() int64 {
 }
 
 // data finds and mounts the data partition, so containerd, the kubelet's
-// pods, the logs and /etc's writable layer live on disk. With none, the
-// node runs from RAM and says so once.
-func (n *Node) data(context.Context) error {
+// pods and state, the logs and /etc's writable layer live on disk. With
+// none, the node runs from RAM and says so once.
+func (n *Node) data(ctx context.Context) error {
+	// The grow pod mounts the grant socket's directory, which exists
+	// (empty) on a RAM-only node too.
+	_ = os.MkdirAll(grow.SocketDir, 0o700)
+	found, err := n.findData()
+	if err == nil {
+		err = n.mountData(found)
+	}
+	if err != nil {
+		n.Log.Printf("event=data-partition status=ram-only reason=%q", err.Error())
+		n.logToFile()
+		if errors.Is(err, datapart.ErrNone) {
+			return nil
+		}
+		return err
+	}
+	n.logToFile()
+	n.Log.Printf("event=data-partition status=mounted device=%s journal=%s reason=%q", found.Device, n.journal, found.Reason)
+	n.serveGrant(found.Device)
+	Go(n.Log, "data-space", func() { n.watchSpace(ctx, mounts.DataDir, 5*time.Second) })
+	return nil
+}
+
+func (n *Node) findData() (datapart.Found, error) {
 	cmdline, _ := os.ReadFile("/proc/cmdline")
 	spec, err := datapart.ParseCmdline(string(cmdline))
 	if err != nil {
-		n.Log.Printf("event=data-partition status=ram-only reason=%q", err.Error())
-		return err
+		return datapart.Found{}, err
 	}
 	open := func(name string) (datapart.Disk, error) {
 		f, err := os.Open("/dev/" + name)
@@ -68,54 +87,38 @@ func (n *Node) data(context.Context) error {
 		}
 		return blockDev{f}, nil
 	}
+	if spec.Kind == datapart.TmpFS {
+		return datapart.Find("/sys/class/block", spec, open)
+	}
+	if err := n.openModules(); err != nil {
+		return datapart.Found{}, err
+	}
 	var found datapart.Found
 	err = datapart.ErrNone
-	if spec.Kind != datapart.TmpFS && n.openModules() == nil {
-		for i, storage := range []func(string) bool{isFastStorage, IsStorage} {
-			if i > 0 && spec.Kind == datapart.Auto && hasDisks("/sys/class/block") {
-				// kios disk puts the data partition on the boot disk: when
-				// that is a virtio or NVMe disk, SATA is not searched
-				// (kios.data= asks for a full search).
-				break
-			}
-			if len(n.modules.ColdplugMatching("/sys", n.Log, storage)) == 0 && i > 0 {
-				break // no other controllers: nothing new to look at
-			}
-			if found, err = datapart.Find("/sys/class/block", spec, open); err == nil {
-				break
-			}
+	for i, storage := range []func(string) bool{isFastStorage, IsStorage} {
+		if i > 0 && spec.Kind == datapart.Auto && hasDisks("/sys/class/block") {
+			// kios disk puts the data partition on the boot disk: when
+			// that is a virtio or NVMe disk, SATA is not searched
+			// (kios.data= asks for a full search).
+			break
 		}
-	} else if spec.Kind == datapart.TmpFS {
-		_, err = datapart.Find("/sys/class/block", spec, open)
-	}
-	if err == nil {
-		// ext4 checksums its metadata with crc32c.
-		for _, m := range []string{"crc32c_intel", "crc32c_generic", "ext4"} {
-			if _, perr := n.modules.Probe(m); perr != nil {
-				n.Log.Printf("event=module-failed name=%s err=%q", m, perr.Error())
-			}
+		if len(n.modules.ColdplugMatching("/sys", n.Log, storage)) == 0 && i > 0 {
+			break // no other controllers: nothing new to look at
 		}
-	}
-	if errors.Is(err, datapart.ErrNone) {
-		n.Log.Printf("event=data-partition status=ram-only reason=%q", err.Error())
-		return nil
+		if found, err = datapart.Find("/sys/class/block", spec, open); err == nil {
+			break
+		}
 	}
 	if err != nil {
-		n.Log.Printf("event=data-partition status=ram-only reason=%q", err.Error())
-		return err
+		return found, err
 	}
-	if err := n.mountData(found.Device); err != nil {
-		n.Log.Printf("event=data-partition status=ram-only reason=%q", err.Error())
-		return err
+	// ext4 checksums its metadata with crc32c.
+	for _, m := range []string{"crc32c_intel", "crc32c_generic", "ext4"} {
+		if _, perr := n.modules.Probe(m); perr != nil {
+			n.Log.Printf("event=module-failed name=%s err=%q", m, perr.Error())
+		}
 	}
-	n.etcUpper, n.etcWork = DataMount+"/meta/etc", DataMount+"/meta/etc.work"
-	if l, ok := n.Log.(*Log); ok {
-		// /var/log is now on disk: PID 1's log moves there too.
-		w := &supervise.Output{Dir: "/var/log", MaxBytes: 4 << 20}
-		l.AlsoTo(w.File("init"))
-	}
-	n.Log.Printf("event=data-partition status=mounted device=%s reason=%q", found.Device, found.Reason)
-	return nil
+	return found, nil
 }
 
 // hasDisks reports whether any disk (not a loop or RAM device) exists.
@@ -130,7 +133,8 @@ func hasDisks(sysBlock string) bool {
 	return false
 }
 
-func (n *Node) mountData(dev string) error {
+func (n *Node) mountData(found datapart.Found) error {
+	dev := found.Device
 	// devtmpfs makes partition nodes a moment after the kernel reads the
 	// partition table.
 	for i := 0; i < 100; i++ {
@@ -139,37 +143,70 @@ func (n *Node) mountData(dev string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := os.MkdirAll(DataMount, 0o700); err != nil {
+	n.journal = "clean"
+	if f, err := os.Open(dev); err == nil {
+		if dirty, err := grow.NeedsRecovery(f); err != nil {
+			n.journal = "unknown"
+		} else if dirty {
+			n.journal = "replayed" // the last boot did not end with an unmount
+		}
+		f.Close()
+	}
+	if err := n.Mounter.Mount(mounts.DataPartition(dev)); err != nil {
 		return err
 	}
-	if err := unix.Mount(dev, DataMount, "ext4", unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mount %s: %w", dev, err)
-	}
-	for _, d := range []string{"meta/etc", "meta/etc.work", "meta/log", "data/oci", "data/pods", "modules"} {
-		if err := os.MkdirAll(filepath.Join(DataMount, d), 0o700); err != nil {
+	for _, d := range mounts.DataDirs {
+		if err := os.MkdirAll(filepath.Join(mounts.DataDir, d), 0o700); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll("/var/lib/kubelet/pods", 0o750); err != nil {
-		return err
-	}
-	for _, b := range []struct {
-		src, dst string
-		flags    uintptr
-	}{
-		{"data/oci", "/var/lib/containerd", unix.MS_NODEV | unix.MS_NOSUID},
-		{"data/pods", "/var/lib/kubelet/pods", unix.MS_NODEV | unix.MS_NOSUID},
-		{"meta/log", "/var/log", unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC},
-	} {
-		src := filepath.Join(DataMount, b.src)
-		if err := unix.Mount(src, b.dst, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s on %s: %w", src, b.dst, err)
+	lib := filepath.Join(mounts.DataDir, "data/lib")
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{lib, 0o755}, {filepath.Join(mounts.DataDir, "meta/log"), 0o755}, {lib + "/kubelet", 0o700}, {lib + "/containerd", 0o700}, {lib + "/cni", 0o700}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return err
 		}
-		if err := unix.Mount("", b.dst, "", unix.MS_BIND|unix.MS_REMOUNT|b.flags, ""); err != nil {
-			return fmt.Errorf("restrict %s: %w", b.dst, err)
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return err
 		}
 	}
+	// The tmpfs mounts the data partition replaces are still empty.
+	for _, t := range mounts.Replaced {
+		if err := unix.Unmount(t, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("unmount tmpfs %s: %w", t, err)
+		}
+	}
+	for _, m := range mounts.Data {
+		if err := n.Mounter.Mount(m); err != nil {
+			if m.Target == "/lib/modules" {
+				// Extra modules are optional; the image's own still load.
+				n.Log.Printf("event=mount-failed target=%s err=%q", m.Target, err.Error())
+				continue
+			}
+			return err
+		}
+	}
+	n.etcUpper, n.etcWork = mounts.DataDir+"/meta/etc", mounts.DataDir+"/meta/etc.work"
+	n.dataDevice = dev
 	return nil
+}
+
+// serveGrant hands the data partition's disk to the grow pod over a
+// root-only socket (see internal/grow).
+func (n *Node) serveGrant(dev string) {
+	disk, part, err := datapart.Parent("/sys/class/block", dev)
+	if err != nil {
+		n.Log.Printf("event=grant-unavailable err=%q", err.Error())
+		return
+	}
+	ln, err := grow.Listen(filepath.Join(grow.SocketDir, grow.SocketName))
+	if err != nil {
+		n.Log.Printf("event=grant-unavailable err=%q", err.Error())
+		return
+	}
+	Go(n.Log, "grant", func() { _ = grow.Serve(ln, grow.Grant{Disk: disk, Partition: part, Dir: mounts.DataDir}, n.Log) })
 }
 
 // etcDirs are the writable layer of /etc: on the data partition, or tmpfs.

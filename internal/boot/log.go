@@ -18,6 +18,7 @@ type Log struct {
 	mu     sync.Mutex
 	w      io.Writer
 	file   io.Writer // /var/log/init.log once /var/log exists
+	early  []string  // lines from before file was set, for it
 	prefix string    // e.g. "<5>" for the kmsg notice level
 	uptime func() time.Duration
 }
@@ -43,18 +44,31 @@ func (l *Log) Printf(format string, args ...any) {
 		}
 		t := l.uptime().Seconds()
 		fmt.Fprintf(l.w, "%skios: t=%.3f %s\n", l.prefix, t, line)
+		rec := fmt.Sprintf("kios: t=%.3f %s\n", t, line)
 		if l.file != nil {
-			fmt.Fprintf(l.file, "kios: t=%.3f %s\n", t, line)
+			io.WriteString(l.file, rec)
+		} else if len(l.early) < maxEarly {
+			l.early = append(l.early, rec)
 		}
 	}
 }
 
-const maxLine = 900
+const (
+	maxLine  = 900
+	maxEarly = 200
+)
 
-// AlsoTo copies every later line to w (PID 1's /var/log/init.log).
+// AlsoTo copies every later line to w (PID 1's /var/log/init.log),
+// after the lines written before it was known.
 func (l *Log) AlsoTo(w io.Writer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.file == nil {
+		for _, rec := range l.early {
+			io.WriteString(w, rec)
+		}
+		l.early = nil
+	}
 	l.file = w
 }
 

@@ -44,6 +44,8 @@ type Node struct {
 	restartPending  bool // a restart was asked for; the kubelet has not started again yet
 	shutdown        sync.Once
 	etcUpper        string // /etc's writable layer on the data partition
+	dataDevice      string // the data partition, when mounted
+	journal         string // its journal at mount time: clean or replayed
 	etcWork         string
 }
 
@@ -152,16 +154,21 @@ func (n *Node) mount(context.Context) error {
 	if err := mounts.Apply(n.Mounter, mounts.Pseudo, mountedNow()); err != nil {
 		return err
 	}
-	if err := mounts.Apply(n.Mounter, mounts.Writable, mountedNow()); err != nil {
-		return err
-	}
+	return mounts.Apply(n.Mounter, mounts.Writable, mountedNow())
+}
+
+// logToFile copies PID 1's log to /var/log/init.log, beside the
+// kubelet's and the runtime's (size-capped, rotated once), from the
+// first line of the boot on. It runs once /var/log is final: on the
+// data partition, or tmpfs.
+func (n *Node) logToFile() {
 	if l, ok := n.Log.(*Log); ok {
-		// PID 1's own log, also on disk beside the kubelet's and the
-		// runtime's (size-capped, rotated once).
 		w := &supervise.Output{Dir: "/var/log", MaxBytes: 4 << 20}
 		l.AlsoTo(w.File("init"))
 	}
-	return nil
+	if id, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		n.Log.Printf("event=boot id=%s", strings.TrimSpace(string(id)))
+	}
 }
 
 func (n *Node) loadModules(context.Context) error {

@@ -17,6 +17,7 @@ import (
 
 	"kios.dev/kios/internal/fat"
 	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/mounts"
 )
 
 // Options says what disk to write.
@@ -97,11 +98,11 @@ func Write(o Options) error {
 	return nil
 }
 
-// layout stages the data partition's tree: /meta/etc (the config),
-// /meta/log, /data/oci, /data/pods, /modules.
+// layout stages the data partition's tree: the directories PID 1 uses
+// (mounts.DataDirs), with the config at /meta/etc.
 func layout(stage, config string) error {
 	root := filepath.Join(stage, "root")
-	for _, d := range []string{"meta/etc", "meta/log", "data/oci", "data/pods", "modules"} {
+	for _, d := range mounts.DataDirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			return err
 		}

@@ -22,6 +22,16 @@ func (s System) Mount(m Mount) error {
 	if err := os.MkdirAll(target, os.FileMode(m.Mode&0o777)); err != nil {
 		return fmt.Errorf("create mount point %s: %w", m.Target, err)
 	}
+	if m.Flags&unix.MS_BIND != 0 {
+		// A bind takes its flags only from a second, remounting call.
+		if err := unix.Mount(m.Source, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s on %s: %w", m.Source, m.Target, err)
+		}
+		if err := unix.Mount("", target, "", m.Flags|unix.MS_REMOUNT, ""); err != nil {
+			return fmt.Errorf("restrict %s: %w", m.Target, err)
+		}
+		return nil
+	}
 	if err := unix.Mount(m.Source, target, m.FSType, m.Flags, m.Data); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", m.FSType, m.Target, err)
 	}

@@ -15,11 +15,22 @@ type Expected struct {
 }
 
 // ExpectedTable derives the required options of every mount the node
-// makes from the table itself, plus the root and /etc.
-func ExpectedTable() []Expected {
+// makes from the table itself, plus the root and /etc. With a data
+// partition its mounts replace the tmpfs ones they cover.
+func ExpectedTable(dataPartition bool) []Expected {
 	var out []Expected
 	out = append(out, Expected{"/", "squashfs", []string{"ro", "nodev", "nosuid"}})
-	for _, m := range append(append([]Mount{}, Pseudo...), Writable...) {
+	table := append(append([]Mount{}, Pseudo...), Writable...)
+	if dataPartition {
+		var kept []Mount
+		for _, m := range table {
+			if !has(Replaced, m.Target) {
+				kept = append(kept, m)
+			}
+		}
+		table = append(append(kept, DataPartition("")), Data...)
+	}
+	for _, m := range table {
 		out = append(out, Expected{m.Target, m.FSType, flagNames(m.Flags)})
 	}
 	etc := Etc(EtcUpper+"/upper", EtcUpper+"/work")

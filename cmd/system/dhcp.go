@@ -1,4 +1,3 @@
-// Command dhcp is the kiOS dhcp system pod: a DHCPv4 client for the host.
 package main
 
 import (
@@ -14,16 +13,12 @@ import (
 	"kios.dev/kios/internal/dhcp"
 )
 
-func main() {
-	if err := run(); err != nil {
-		log.Fatalf("dhcp: %v", err)
-	}
-}
-
-func run() error {
-	ifaces := flag.String("interfaces", "", "comma-separated interfaces (default: every ethernet interface that is up)")
-	resolv := flag.String("resolv-conf", "", "resolv.conf to write the offered name servers to")
-	flag.Parse()
+// runDHCP is the dhcp system pod: a DHCPv4 client for the host.
+func runDHCP(args []string) error {
+	fs := flag.NewFlagSet("dhcp", flag.ExitOnError)
+	ifaces := fs.String("interfaces", "", "comma-separated interfaces (default: every ethernet interface that is up)")
+	resolv := fs.String("resolv-conf", "", "resolv.conf to write the offered name servers to")
+	fs.Parse(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	var list []string

@@ -1,4 +1,3 @@
-// Command ntp is the kiOS ntp system pod: an SNTP client for the host clock.
 package main
 
 import (
@@ -18,16 +17,16 @@ type servers []string
 func (s *servers) String() string     { return "" }
 func (s *servers) Set(v string) error { *s = append(*s, v); return nil }
 
-func main() {
+// runNTP is the ntp system pod: an SNTP client for the host clock.
+func runNTP(args []string) error {
+	fs := flag.NewFlagSet("ntp", flag.ExitOnError)
 	var list servers
-	flag.Var(&list, "server", "NTP server (host or host:port); repeatable")
-	minPoll := flag.Duration("min-poll", 32*time.Second, "shortest polling interval")
-	maxPoll := flag.Duration("max-poll", 1024*time.Second, "longest polling interval")
-	flag.Parse()
+	fs.Var(&list, "server", "NTP server (host or host:port); repeatable")
+	minPoll := fs.Duration("min-poll", 32*time.Second, "shortest polling interval")
+	maxPoll := fs.Duration("max-poll", 1024*time.Second, "longest polling interval")
+	fs.Parse(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	c := &ntp.Client{Servers: list, Log: log.New(os.Stdout, "", log.LstdFlags), MinPoll: *minPoll, MaxPoll: *maxPoll}
-	if err := c.Run(ctx); err != nil {
-		log.Fatalf("ntp: %v", err)
-	}
+	return c.Run(ctx)
 }

@@ -1,0 +1,26 @@
+// Command system is the program of kiOS's system pods, one binary for
+// all of them so the image carries one Go runtime: `system dhcp`,
+// `system ntp`, `system grow`.
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+)
+
+var commands = map[string]func(args []string) error{
+	"dhcp": runDHCP,
+	"ntp":  runNTP,
+	"grow": runGrow,
+}
+
+func main() {
+	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
+		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow [flags]")
+		os.Exit(2)
+	}
+	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
+		log.Fatalf("%s: %v", os.Args[1], err)
+	}
+}

@@ -1,0 +1,34 @@
+package mounts
+
+import "golang.org/x/sys/unix"
+
+// DataDir is where PID 1 mounts the data partition.
+const DataDir = "/run/kios/data"
+
+// DataPartition is the data partition's own mount.
+func DataPartition(device string) Mount {
+	return Mount{device, DataDir, "ext4", locked, "", 0o700}
+}
+
+// DataDirs are created on the data partition on first use, root-only.
+var DataDirs = []string{"meta/etc", "meta/etc.work", "meta/log", "data/lib", "data/oci", "data/pods", "modules"}
+
+// Replaced are the tmpfs mounts the data partition takes over; PID 1
+// unmounts them (still empty) before Data.
+var Replaced = []string{"/var/lib/kubelet", "/var/lib/containerd", "/var/lib/cni", "/var/log"}
+
+const bind = unix.MS_BIND
+
+// Data are the mounts of the data partition's directories. /var/lib
+// persists as a whole (the kubelet's certificates, hostPath volumes);
+// the CNI's address reservations stay in RAM, as the containers they
+// name do not outlive a boot. Extra kernel modules are a lower layer
+// beneath the image's own, which they cannot replace.
+var Data = []Mount{
+	{DataDir + "/data/lib", "/var/lib", "ext4", bind | locked, "", 0o755},
+	{"tmpfs", "/var/lib/cni", "tmpfs", locked, "mode=0700", 0o700},
+	{DataDir + "/data/oci", "/var/lib/containerd", "ext4", bind | storage, "", 0o700},
+	{DataDir + "/data/pods", "/var/lib/kubelet/pods", "ext4", bind | storage, "", 0o750},
+	{DataDir + "/meta/log", "/var/log", "ext4", bind | locked, "", 0o755},
+	{"overlay", "/lib/modules", "overlay", unix.MS_RDONLY | storage, "lowerdir=/lib/modules:" + DataDir + "/modules", 0o755},
+}
