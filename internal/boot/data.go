@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/datapart"
-	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/grow"
+	"kios.dev/kios/internal/mounts"
 )
 
 // IsStorage tells whether a device modalias belongs to a disk controller

@@ -15,12 +15,13 @@ import (
 // Log writes "kios: t=SECONDS MESSAGE" lines. On the node the writer is
 // /dev/kmsg, so lines reach the console and dmesg with kernel timestamps.
 type Log struct {
-	mu     sync.Mutex
-	w      io.Writer
-	file   io.Writer // /var/log/init.log once /var/log exists
-	early  []string  // lines from before file was set, for it
-	prefix string    // e.g. "<5>" for the kmsg notice level
-	uptime func() time.Duration
+	mu       sync.Mutex
+	w        io.Writer
+	file     io.Writer // /var/log/init.log once /var/log exists
+	early    []string  // lines from before file was set, for it
+	detached bool
+	prefix   string // e.g. "<5>" for the kmsg notice level
+	uptime   func() time.Duration
 }
 
 // NewLog returns a Log; uptime nil means the time since boot.
@@ -47,7 +48,7 @@ func (l *Log) Printf(format string, args ...any) {
 		rec := fmt.Sprintf("kios: t=%.3f %s\n", t, line)
 		if l.file != nil {
 			io.WriteString(l.file, rec)
-		} else if len(l.early) < maxEarly {
+		} else if !l.detached && len(l.early) < maxEarly {
 			l.early = append(l.early, rec)
 		}
 	}
@@ -70,6 +71,17 @@ func (l *Log) AlsoTo(w io.Writer) {
 		l.early = nil
 	}
 	l.file = w
+}
+
+// Detach stops copying lines to the file and closes it, so the
+// filesystem it is on can be unmounted.
+func (l *Log) Detach() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.file.(io.Closer); ok {
+		c.Close()
+	}
+	l.file, l.detached = nil, true
 }
 
 // Uptime is the time since the kernel started (CLOCK_BOOTTIME), the

@@ -32,6 +32,11 @@ func Main() {
 		syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGQUIT)
 	log := openLog()
 	log.Printf("event=init-start pid=%d", os.Getpid())
+	// Ctrl-Alt-Del sends PID 1 SIGINT (an orderly reboot) instead of
+	// rebooting at once.
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
+		log.Printf("event=ctrl-alt-del-failed err=%q", err.Error())
+	}
 	// containerd runs the shim and runc ("-info", "features") while it
 	// starts; reading them now, on the other CPU, takes their
 	// decompression off containerd's path.

@@ -2,11 +2,13 @@ package boot
 
 import (
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/supervise"
 )
 
@@ -56,11 +58,74 @@ func Shutdown(log Logger, sup *supervise.Supervisor, cmd int) {
 	_ = unix.Kill(-1, syscall.SIGTERM)
 	time.Sleep(2 * time.Second)
 	_ = unix.Kill(-1, syscall.SIGKILL)
+	time.Sleep(200 * time.Millisecond) // let the killed release their files
 	unix.Sync()
-	log.Printf("event=shutdown-final cmd=%#x", cmd)
+	left := unmountAll(log)
+	unix.Sync()
+	log.Printf("event=shutdown-final cmd=%#x mounts_left=%d", cmd, left)
 	if err := unix.Reboot(cmd); err != nil {
 		log.Printf("event=reboot-failed err=%q", err.Error())
 	}
+}
+
+// unmountAll unmounts every mount but the root, the kernel's own
+// filesystems and /run (RAM, where PID 1's bound sockets pin it), last
+// mounted first, in a few rounds (a mount can be busy
+// until the ones above it are gone). The data partition, if it cannot be
+// unmounted, is made read-only so its journal is clean. It returns how
+// many mounts are left.
+func unmountAll(log Logger) int {
+	if l, ok := log.(*Log); ok {
+		l.Detach() // init.log lives on the data partition
+	}
+	keep := map[string]bool{"/": true, "/proc": true, "/sys": true, "/dev": true, "/run": true}
+	var left []mounts.Info
+	for round := 0; round < 5; round++ {
+		infos, err := readMountinfo()
+		if err != nil {
+			log.Printf("event=unmount-failed err=%q", err.Error())
+			return -1
+		}
+		left = left[:0]
+		progress := false
+		for i := len(infos) - 1; i >= 0; i-- {
+			m := infos[i]
+			if keep[m.Target] {
+				continue
+			}
+			if err := unix.Unmount(m.Target, 0); err != nil {
+				left = append(left, m)
+				continue
+			}
+			progress = true
+		}
+		if len(left) == 0 || !progress {
+			break
+		}
+	}
+	for _, m := range left {
+		if m.Target == mounts.DataDir {
+			err := unix.Mount("", m.Target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+			log.Printf("event=data-partition-readonly err=%v", err)
+		}
+	}
+	if len(left) > 0 {
+		var names []string
+		for _, m := range left {
+			names = append(names, m.Target)
+		}
+		log.Printf("event=unmount-busy targets=%q", strings.Join(names, ","))
+	}
+	return len(left)
+}
+
+func readMountinfo() ([]mounts.Info, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mounts.ParseMountinfo(f)
 }
 
 func waitGone(pids []int, limit time.Duration) {

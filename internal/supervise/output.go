@@ -47,6 +47,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// Close closes the file; a later Write opens it again.
+func (l *lockedWriter) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r, ok := l.w.(*rotatingFile); ok {
+		r.close()
+		r.f = nil
+	}
+	return nil
+}
+
 func (o *Output) copy(name string, r *os.File) {
 	defer r.Close()
 	rf := &rotatingFile{path: filepath.Join(o.Dir, name+".log"), max: o.MaxBytes}

@@ -41,8 +41,9 @@ func ParseForward(s string) (Forward, error) {
 
 // Config describes one VM.
 type Config struct {
-	EFI       string // boot this EFI file from a virtual FAT disk
-	Disk      string // or boot this disk image
+	EFI       string   // boot this EFI file from a virtual FAT disk
+	Disk      string   // or boot this disk image
+	Disks     []string // more disks, attached after the boot disk (vdb, vdc...)
 	MemoryMiB int
 	CPUs      int
 	Forwards  []Forward
@@ -136,6 +137,10 @@ func Args(c Config, kvm bool) ([]string, error) {
 			"-device", "virtio-blk-pci,drive=esp")
 	default:
 		return nil, errors.New("vm: give an EFI file or a disk")
+	}
+	for i, d := range c.Disks {
+		id := fmt.Sprintf("disk%d", i+1)
+		args = append(args, "-drive", "if=none,id="+id+",format="+diskFormat(d)+",file="+d, "-device", "virtio-blk-pci,drive="+id)
 	}
 	if c.TAP != "" {
 		dev := "virtio-net-pci,netdev=net0"

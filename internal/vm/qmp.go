@@ -9,7 +9,19 @@ import (
 )
 
 // qmpCommand runs one QMP command without arguments.
-func (v *VM) qmpCommand(cmd string) error {
+func (v *VM) qmpCommand(cmd string) error { return v.qmp2(cmd, nil) }
+
+// CtrlAltDel presses Ctrl-Alt-Del on the VM's keyboard.
+func (v *VM) CtrlAltDel() error {
+	var keys []map[string]string
+	for _, k := range []string{"ctrl", "alt", "delete"} {
+		keys = append(keys, map[string]string{"type": "qcode", "data": k})
+	}
+	return v.qmp2("send-key", map[string]any{"keys": keys})
+}
+
+// qmp2 runs one QMP command with optional arguments.
+func (v *VM) qmp2(cmd string, args any) error {
 	c, err := net.DialTimeout("unix", v.qmp, 2*time.Second)
 	if err != nil {
 		return fmt.Errorf("qmp: %w", err)
@@ -21,7 +33,11 @@ func (v *VM) qmpCommand(cmd string) error {
 		return fmt.Errorf("qmp greeting: %w", err)
 	}
 	for _, m := range []string{"qmp_capabilities", cmd} {
-		b, _ := json.Marshal(map[string]string{"execute": m})
+		req := map[string]any{"execute": m}
+		if m == cmd && args != nil {
+			req["arguments"] = args
+		}
+		b, _ := json.Marshal(req)
 		if _, err := c.Write(append(b, '\n')); err != nil {
 			return fmt.Errorf("qmp %s: %w", m, err)
 		}

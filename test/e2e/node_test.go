@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/vm"
@@ -51,26 +53,58 @@ func need(t *testing.T, p string) string {
 	return abs
 }
 
-// buildTestImage makes the EFI under test: the default image plus the
-// demo pod and the inspector, given through --config and --image.
-func buildTestImage(t *testing.T) string {
-	kios := need(t, "out/kios")
-	demo := need(t, "out/demo-image.tar")
-	dir := t.TempDir()
+// testImage is the EFI under test, built once and shared by the tests
+// that boot it.
+var testImage = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "kios-e2e-")
+	if err != nil {
+		return "", err
+	}
+	return buildTestImage(dir)
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if efi, err := testImage(); err == nil {
+		os.RemoveAll(filepath.Dir(efi))
+	}
+	os.Exit(code)
+}
+
+// sharedImage returns the EFI under test, failing the test when it
+// cannot be built.
+func sharedImage(t *testing.T) string {
+	t.Helper()
+	efi, err := testImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return efi
+}
+
+// buildTestImage makes the EFI under test in dir: the default image plus
+// the demo pod and the inspector, given through --config and --image.
+func buildTestImage(dir string) (string, error) {
+	kios, demo := filepath.Join(root, "out/kios"), filepath.Join(root, "out/demo-image.tar")
+	for _, p := range []string{kios, demo} {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s missing: run `make build` first (%v)", p, err)
+		}
+	}
 	bin := filepath.Join(dir, "inspector")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./test/inspector")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build inspector: %v\n%s", err, out)
+		return "", fmt.Errorf("build inspector: %v\n%s", err, out)
 	}
 	img, tag, err := ociimage.FromBinary(bin, "localhost/kios-test/inspector:v1", nil)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	inspector := filepath.Join(dir, "inspector.tar")
 	if err := ociimage.WriteArchive(inspector, tag, img); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	cfg := filepath.Join(dir, "config")
 	manifests := filepath.Join(cfg, "kubernetes", "manifests")
@@ -80,12 +114,10 @@ func buildTestImage(t *testing.T) string {
 	os.WriteFile(filepath.Join(manifests, "inspector.yaml"), []byte(inspectorPod), 0o644)
 	efi := filepath.Join(dir, "e2e.efi")
 	cmd = exec.Command(kios, "build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi)
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("kios build: %v", err)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("kios build: %v\n%s", err, out)
 	}
-	return efi
+	return efi, nil
 }
 
 const webPod = `apiVersion: v1
@@ -132,11 +164,20 @@ func TestNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
 	}
-	efi := buildTestImage(t)
+	efi := sharedImage(t)
 	webPort, inspPort := vmtest.FreePort(t), vmtest.FreePort(t)
-	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2,
+	// Two disks PID 1 must not take: a GPT damaged in both copies and a
+	// GPT without a data partition. The node runs from RAM and says why.
+	corrupt, other := badDisks(t)
+	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2, Disks: []string{corrupt, other},
 		Forwards: []vm.Forward{{Host: webPort, Guest: 80}, {Host: inspPort, Guest: 9090}}})
 	v.Expect(`kios: t=[0-9.]+ event=init-start pid=1`, 3*time.Minute)
+	ramOnly := v.Expect(`event=data-partition status=ram-only`, time.Minute)
+	for _, why := range []string{"vdb: corrupt GPT: header CRC", "vdc: no matching partition"} {
+		if !strings.Contains(ramOnly, why) {
+			t.Errorf("RAM-only line does not say %q: %s", why, ramOnly)
+		}
+	}
 	v.Expect(`event=containerd-ready`, 2*time.Minute)
 	v.Expect(`event=service-started name=kubelet pid=\d+ restarts=0`, 2*time.Minute)
 	v.ExpectAnywhere(`event=container-started pod=inspector-kios-e2e`, 3*time.Minute)
@@ -201,7 +242,7 @@ func TestNode(t *testing.T) {
 	})
 
 	t.Run("mount flags match the table", func(t *testing.T) {
-		for _, err := range mounts.Check(rep.Mounts, mounts.ExpectedTable()) {
+		for _, err := range mounts.Check(rep.Mounts, mounts.ExpectedTable(false)) {
 			t.Error(err)
 		}
 	})
@@ -244,6 +285,34 @@ func TestNode(t *testing.T) {
 			})
 		}
 	})
+}
+
+// badDisks writes a disk whose GPT is damaged in both copies and a disk
+// whose GPT holds only a plain Linux partition.
+func badDisks(t *testing.T) (corrupt, other string) {
+	dir := t.TempDir()
+	const size = 16 << 20
+	write := func(name, typ string) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		f.Truncate(size)
+		if err := gpt.Write(f, size, "abcdefab-cdef-abcd-efab-cdefabcdefab", []gpt.Spec{
+			{Type: typ, GUID: "66666666-7777-8888-9999-aaaaaaaaaaaa", Name: name, FirstLBA: 2048, LastLBA: size/512 - 2049},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	corrupt = write("corrupt.img", gpt.DataPartitionType)
+	f, _ := os.OpenFile(corrupt, os.O_WRONLY, 0)
+	f.WriteAt([]byte{0xff}, 512+60)      // the primary header's disk GUID
+	f.WriteAt([]byte{0xff}, size-512+60) // and the backup's
+	f.Close()
+	return corrupt, write("linux.img", "0fc63daf-8483-4772-8e79-3d69d8477de4")
 }
 
 // fetchReport asks the inspector pod for the host's state.

@@ -146,7 +146,12 @@ func processes() []Process {
 
 func main() {
 	addr := flag.String("listen", ":9090", "address")
+	writeDirs := flag.String("write-dirs", "", "writer mode: append fsynced records to seq.log in each of these comma-separated directories")
 	flag.Parse()
+	if *writeDirs != "" {
+		serveWriter(*addr, strings.Split(*writeDirs, ","))
+		return
+	}
 	http.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
 		rep, err := report()
 		if err != nil {
@@ -179,6 +184,27 @@ func main() {
 			}
 		}
 		json.NewEncoder(w).Encode(out)
+	})
+	// /write puts data in a host file (e.g. /etc/hostname).
+	http.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if err := os.WriteFile(host+q.Get("path"), []byte(q.Get("data")), 0o644); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	// /fill allocates a host file until the filesystem is full.
+	http.HandleFunc("/fill", func(w http.ResponseWriter, r *http.Request) {
+		n, err := fill(host + r.URL.Query().Get("path"))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+	http.HandleFunc("/remove", func(w http.ResponseWriter, r *http.Request) {
+		if err := os.Remove(host + r.URL.Query().Get("path")); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
 	})
 	log.Printf("inspector: listening on %s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, nil))

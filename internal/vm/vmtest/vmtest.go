@@ -72,6 +72,9 @@ func (v *VM) Expect(pattern string, timeout time.Duration) string {
 	return l.Text
 }
 
+// Mark is the index of the console line after the last one Expect matched.
+func (v *VM) Mark() int { return v.mark }
+
 // ExpectAnywhere waits for a matching line anywhere on the console.
 func (v *VM) ExpectAnywhere(pattern string, timeout time.Duration) string {
 	v.t.Helper()
