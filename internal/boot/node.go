@@ -270,6 +270,8 @@ func (n *Node) waitContainerd(ctx context.Context) error {
 	return nil
 }
 
+// importImages imports the images primed into the image, then those
+// primed on the data partition (kios disk --image).
 func (n *Node) importImages(ctx context.Context) error {
 	idx, err := containerd.ReadIndex(filepath.Join(PrimedImagesDir, "index.json"))
 	if err != nil {
@@ -282,6 +284,14 @@ func (n *Node) importImages(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	err = containerd.Import(ictx, c, PrimedImagesDir, idx, containerd.SandboxImage, n.Log)
+	dataImages := filepath.Join(mounts.DataDir, mounts.DataImages)
+	if n.dataDevice != "" {
+		if didx, derr := containerd.ReadIndex(filepath.Join(dataImages, "index.json")); derr == nil {
+			err = errors.Join(err, containerd.Import(ictx, c, dataImages, didx, "", n.Log))
+		} else if !errors.Is(derr, os.ErrNotExist) {
+			err = errors.Join(err, derr)
+		}
+	}
 	// Report pod container starts (the boot timeline uses the first),
 	// resubscribing after containerd restarts.
 	Go(n.Log, "container-watch", func() {

@@ -6,6 +6,7 @@ package disk
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,15 +18,17 @@ import (
 
 	"kios.dev/kios/internal/fat"
 	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/image"
 	"kios.dev/kios/internal/mounts"
 )
 
 // Options says what disk to write.
 type Options struct {
-	EFI    string // the kiOS EFI
-	Config string // laid at /meta/etc of the data partition; optional
-	Size   int64  // bytes
-	Format string // "raw" or "qcow2"
+	EFI    string   // the kiOS EFI
+	Config string   // laid at /meta/etc of the data partition; optional
+	Images []string // image archives primed at /data/images; optional
+	Size   int64    // bytes
+	Format string   // "raw" or "qcow2"
 	Output string
 }
 
@@ -81,6 +84,16 @@ func Write(o Options) error {
 	if err := layout(stage, o.Config); err != nil {
 		return err
 	}
+	if err := primeImages(filepath.Join(stage, "root", mounts.DataImages), o.Images); err != nil {
+		return err
+	}
+	// ext4 needs room of its own (journal, inode tables) beside the files.
+	if used, err := treeBytes(filepath.Join(stage, "root")); err != nil {
+		return err
+	} else if used+64*mib > dataEnd-dataStart {
+		return fmt.Errorf("size %d MiB is too small: the data partition's contents (config and images) take %d MiB, and with ext4's own needs they do not fit its %d MiB; use a larger --size",
+			o.Size/mib, used/mib, (dataEnd-dataStart)/mib)
+	}
 	raw := filepath.Join(stage, "disk.raw")
 	if err := writeRaw(raw, o.Size, efi, dataStart, dataEnd, filepath.Join(stage, "root")); err != nil {
 		return err
@@ -96,6 +109,51 @@ func Write(o Options) error {
 		return fmt.Errorf("write %s: %w", o.Output, err)
 	}
 	return nil
+}
+
+// primeImages copies image archives and their index into dir.
+func primeImages(dir string, files []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	idx, err := image.PrimedIndex(files)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for i, p := range idx {
+		b, err := os.ReadFile(files[i])
+		if err != nil {
+			return fmt.Errorf("image archive: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.File), b, 0o400); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "index.json"), append(b, '\n'), 0o400)
+}
+
+// treeBytes is the space the files under dir take in 4 KiB blocks.
+func treeBytes(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n += (info.Size() + 4095) / 4096 * 4096
+		return nil
+	})
+	return n, err
 }
 
 // layout stages the data partition's tree: the directories PID 1 uses

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/ociimage"
 )
 
 func TestWriteDisk(t *testing.T) {
@@ -19,8 +20,16 @@ func TestWriteDisk(t *testing.T) {
 	cfg := filepath.Join(dir, "config")
 	os.MkdirAll(filepath.Join(cfg, "kubernetes"), 0o755)
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("disk-node\n"), 0o644)
+	archive := filepath.Join(dir, "app.tar")
+	appImg, tag, err := ociimage.FromBinary(efi, "localhost/test/app:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ociimage.WriteArchive(archive, tag, appImg); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "disk.img")
-	if err := Write(Options{EFI: efi, Config: cfg, Size: 1 << 30, Output: out}); err != nil {
+	if err := Write(Options{EFI: efi, Config: cfg, Images: []string{archive}, Size: 1 << 30, Output: out}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -62,6 +71,10 @@ func TestWriteDisk(t *testing.T) {
 	if string(o) != "disk-node\n" {
 		t.Errorf("/meta/etc/hostname = %q", o)
 	}
+	o, _ = exec.Command("debugfs", "-R", "cat /data/images/index.json", loop).Output()
+	if !strings.Contains(string(o), `"00-app.tar"`) || !strings.Contains(string(o), "localhost/test/app:v1") {
+		t.Errorf("/data/images/index.json = %s", o)
+	}
 	o, _ = exec.Command("debugfs", "-R", "ls -l /", loop).CombinedOutput()
 	for _, d := range []string{"meta", "data", "modules"} {
 		if !strings.Contains(string(o), d) {
@@ -74,11 +87,18 @@ func TestWriteRejects(t *testing.T) {
 	dir := t.TempDir()
 	efi := filepath.Join(dir, "kios.efi")
 	os.WriteFile(efi, []byte("efi"), 0o644)
+	notArchive := filepath.Join(dir, "not.tar")
+	os.WriteFile(notArchive, []byte("not a tar"), 0o644)
+	big := filepath.Join(dir, "big")
+	os.MkdirAll(big, 0o755)
+	os.WriteFile(filepath.Join(big, "blob"), bytes.Repeat([]byte{1}, 300<<20), 0o644) // not zeros: mkfs would leave holes
 	for name, o := range map[string]Options{
-		"too small":      {EFI: efi, Size: 200 << 20},
-		"missing EFI":    {EFI: filepath.Join(dir, "none.efi"), Size: 1 << 30},
-		"bad format":     {EFI: efi, Size: 1 << 30, Format: "vmdk"},
-		"missing config": {EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")},
+		"not an image":        {EFI: efi, Size: 1 << 30, Images: []string{notArchive}},
+		"contents do not fit": {EFI: efi, Size: 400 << 20, Config: big},
+		"too small":           {EFI: efi, Size: 200 << 20},
+		"missing EFI":         {EFI: filepath.Join(dir, "none.efi"), Size: 1 << 30},
+		"bad format":          {EFI: efi, Size: 1 << 30, Format: "vmdk"},
+		"missing config":      {EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")},
 	} {
 		o.Output = filepath.Join(dir, "out.img")
 		if err := Write(o); err == nil {

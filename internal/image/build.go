@@ -266,34 +266,46 @@ func layConfig(t *Tree, dir string) error {
 // primeImages validates each archive and adds it with the index PID 1
 // imports from.
 func primeImages(t *Tree, files []string) error {
-	var idx []containerd.Primed
-	seen := map[string]string{}
-	for i, f := range files {
-		a, err := ociimage.Inspect(f)
-		if err != nil {
+	idx, err := PrimedIndex(files)
+	if err != nil {
+		return err
+	}
+	for i, p := range idx {
+		if err := t.CopyFile("lib/kios/images/"+p.File, 0o400, files[i]); err != nil {
 			return err
 		}
-		for _, n := range a.Names {
-			if prev, dup := seen[n]; dup {
-				return fmt.Errorf("image %s is in both %s and %s", n, prev, f)
-			}
-			seen[n] = f
-		}
-		sum, err := fileSHA256(f)
-		if err != nil {
-			return fmt.Errorf("image archive %s: %w", f, err)
-		}
-		name := fmt.Sprintf("%02d-%s", i, filepath.Base(f))
-		if err := t.CopyFile("lib/kios/images/"+name, 0o400, f); err != nil {
-			return err
-		}
-		idx = append(idx, containerd.Primed{File: name, SHA256: sum, Names: a.Names})
 	}
 	b, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return err
 	}
 	return t.File("lib/kios/images/index.json", 0o400, append(b, '\n'))
+}
+
+// PrimedIndex checks image archives (readable, each image name in one
+// only) and returns the index PID 1 imports them by: entry i names
+// files[i], numbered to keep the order.
+func PrimedIndex(files []string) ([]containerd.Primed, error) {
+	var idx []containerd.Primed
+	seen := map[string]string{}
+	for i, f := range files {
+		a, err := ociimage.Inspect(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range a.Names {
+			if prev, dup := seen[n]; dup {
+				return nil, fmt.Errorf("image %s is in both %s and %s", n, prev, f)
+			}
+			seen[n] = f
+		}
+		sum, err := fileSHA256(f)
+		if err != nil {
+			return nil, fmt.Errorf("image archive %s: %w", f, err)
+		}
+		idx = append(idx, containerd.Primed{File: fmt.Sprintf("%02d-%s", i, filepath.Base(f)), SHA256: sum, Names: a.Names})
+	}
+	return idx, nil
 }
 
 func fileSHA256(p string) (string, error) {

@@ -10,6 +10,10 @@ func DataPartition(device string) Mount {
 	return Mount{device, DataDir, "ext4", locked, "", 0o700}
 }
 
+// DataImages holds image archives primed on the data partition (kios
+// disk --image) and their index, relative to DataDir.
+const DataImages = "data/images"
+
 // DataDirs are created on the data partition on first use, root-only.
 var DataDirs = []string{"meta/etc", "meta/etc.work", "meta/log", "data/lib", "data/oci", "data/pods", "modules"}
 
