@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/vm"
 	"kios.dev/kios/internal/vm/vmtest"
 )
@@ -60,8 +61,17 @@ func TestDataPartition(t *testing.T) {
 	os.MkdirAll(filepath.Join(cfg, "kubernetes", "manifests"), 0o755)
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-disk\n"), 0o644)
 	os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "writer.yaml"), []byte(writerPod), 0o644)
+	// An image primed on the data partition rather than in the EFI.
+	primed := filepath.Join(dir, "primed.tar")
+	pimg, tag, err := ociimage.FromBinary(need(t, "out/bin/pause"), "localhost/kios-test/primed:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ociimage.WriteArchive(primed, tag, pimg); err != nil {
+		t.Fatal(err)
+	}
 	img := filepath.Join(dir, "disk.img")
-	out, err := exec.Command(need(t, "out/kios"), "disk", "--efi", efi, "--config", cfg, "--size", "2G", "-o", img).CombinedOutput()
+	out, err := exec.Command(need(t, "out/kios"), "disk", "--efi", efi, "--config", cfg, "--image", primed, "--size", "2G", "-o", img).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kios disk: %v\n%s", err, out)
 	}
@@ -98,6 +108,7 @@ func TestDataPartition(t *testing.T) {
 	idLine := v.ExpectAnywhere(`event=machine-id id=[0-9a-f]+`, time.Minute)
 	v.ExpectAnywhere(`event=hostname name=kios-disk`, time.Minute)
 	v.ExpectAnywhere(`event=image-imported file=\S+pause.tar`, 2*time.Minute)
+	v.ExpectAnywhere(`event=image-imported file=00-primed.tar names=\[localhost/kios-test/primed:v1\]`, 2*time.Minute)
 	v.ExpectAnywhere(`event=container-started pod=writer-kios-disk`, 4*time.Minute)
 
 	t.Run("grow pod fills an 8 GiB disk", func(t *testing.T) {
@@ -175,6 +186,7 @@ func TestDataPartition(t *testing.T) {
 	v.Expect(`event=data-partition status=mounted device=/dev/vda2 journal=clean`, 4*time.Minute)
 	v.Expect(`event=hostname name=kios-renamed`, time.Minute)
 	v.Expect(`event=image-present file=\S+pause.tar`, 2*time.Minute)
+	v.Expect(`event=image-present file=00-primed.tar`, time.Minute)
 	v.Expect(`event=container-started pod=writer-kios-renamed`, 4*time.Minute)
 	t.Run("reboot keeps files, images, identity and logs", func(t *testing.T) {
 		// A static pod's identity includes the node's name: renamed, the
