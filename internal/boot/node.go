@@ -15,6 +15,7 @@ import (
 	"kios.dev/kios/internal/containerd"
 	"kios.dev/kios/internal/kmod"
 	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/logind"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/supervise"
 	"kios.dev/kios/internal/syssock"
@@ -38,15 +39,18 @@ type Node struct {
 
 	modules *kmod.Loader
 
-	mu              sync.Mutex
-	kubeletSnapshot kubelet.Snapshot // what the running kubelet started with
-	kubeletStarted  bool
-	restartPending  bool // a restart was asked for; the kubelet has not started again yet
-	shutdown        sync.Once
-	etcUpper        string // /etc's writable layer on the data partition
-	dataDevice      string // the data partition, when mounted
-	journal         string // its journal at mount time: clean or replayed
-	etcWork         string
+	mu               sync.Mutex
+	kubeletSnapshot  kubelet.Snapshot // what the running kubelet started with
+	kubeletStarted   bool
+	restartPending   bool // a restart was asked for; the kubelet has not started again yet
+	shutdown         sync.Once
+	shutdownCtx      context.Context // ends when the wait for the kubelet is cut short (0x02)
+	continueShutdown context.CancelFunc
+	bus              *logind.Server
+	etcUpper         string // /etc's writable layer on the data partition
+	dataDevice       string // the data partition, when mounted
+	journal          string // its journal at mount time: clean or replayed
+	etcWork          string
 }
 
 // Steps is PID 1's boot, in order. containerd starts as soon as its
@@ -64,6 +68,7 @@ func (n *Node) Steps() []Step {
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
 		{"system-socket", n.systemSocket},
+		{"system-bus", n.systemBus},
 		{"hardware", n.startHardware},
 		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
 		{"identity", n.identity},
@@ -83,6 +88,18 @@ func (n *Node) systemSocket(context.Context) error {
 	}
 	s := &syssock.Server{H: n, Log: n.Log}
 	Go(n.Log, "system-socket", func() { _ = s.Serve(ln) })
+	return nil
+}
+
+// systemBus serves the part of D-Bus and logind the kubelet's graceful
+// node shutdown uses (internal/logind), root-only.
+func (n *Node) systemBus(context.Context) error {
+	ln, err := logind.Listen(logind.SocketPath)
+	if err != nil {
+		return err
+	}
+	n.bus = &logind.Server{Log: n.Log, DelayMax: func() time.Duration { return logind.ReadDelayMax("/etc") }}
+	Go(n.Log, "system-bus", func() { _ = n.bus.Serve(ln) })
 	return nil
 }
 
@@ -206,7 +223,7 @@ func (n *Node) powerButton(context.Context) error {
 		return err
 	}
 	Go(n.Log, "power-button", func() {
-		watchPowerButton(n.Log, devs, func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF) })
+		watchPowerButton(n.Log, devs, func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF, "power-button") })
 	})
 	n.Log.Printf("event=power-button-watch devices=%d", len(devs))
 	return nil

@@ -12,12 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/applets"
+	"kios.dev/kios/internal/logind"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/supervise"
 )
 
 // Env is the environment of every program PID 1 starts.
-var Env = []string{"PATH=/bin", "HOME=/", "TMPDIR=/tmp"}
+var Env = []string{"PATH=/bin", "HOME=/", "TMPDIR=/tmp", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + logind.SocketPath}
 
 // Backoff restarts containerd and the kubelet quickly at first and never
 // less often than every 30 s.
@@ -57,12 +58,17 @@ func Main() {
 	sup := supervise.New(start, Backoff, log, func(pid int, s syscall.Signal) error { return unix.Kill(pid, s) })
 	Go(log, "reaper", func() { supervise.Reap(sup, log) })
 	node := &Node{Log: log, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
+	node.shutdownCtx, node.continueShutdown = context.WithCancel(context.Background())
+	// Signals are taken from the start: a power-off during boot works.
+	Go(log, "signals", func() {
+		for s := range sigs {
+			Go(log, "shutdown", func() { node.handleSignal(s) })
+		}
+	})
 	failed := Run(context.Background(), log, node.Steps())
 	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
 	Go(log, "meminfo", func() { reportMemory(log) })
-	for s := range sigs {
-		node.handleSignal(s)
-	}
+	select {} // PID 1 never returns; its goroutines do the work
 }
 
 // reportMemory logs the memory in use 30 and 60 seconds after the boot

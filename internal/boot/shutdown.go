@@ -12,31 +12,54 @@ import (
 	"kios.dev/kios/internal/supervise"
 )
 
-// handleSignal turns SIGTERM into a power-off and SIGINT (Ctrl-Alt-Del)
-// into a reboot; other signals are logged and ignored.
+// handleSignal turns SIGTERM and SIGUSR2 into a power-off, SIGINT
+// (Ctrl-Alt-Del) into a reboot and SIGUSR1 into a halt; other signals
+// are logged and ignored.
 func (n *Node) handleSignal(s os.Signal) {
 	switch s {
 	case syscall.SIGTERM, syscall.SIGUSR2:
-		n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF)
+		n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF, "signal-"+unix.SignalName(s.(syscall.Signal)))
 	case syscall.SIGINT:
-		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART)
+		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, "ctrl-alt-del")
+	case syscall.SIGUSR1:
+		n.PowerDown(unix.LINUX_REBOOT_CMD_HALT, "signal-SIGUSR1")
 	default:
 		n.Log.Printf("event=signal-ignored signal=%s", s)
 	}
 }
 
-// PowerDown shuts the node down once, however many triggers arrive.
-func (n *Node) PowerDown(cmd int) {
-	n.shutdown.Do(func() { Shutdown(n.Log, n.Sup, cmd) })
+// PowerDown shuts the node down once, however many triggers arrive:
+// first the kubelet stops the pods (PrepareForShutdown on the system
+// bus, waiting for its inhibitor lock up to the configured maximum),
+// then every process goes, the filesystems are unmounted and the
+// machine powers off, halts or reboots (cmd).
+func (n *Node) PowerDown(cmd int, reason string) {
+	n.shutdown.Do(func() {
+		start := time.Now()
+		n.Log.Printf("event=shutdown-start reason=%s cmd=%#x", reason, cmd)
+		// A kubelet that dies while stopping pods is not started again:
+		// a new one would not know the node is going down.
+		n.Sup.Stop()
+		if n.bus != nil {
+			how := n.bus.PrepareForShutdown(n.shutdownCtx)
+			n.Log.Printf("event=pods-stopped how=%s took=%.1fs", how, time.Since(start).Seconds())
+		}
+		Shutdown(n.Log, n.Sup, cmd)
+	})
 }
 
 // SoftShutdown, ContinueShutdown, RestartKubelet and RestartRuntime
 // answer the system socket.
 func (n *Node) SoftShutdown() {
-	Go(n.Log, "shutdown", func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF) })
+	Go(n.Log, "shutdown", func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF, "system-socket") })
 }
 
-func (n *Node) ContinueShutdown() { n.SoftShutdown() }
+// ContinueShutdown stops waiting for the kubelet (or, with no shutdown
+// under way, starts one that does not wait).
+func (n *Node) ContinueShutdown() {
+	n.continueShutdown()
+	n.SoftShutdown()
+}
 
 func (n *Node) RestartKubelet() error {
 	n.mu.Lock()
@@ -49,7 +72,6 @@ func (n *Node) RestartRuntime() error { return n.Sup.Restart("containerd") }
 
 // Shutdown stops every process, unmounts, syncs and powers off or reboots.
 func Shutdown(log Logger, sup *supervise.Supervisor, cmd int) {
-	log.Printf("event=shutdown-start")
 	pids := sup.Stop()
 	for _, pid := range pids {
 		_ = unix.Kill(pid, syscall.SIGTERM)

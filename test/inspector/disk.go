@@ -7,10 +7,12 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -115,4 +117,37 @@ func readRecords(path string) (int, bool) {
 		last, good = n, good+len(line)
 	}
 	return last, true
+}
+
+// serveGraceful records, in dir/shutdown.log, when this pod's preStop
+// hook (GET /prestop) and its SIGTERM handling start and end; each
+// takes 2 s. Lines are "NAME EVENT UNIXNANO", fsynced.
+func serveGraceful(addr, name, dir string) {
+	f, err := os.OpenFile(filepath.Join(dir, "shutdown.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var mu sync.Mutex
+	rec := func(event string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(f, "%s %s %d\n", name, event, time.Now().UnixNano())
+		f.Sync()
+	}
+	terms := make(chan os.Signal, 1)
+	signal.Notify(terms, syscall.SIGTERM)
+	go func() {
+		<-terms
+		rec("term-start")
+		time.Sleep(2 * time.Second)
+		rec("term-end")
+		os.Exit(0)
+	}()
+	http.HandleFunc("/prestop", func(w http.ResponseWriter, r *http.Request) {
+		rec("prestop-start")
+		time.Sleep(2 * time.Second)
+		rec("prestop-end")
+	})
+	rec("started")
+	log.Fatal(http.ListenAndServe(addr, nil))
 }

@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"kios.dev/kios/internal/mounts"
 )
@@ -147,11 +149,26 @@ func processes() []Process {
 func main() {
 	addr := flag.String("listen", ":9090", "address")
 	writeDirs := flag.String("write-dirs", "", "writer mode: append fsynced records to seq.log in each of these comma-separated directories")
+	graceful := flag.String("graceful", "", "graceful mode: record this name's preStop hook (GET /prestop) and SIGTERM handling")
+	record := flag.String("record", "/record", "graceful mode: directory of shutdown.log")
 	flag.Parse()
 	if *writeDirs != "" {
 		serveWriter(*addr, strings.Split(*writeDirs, ","))
 		return
 	}
+	if *graceful != "" {
+		serveGraceful(*addr, *graceful, *record)
+		return
+	}
+	// Stopped, the inspector takes a second to go, so a request that
+	// stops the node can finish what it does after.
+	terms := make(chan os.Signal, 1)
+	signal.Notify(terms, syscall.SIGTERM)
+	go func() {
+		<-terms
+		time.Sleep(time.Second)
+		os.Exit(0)
+	}()
 	http.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
 		rep, err := report()
 		if err != nil {
@@ -204,6 +221,38 @@ func main() {
 	http.HandleFunc("/remove", func(w http.ResponseWriter, r *http.Request) {
 		if err := os.Remove(host + r.URL.Query().Get("path")); err != nil {
 			http.Error(w, err.Error(), 500)
+		}
+	})
+	// /syssock sends one byte to PID 1's system socket, then optionally
+	// kills a host program (kill=/bin/kubelet) after a pause (ms).
+	http.HandleFunc("/syssock", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		b, err := strconv.ParseUint(q.Get("byte"), 0, 8)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		c, err := net.Dial("unix", host+"/run/system.sock")
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		_, err = c.Write([]byte{byte(b)})
+		c.Close()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		if exe := q.Get("kill"); exe != "" {
+			ms, _ := strconv.Atoi(q.Get("after"))
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			var killed []int
+			for _, p := range processes() {
+				if p.Exe == exe && p.PPid == 1 && syscall.Kill(p.Pid, syscall.SIGKILL) == nil {
+					killed = append(killed, p.Pid)
+				}
+			}
+			json.NewEncoder(w).Encode(killed)
 		}
 	})
 	log.Printf("inspector: listening on %s", *addr)

@@ -1,0 +1,172 @@
+package logind
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// SocketPath is the system bus address the kubelet is given
+// (DBUS_SYSTEM_BUS_ADDRESS=unix:path=SocketPath).
+const SocketPath = "/run/dbus/system_bus_socket"
+
+// Logger is where the bus reports what it does.
+type Logger interface{ Printf(format string, args ...any) }
+
+// Server is the bus and login1 in one.
+type Server struct {
+	Log Logger
+	// DelayMax is logind's InhibitDelayMaxUSec, read when asked (the
+	// kubelet writes a logind.conf.d drop-in and asks again).
+	DelayMax func() time.Duration
+
+	mu         sync.Mutex
+	conns      map[*conn]bool
+	next       int // for unique names
+	inhibitors map[*inhibitor]bool
+	released   chan struct{} // closed and replaced whenever an inhibitor goes
+}
+
+type conn struct {
+	c       *net.UnixConn
+	name    string
+	unixFDs bool
+	wmu     sync.Mutex
+	serial  uint32
+	matches bool // asked for signals (AddMatch)
+}
+
+// Listen makes the root-only bus socket.
+func Listen(path string) (*net.UnixListener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	_ = os.Remove(path)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("system bus socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// Serve accepts clients until ln is closed.
+func (s *Server) Serve(ln *net.UnixListener) error {
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = map[*conn]bool{}
+	}
+	s.mu.Unlock()
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			return err
+		}
+		go s.serveConn(c)
+	}
+}
+
+const guid = "6b696f73206275732070696431000001" // 32 hex digits, fixed: one bus per boot
+
+func (s *Server) serveConn(uc *net.UnixConn) {
+	defer uc.Close()
+	uid, err := peerUID(uc)
+	if err != nil || uid != 0 {
+		s.Log.Printf("event=system-bus-refused uid=%d err=%v", uid, err)
+		return
+	}
+	r := bufio.NewReader(uc)
+	_ = uc.SetDeadline(time.Now().Add(10 * time.Second))
+	fds, err := handshake(r, uc, uid, guid)
+	if err != nil {
+		s.Log.Printf("event=system-bus-refused err=%q", err.Error())
+		return
+	}
+	_ = uc.SetDeadline(time.Time{})
+	s.mu.Lock()
+	s.next++
+	c := &conn{c: uc, name: fmt.Sprintf(":1.%d", s.next), unixFDs: fds}
+	s.conns[c] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	for {
+		msg, err := readMessage(r)
+		if err != nil {
+			return // the client left, or sent something that is not D-Bus
+		}
+		if msg.Type != dbus.TypeMethodCall {
+			continue
+		}
+		reply := s.call(c, msg)
+		if msg.Flags&dbus.FlagNoReplyExpected != 0 || reply == nil {
+			continue
+		}
+		if err := c.send(reply); err != nil {
+			s.Log.Printf("event=system-bus-write-failed client=%s err=%q", c.name, err.Error())
+			return
+		}
+	}
+}
+
+func peerUID(c *net.UnixConn) (uint32, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil {
+		return 0, err
+	}
+	if cerr != nil {
+		return 0, cerr
+	}
+	return cred.Uid, nil
+}
+
+// send encodes msg with the connection's next serial and writes it, with
+// any file descriptors it carries. A client that does not read within a
+// second is cut off: no client can block PID 1.
+func (c *conn) send(msg *dbus.Message) error {
+	// The receiver takes descriptors only when the header counts them.
+	if n, err := msg.CountFds(); err == nil && n > 0 {
+		msg.Headers[dbus.FieldUnixFDs] = dbus.MakeVariant(uint32(n))
+	}
+	var buf bytes.Buffer
+	fds, err := msg.EncodeToWithFDs(&buf, binary.LittleEndian)
+	if err != nil {
+		return err
+	}
+	if len(fds) > 0 && !c.unixFDs {
+		return fmt.Errorf("client %s did not negotiate file descriptors", c.name)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.serial++
+	b := buf.Bytes()
+	// godbus keeps a message's serial to itself; it sits at bytes 8-11.
+	binary.LittleEndian.PutUint32(b[8:12], c.serial)
+	_ = c.c.SetWriteDeadline(time.Now().Add(time.Second))
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	_, _, err = c.c.WriteMsgUnix(b, oob, nil)
+	return err
+}

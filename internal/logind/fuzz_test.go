@@ -1,0 +1,66 @@
+package logind
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+type nopLog struct{}
+
+func (nopLog) Printf(string, ...any) {}
+
+// seedCall is a method call as the kubelet sends it.
+func seedCall(t testing.TB, iface, member string, body ...any) []byte {
+	m := &dbus.Message{Type: dbus.TypeMethodCall, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldPath:        dbus.MakeVariant(login1Path),
+		dbus.FieldDestination: dbus.MakeVariant(login1Name),
+		dbus.FieldInterface:   dbus.MakeVariant(iface),
+		dbus.FieldMember:      dbus.MakeVariant(member),
+	}, Body: body}
+	if len(body) > 0 {
+		m.Headers[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(body...))
+	}
+	var b bytes.Buffer
+	if err := m.EncodeTo(&b, binary.LittleEndian); err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(b.Bytes()[8:], 1)
+	return b.Bytes()
+}
+
+// FuzzBus feeds the bus what a client could send: the handshake, then
+// messages. Nothing may panic or hang.
+func FuzzBus(f *testing.F) {
+	hs := []byte("\x00AUTH EXTERNAL 30\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n")
+	f.Add(append(append([]byte{}, hs...), seedCall(f, busName, "Hello")...))
+	f.Add(append(append([]byte{}, hs...), seedCall(f, propsIface, "Get", login1Iface, "InhibitDelayMaxUSec")...))
+	f.Add(append(append([]byte{}, hs...), seedCall(f, login1Iface, "Inhibit", "shutdown", "kubelet", "why", "delay")...))
+	f.Add(append(append([]byte{}, hs...), seedCall(f, systemdIface, "KillUnit", "systemd-logind.service", "all", int32(1))...))
+	f.Add([]byte("\x00AUTH\r\nAUTH EXTERNAL\r\nCANCEL\r\nBEGIN\r\n"))
+	s := &Server{Log: nopLog{}, DelayMax: func() time.Duration { return time.Second }}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReader(bytes.NewReader(data))
+		if _, err := handshake(r, io.Discard, 0, guid); err != nil {
+			return
+		}
+		c := &conn{name: ":1.1"} // no descriptors: nothing is sent
+		for i := 0; i < 64; i++ {
+			msg, err := readMessage(r)
+			if err != nil {
+				return
+			}
+			if msg.Type == dbus.TypeMethodCall {
+				if reply := s.call(c, msg); reply != nil {
+					var b bytes.Buffer
+					_, _ = reply.EncodeToWithFDs(&b, binary.LittleEndian)
+				}
+			}
+		}
+	})
+}
