@@ -33,6 +33,7 @@ metadata:
 spec:
   hostNetwork: true
   priorityClassName: system-node-critical
+  priority: 2000001000
   containers:
   - name: join
     image: %[4]s

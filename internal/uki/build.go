@@ -15,8 +15,10 @@ type Section struct {
 
 // Build appends sections to an unsigned EFI stub. A section whose name the
 // stub already has (systemd stubs carry their own .sbat) replaces the
-// stub's copy: its header is pointed at the new data, so the image keeps
-// one section of each name. The result has a valid PE checksum.
+// stub's copy: the old header leaves the table and the new one is added
+// with the others, so the image keeps one section of each name and the
+// table stays in address order, as the PE format requires (loaders and
+// the stub itself check). The result has a valid PE checksum.
 func Build(stub []byte, sections []Section) ([]byte, error) {
 	p, err := parsePE(append([]byte(nil), stub...))
 	if err != nil {
@@ -61,7 +63,15 @@ func Build(stub []byte, sections []Section) ([]byte, error) {
 		out.WriteByte(0)
 	}
 	va := alignUp(vaEnd, sectAlign)
-	nextHeader := p.tableStart + len(p.sections)*sectionHeaderSize
+	// The stub's own headers, less the replaced ones, then the new ones.
+	var table [][sectionHeaderSize]byte
+	for _, st := range p.sections {
+		if !seen[st.name] {
+			var h [sectionHeaderSize]byte
+			copy(h[:], p.data[st.headerOffset:st.headerOffset+sectionHeaderSize])
+			table = append(table, h)
+		}
+	}
 	var initData uint32
 	for _, s := range sections {
 		raw := alignUp(uint32(len(s.Data)), fileAlign)
@@ -80,19 +90,19 @@ func Build(stub []byte, sections []Section) ([]byte, error) {
 		binary.LittleEndian.PutUint32(h[16:], raw)
 		binary.LittleEndian.PutUint32(h[20:], ptr)
 		binary.LittleEndian.PutUint32(h[36:], scnInitializedData|scnMemRead)
-		b := out.Bytes()
-		if i, ok := existing[s.Name]; ok {
-			copy(b[p.sections[i].headerOffset:], h[:])
-		} else {
-			copy(b[nextHeader:], h[:])
-			nextHeader += sectionHeaderSize
-		}
+		table = append(table, h)
 		initData += raw
 		va = alignUp(va+uint32(len(s.Data)), sectAlign)
 	}
 	b := out.Bytes()
+	for i := p.tableStart; i < p.tableStart+(len(p.sections)+added)*sectionHeaderSize; i++ {
+		b[i] = 0
+	}
+	for i, h := range table {
+		copy(b[p.tableStart+i*sectionHeaderSize:], h[:])
+	}
 	le := binary.LittleEndian
-	le.PutUint16(b[p.coffOffset+coffNumberOfSections:], uint16(len(p.sections)+added))
+	le.PutUint16(b[p.coffOffset+coffNumberOfSections:], uint16(len(table)))
 	// The COFF symbol table (debug data past the last section) is dropped.
 	le.PutUint32(b[p.coffOffset+8:], 0)
 	le.PutUint32(b[p.coffOffset+12:], 0)

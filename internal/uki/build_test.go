@@ -71,6 +71,15 @@ func TestBuildAddsSections(t *testing.T) {
 		}
 		end = max(end, s.VirtualAddress+s.VirtualSize)
 	}
+	// In address order without overlaps: the PE format asks for it, and
+	// systemd's stub warns ("Overlapping PE sections") when it is not.
+	for i := 1; i < len(f.Sections); i++ {
+		prev, s := f.Sections[i-1], f.Sections[i]
+		if s.VirtualAddress < prev.VirtualAddress+prev.VirtualSize {
+			t.Errorf("section %s at %#x overlaps or precedes %s (%#x-%#x)", s.Name, s.VirtualAddress,
+				prev.Name, prev.VirtualAddress, prev.VirtualAddress+prev.VirtualSize)
+		}
+	}
 	if oh.SizeOfImage < end || oh.SizeOfImage%oh.SectionAlignment != 0 {
 		t.Errorf("SizeOfImage %#x does not cover sections ending at %#x", oh.SizeOfImage, end)
 	}

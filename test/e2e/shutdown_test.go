@@ -16,7 +16,10 @@ import (
 )
 
 // gracefulPod records its preStop hook and SIGTERM handling (2 s each)
-// on the data partition. NAME, NS, PORT and PRIORITY are filled in.
+// on the data partition. NAME, NS, PORT and PRIORITY are filled in. A
+// static pod needs its priority spelled out: without an API server
+// nothing resolves priorityClassName, and the kubelet orders the
+// shutdown by the number.
 const gracefulPod = `apiVersion: v1
 kind: Pod
 metadata: {name: NAME, namespace: NS}
@@ -31,7 +34,7 @@ spec:
     args: ["--graceful=NAME", "--record=/record", "--listen=:PORT"]
     lifecycle:
       preStop:
-        httpGet: {path: /prestop, port: PORT}
+        exec: {command: ["/bin/inspector", "--prestop=NAME", "--record=/record"]}
     volumeMounts:
     - {name: record, mountPath: /record}
   volumes:
@@ -60,7 +63,7 @@ func TestShutdown(t *testing.T) {
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-shutdown\n"), 0o644)
 	os.WriteFile(filepath.Join(manifests, "graceful.yaml"), []byte(graceful("normal", "default", "9092", "")), 0o644)
 	os.WriteFile(filepath.Join(manifests, "graceful-critical.yaml"),
-		[]byte(graceful("critical", "kube-system", "9093", "priorityClassName: system-node-critical")), 0o644)
+		[]byte(graceful("critical", "kube-system", "9093", "priorityClassName: system-node-critical\n  priority: 2000001000")), 0o644)
 	img := filepath.Join(dir, "disk.img")
 	if out, err := exec.Command(need(t, "out/kios"), "disk", "--efi", efi, "--config", cfg, "--size", "1G", "-o", img).CombinedOutput(); err != nil {
 		t.Fatalf("kios disk: %v\n%s", err, out)

@@ -119,21 +119,35 @@ func readRecords(path string) (int, bool) {
 	return last, true
 }
 
-// serveGraceful records, in dir/shutdown.log, when this pod's preStop
-// hook (GET /prestop) and its SIGTERM handling start and end; each
-// takes 2 s. Lines are "NAME EVENT UNIXNANO", fsynced.
-func serveGraceful(addr, name, dir string) {
+// recorder appends "NAME EVENT UNIXNANO" lines to dir/shutdown.log,
+// fsyncing each.
+func recorder(name, dir string) func(event string) {
 	f, err := os.OpenFile(filepath.Join(dir, "shutdown.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		log.Fatal(err)
 	}
 	var mu sync.Mutex
-	rec := func(event string) {
+	return func(event string) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(f, "%s %s %d\n", name, event, time.Now().UnixNano())
 		f.Sync()
 	}
+}
+
+// runPreStop is a preStop hook (exec) taking 2 s.
+func runPreStop(name, dir string) {
+	rec := recorder(name, dir)
+	rec("prestop-start")
+	time.Sleep(2 * time.Second)
+	rec("prestop-end")
+}
+
+// serveGraceful records, in dir/shutdown.log, when this pod's SIGTERM
+// handling starts and ends (it takes 2 s); its preStop hook is
+// runPreStop.
+func serveGraceful(addr, name, dir string) {
+	rec := recorder(name, dir)
 	terms := make(chan os.Signal, 1)
 	signal.Notify(terms, syscall.SIGTERM)
 	go func() {
@@ -143,11 +157,6 @@ func serveGraceful(addr, name, dir string) {
 		rec("term-end")
 		os.Exit(0)
 	}()
-	http.HandleFunc("/prestop", func(w http.ResponseWriter, r *http.Request) {
-		rec("prestop-start")
-		time.Sleep(2 * time.Second)
-		rec("prestop-end")
-	})
 	rec("started")
 	log.Fatal(http.ListenAndServe(addr, nil))
 }

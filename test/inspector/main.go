@@ -151,7 +151,12 @@ func main() {
 	writeDirs := flag.String("write-dirs", "", "writer mode: append fsynced records to seq.log in each of these comma-separated directories")
 	graceful := flag.String("graceful", "", "graceful mode: record this name's preStop hook (GET /prestop) and SIGTERM handling")
 	record := flag.String("record", "/record", "graceful mode: directory of shutdown.log")
+	prestop := flag.String("prestop", "", "preStop hook mode: record this name's hook in --record and return after 2 s")
 	flag.Parse()
+	if *prestop != "" {
+		runPreStop(*prestop, *record)
+		return
+	}
 	if *writeDirs != "" {
 		serveWriter(*addr, strings.Split(*writeDirs, ","))
 		return
