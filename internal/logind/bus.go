@@ -20,7 +20,9 @@ import (
 const SocketPath = "/run/dbus/system_bus_socket"
 
 // Logger is where the bus reports what it does.
-type Logger interface{ Printf(format string, args ...any) }
+type Logger interface {
+	Printf(format string, args ...any)
+}
 
 // Server is the bus and login1 in one.
 type Server struct {
