@@ -4,10 +4,10 @@ OUT   := out
 PARTS := $(OUT)/parts
 GO    := go
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
-DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs procps mount
+DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs procps mount openssl
 include components/versions.env
 
-.PHONY: all deps components controlplane parts build run node test unit fuzz e2e bench clean
+.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench clean
 
 all: build
 
@@ -83,12 +83,29 @@ node: build
 
 test: build controlplane
 	$(GO) test -count=1 -timeout 50m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 unit:
 	$(GO) test -count=1 -short ./...
 
 # Every fuzz target for FUZZTIME each (the seeds also run in make test).
 FUZZTIME ?= 10s
+# Every fuzz target runs for TEST_FUZZTIME in `make test` (longer with
+# `make fuzz FUZZTIME=1m`); `make fuzz-corpus` copies what the fuzzer
+# found interesting into each package's testdata/fuzz, to be committed.
+TEST_FUZZTIME ?= 3s
+
+fuzz-corpus:
+	@cache=$$($(GO) env GOCACHE)/fuzz; \
+	for pkg in $$($(GO) list ./internal/...); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			[ -d $$cache/$$pkg/$$f ] || continue; \
+			mkdir -p $$dir/testdata/fuzz/$$f; \
+			ls $$cache/$$pkg/$$f | head -n 25 | while read c; do cp -n $$cache/$$pkg/$$f/$$c $$dir/testdata/fuzz/$$f/; done; \
+		done; \
+	done
+
 fuzz:
 	@for pkg in $$($(GO) list ./internal/...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

@@ -31,6 +31,8 @@ var Sysctls = []Sysctl{
 	{"kernel.unprivileged_bpf_disabled", "1"},
 	{"net.core.bpf_jit_harden", "2"},
 	{"kernel.yama.ptrace_scope", "1"},
+	{"kernel.perf_event_paranoid", "3"}, // Debian's kernel: no perf for the unprivileged
+	{"kernel.kexec_load_disabled", "1"}, // one-way: no other kernel can be loaded
 	{"fs.protected_hardlinks", "1"},
 	{"fs.protected_symlinks", "1"},
 	{"fs.protected_fifos", "2"},
@@ -43,6 +45,8 @@ var Sysctls = []Sysctl{
 	{"net.ipv4.conf.all.accept_source_route", "0"},
 	{"net.ipv6.conf.all.accept_redirects", "0"},
 	{"net.ipv4.tcp_syncookies", "1"},
+	{"net.ipv4.icmp_echo_ignore_broadcasts", "1"},
+	{"net.ipv4.conf.default.send_redirects", "0"},
 	{"fs.inotify.max_user_instances", "8192"},
 	{"fs.inotify.max_user_watches", "524288"},
 }

@@ -17,6 +17,8 @@ func build(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
 	fs.StringVar(&o.Output, "o", defaultOutput(), "EFI file to write")
 	fs.StringVar(&o.Parts, "parts", defaultParts(), "directory of built components (made by `make parts`)")
+	fs.StringVar(&o.SignKey, "sign-key", "", "PEM private key to sign the EFI with for Secure Boot (with --sign-cert)")
+	fs.StringVar(&o.SignCert, "sign-cert", "", "PEM certificate of --sign-key, as enrolled in the firmware's db")
 	var jp join.Params
 	fs.StringVar(&jp.API, "join", "", "API server host:port to join (with --token and --ca-cert-hash), as kubeadm join")
 	fs.StringVar(&jp.Token, "token", "", "bootstrap token for --join")

@@ -45,6 +45,8 @@ type Options struct {
 	Report  io.Writer
 	// Join, when set, adds the join pod with these kubeadm join values.
 	Join *join.Params
+	// SignKey and SignCert, when set, sign the EFI for Secure Boot.
+	SignKey, SignCert string
 }
 
 // Build writes the EFI. Nothing is left at Output when it fails.
@@ -106,6 +108,18 @@ func Build(o Options) error {
 	if err != nil {
 		return fmt.Errorf("assemble UKI: %w", err)
 	}
+	if o.SignKey != "" || o.SignCert != "" {
+		if o.SignKey == "" || o.SignCert == "" {
+			return errors.New("signing needs both --sign-key and --sign-cert")
+		}
+		key, cert, err := uki.LoadSigner(o.SignKey, o.SignCert)
+		if err != nil {
+			return err
+		}
+		if efi, err = uki.Sign(efi, key, cert); err != nil {
+			return fmt.Errorf("sign the EFI: %w", err)
+		}
+	}
 	if err := atomicfile.Write(o.Output, efi, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", o.Output, err)
 	}
@@ -164,7 +178,7 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("binary %s: %w", b, err)
 		}
-		if err := t.CopyFile("bin/"+b, 0o555, src); err != nil {
+		if err := t.CopyFile("bin/"+b, 0o500, src); err != nil { // root-only: only root runs programs on the host
 			return nil, nil, err
 		}
 		sizes = append(sizes, sizeLine{"/bin/" + b, st.Size()})
@@ -255,6 +269,11 @@ func layConfig(t *Tree, dir string) error {
 			info, err := d.Info()
 			if err != nil {
 				return fmt.Errorf("config file: %w", err)
+			}
+			if isManifest(target) {
+				if err := CheckManifest(p, b); err != nil {
+					return err
+				}
 			}
 			return t.put(target, &Entry{Mode: info.Mode().Perm() & 0o666, Data: b, User: true})
 		default:

@@ -62,7 +62,7 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 	cfg := t.TempDir()
 	os.MkdirAll(filepath.Join(cfg, "kubernetes", "manifests"), 0o755)
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("node-a\n"), 0o600)
-	os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "web.yaml"), []byte("kind: Pod\n"), 0o755)
+	os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "web.yaml"), []byte(goodPod), 0o755)
 	img := testImage(t, t.TempDir(), "localhost/test/web:v1")
 	out := t.TempDir()
 	var efis [][]byte

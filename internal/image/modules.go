@@ -72,7 +72,7 @@ func addModules(t *Tree, km *kernelModules, release string, names []string) ([]k
 	}
 	base := "lib/modules/" + release
 	for _, m := range mods {
-		if err := t.CopyFile(base+"/"+m.Path, 0o444, filepath.Join(km.dir, m.Path)); err != nil {
+		if err := t.CopyFile(base+"/"+m.Path, 0o400, filepath.Join(km.dir, m.Path)); err != nil {
 			return nil, err
 		}
 	}
@@ -83,8 +83,8 @@ func addModules(t *Tree, km *kernelModules, release string, names []string) ([]k
 	if err := kmod.WriteAlias(&alias, mods); err != nil {
 		return nil, err
 	}
-	if err := t.File(base+"/modules.dep", 0o444, dep.Bytes()); err != nil {
+	if err := t.File(base+"/modules.dep", 0o400, dep.Bytes()); err != nil {
 		return nil, err
 	}
-	return mods, t.File(base+"/modules.alias", 0o444, alias.Bytes())
+	return mods, t.File(base+"/modules.alias", 0o400, alias.Bytes())
 }

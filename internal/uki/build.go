@@ -152,3 +152,17 @@ func SectionNames(img []byte) ([]string, error) {
 	}
 	return names, nil
 }
+
+// SectionRange returns where the named section's data lies in the file.
+func SectionRange(img []byte, name string) (offset, size int, err error) {
+	p, err := parsePE(img)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, s := range p.sections {
+		if s.name == name {
+			return int(s.pointerToRaw), int(min(s.virtualSize, s.sizeOfRawData)), nil
+		}
+	}
+	return 0, 0, fmt.Errorf("no section %s", name)
+}

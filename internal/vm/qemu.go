@@ -21,10 +21,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Firmware paths of Debian's ovmf package.
+// Firmware paths of Debian's ovmf package. The snakeoil pair has Secure
+// Boot on, with a test key (SnakeOilKey, password "snakeoil") in PK,
+// KEK and db: for tests only.
 const (
-	OVMFCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
-	OVMFVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+	OVMFCode           = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	OVMFVars           = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+	OVMFSecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd"
+	OVMFSecureBootVars = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd"
+	SnakeOilKey        = "/usr/share/ovmf/PkKek-1-snakeoil.key"
+	SnakeOilCert       = "/usr/share/ovmf/PkKek-1-snakeoil.pem"
 )
 
 // Forward maps a host port on 127.0.0.1 to a guest TCP port.
@@ -41,15 +47,18 @@ func ParseForward(s string) (Forward, error) {
 
 // Config describes one VM.
 type Config struct {
-	EFI       string   // boot this EFI file from a virtual FAT disk
-	Disk      string   // or boot this disk image
-	Disks     []string // more disks, attached after the boot disk (vdb, vdc...)
-	MemoryMiB int
-	CPUs      int
-	Forwards  []Forward
-	Console   io.Writer // receives the serial console as it arrives
-	Dir       string    // scratch directory (firmware variables, sockets)
-	Extra     []string  // extra QEMU arguments
+	EFI   string   // boot this EFI file from a virtual FAT disk
+	ESP   string   // or boot this directory tree as the EFI System Partition
+	Disk  string   // or boot this disk image
+	Disks []string // more disks, attached after the boot disk (vdb, vdc...)
+	// SecureBoot boots the snakeoil firmware, Secure Boot enforced.
+	SecureBoot bool
+	MemoryMiB  int
+	CPUs       int
+	Forwards   []Forward
+	Console    io.Writer // receives the serial console as it arrives
+	Dir        string    // scratch directory (firmware variables, sockets)
+	Extra      []string  // extra QEMU arguments
 	// TAP, when set, connects the VM to that TAP device (a lab network)
 	// with MAC instead of user networking; Wrap prefixes QEMU's command
 	// line (e.g. "ip netns exec LAB") so it runs where the TAP is.
@@ -116,12 +125,20 @@ func Args(c Config, kvm bool) ([]string, error) {
 	if cpus == 0 {
 		cpus = 2
 	}
-	args := []string{"qemu-system-x86_64", "-machine", "q35", "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
+	machine, code := "q35", OVMFCode
+	if c.SecureBoot {
+		// Secure Boot firmware keeps its variables in SMM-protected flash.
+		machine, code = "q35,smm=on", OVMFSecureBootCode
+	}
+	args := []string{"qemu-system-x86_64", "-machine", machine, "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
 		"-display", "none", "-vga", "none", "-serial", "stdio", "-monitor", "none", "-no-user-config", "-nodefaults",
 		"-qmp", "unix:" + filepath.Join(c.Dir, "qmp.sock") + ",server=on,wait=off",
-		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode,
+		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + filepath.Join(c.Dir, "OVMF_VARS.fd"),
 		"-device", "virtio-rng-pci",
+	}
+	if c.SecureBoot {
+		args = append(args, "-global", "driver=cfi.pflash01,property=secure,value=on")
 	}
 	if kvm {
 		args = append(args, "-accel", "kvm", "-cpu", "host")
@@ -132,8 +149,12 @@ func Args(c Config, kvm bool) ([]string, error) {
 	case c.Disk != "":
 		args = append(args, "-drive", "if=none,id=disk0,format="+diskFormat(c.Disk)+",file="+c.Disk,
 			"-device", "virtio-blk-pci,drive=disk0")
-	case c.EFI != "":
-		args = append(args, "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:"+filepath.Join(c.Dir, "esp"),
+	case c.EFI != "" || c.ESP != "":
+		esp := c.ESP
+		if esp == "" {
+			esp = filepath.Join(c.Dir, "esp")
+		}
+		args = append(args, "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:"+esp,
 			"-device", "virtio-blk-pci,drive=esp")
 	default:
 		return nil, errors.New("vm: give an EFI file or a disk")
@@ -182,7 +203,11 @@ func Start(c Config) (*VM, error) {
 			return nil, err
 		}
 	}
-	if err := copyFile(OVMFVars, filepath.Join(c.Dir, "OVMF_VARS.fd")); err != nil {
+	vars := OVMFVars
+	if c.SecureBoot {
+		vars = OVMFSecureBootVars
+	}
+	if err := copyFile(vars, filepath.Join(c.Dir, "OVMF_VARS.fd")); err != nil {
 		return nil, fmt.Errorf("vm: firmware variables (install Debian's ovmf): %w", err)
 	}
 	args, err := Args(c, KVMUsable())

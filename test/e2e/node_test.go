@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"kios.dev/kios/internal/boot"
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/ociimage"
@@ -40,7 +41,13 @@ type Report struct {
 		Pid, PPid int
 		Comm, Exe string
 	}
-	Addrs map[string][]string
+	Addrs     map[string][]string
+	Listening []struct {
+		Proto, Addr, Exe string
+		Port, Pid        int
+	}
+	Sysctls   map[string]string
+	RootFiles map[string]string `json:"root_files"`
 }
 
 func need(t *testing.T, p string) string {
@@ -55,18 +62,22 @@ func need(t *testing.T, p string) string {
 
 // testImage is the EFI under test, built once and shared by the tests
 // that boot it.
-var testImage = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "kios-e2e-")
-	if err != nil {
-		return "", err
-	}
-	return buildTestImage(dir)
-})
+var (
+	testImageDir string // made by the first test that boots the image
+	testImage    = sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "kios-e2e-")
+		if err != nil {
+			return "", err
+		}
+		testImageDir = dir
+		return buildTestImage(dir)
+	})
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if efi, err := testImage(); err == nil {
-		os.RemoveAll(filepath.Dir(efi))
+	if testImageDir != "" {
+		os.RemoveAll(testImageDir)
 	}
 	os.Exit(code)
 }
@@ -112,6 +123,7 @@ func buildTestImage(dir string) (string, error) {
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-e2e\n"), 0o644)
 	os.WriteFile(filepath.Join(manifests, "web.yaml"), []byte(webPod), 0o644)
 	os.WriteFile(filepath.Join(manifests, "inspector.yaml"), []byte(inspectorPod), 0o644)
+	os.WriteFile(filepath.Join(manifests, "seccomp.yaml"), []byte(seccompPod), 0o644)
 	efi := filepath.Join(dir, "e2e.efi")
 	cmd = exec.Command(kios, "build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -144,6 +156,20 @@ spec:
     imagePullPolicy: Never
     args: ["--listen=:9090"]
     securityContext: {privileged: true}
+`
+
+// seccompPod is a plain pod (no securityContext): the kubelet's
+// seccompDefault gives it RuntimeDefault.
+const seccompPod = `apiVersion: v1
+kind: Pod
+metadata: {name: seccomp, namespace: default}
+spec:
+  hostNetwork: true
+  containers:
+  - name: try
+    image: localhost/kios-test/inspector:v1
+    imagePullPolicy: Never
+    args: ["--try-syscalls"]
 `
 
 func get(url string) (string, error) {
@@ -241,6 +267,67 @@ func TestNode(t *testing.T) {
 		}
 	})
 
+	t.Run("no host process listens", func(t *testing.T) {
+		// Standalone: the kubelet's server is off; pods with host
+		// networking (web, inspector) own their sockets.
+		for _, l := range rep.Listening {
+			if hostProgram(l.Exe) {
+				t.Errorf("%s listens on %s %s:%d", l.Exe, l.Proto, l.Addr, l.Port)
+			}
+		}
+	})
+
+	t.Run("sysctls are hardened", func(t *testing.T) {
+		for _, s := range boot.Sysctls {
+			if got := rep.Sysctls[s.Key]; got != s.Value {
+				t.Errorf("%s = %q, want %q", s.Key, got, s.Value)
+			}
+		}
+		// What the kubelet's protectKernelDefaults, the CIS benchmark and
+		// the Kubernetes hardening guides ask of a node: the table must
+		// keep these.
+		for k, v := range map[string]string{
+			"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10", "kernel.panic_on_oops": "1",
+			"kernel.keys.root_maxkeys": "1000000", "kernel.keys.root_maxbytes": "25000000",
+			"kernel.kptr_restrict": "2", "kernel.dmesg_restrict": "1", "kernel.unprivileged_bpf_disabled": "1",
+			"net.core.bpf_jit_harden": "2", "kernel.yama.ptrace_scope": "1", "kernel.kexec_load_disabled": "1",
+			"kernel.perf_event_paranoid": "3", "fs.protected_hardlinks": "1", "fs.protected_symlinks": "1",
+			"fs.suid_dumpable": "0", "net.ipv4.conf.all.accept_redirects": "0", "net.ipv4.conf.all.send_redirects": "0",
+			"net.ipv4.conf.all.accept_source_route": "0", "net.ipv4.tcp_syncookies": "1", "net.ipv4.icmp_echo_ignore_broadcasts": "1",
+		} {
+			if got := rep.Sysctls[k]; got != v {
+				t.Errorf("%s = %q, want %q (missing from boot.Sysctls?)", k, got, v)
+			}
+		}
+	})
+
+	t.Run("root image files have root-only modes", func(t *testing.T) {
+		for p, mode := range rep.RootFiles {
+			if err := checkMode(p, mode); err != nil {
+				t.Error(err)
+			}
+		}
+		if len(rep.RootFiles) < 100 {
+			t.Errorf("only %d files on the root image reported", len(rep.RootFiles))
+		}
+	})
+
+	t.Run("plain pods get RuntimeDefault seccomp", func(t *testing.T) {
+		var logs string
+		vmtest.Eventually(t, "seccomp pod log", 2*time.Minute, func() error {
+			logs = files(t, insp+"/file?glob=/var/log/pods/default_seccomp-*/try/*.log")
+			if !strings.Contains(logs, "keyctl:") {
+				return fmt.Errorf("no results yet: %q", logs)
+			}
+			return nil
+		})
+		for _, want := range []string{"seccomp-mode: 2", "unshare-userns: EPERM", "keyctl: EPERM"} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("seccomp pod log lacks %q:\n%s", want, logs)
+			}
+		}
+	})
+
 	t.Run("mount flags match the table", func(t *testing.T) {
 		for _, err := range mounts.Check(rep.Mounts, mounts.ExpectedTable(false)) {
 			t.Error(err)
@@ -315,10 +402,15 @@ func badDisks(t *testing.T) (corrupt, other string) {
 	return corrupt, write("linux.img", "0fc63daf-8483-4772-8e79-3d69d8477de4")
 }
 
-// fetchReport asks the inspector pod for the host's state.
+// fetchReport asks the inspector pod for the host's state, with the
+// sysctls PID 1 sets.
 func fetchReport(insp string) (Report, error) {
 	var r Report
-	body, err := get(insp + "/report")
+	var keys []string
+	for _, s := range boot.Sysctls {
+		keys = append(keys, s.Key)
+	}
+	body, err := get(insp + "/report?sysctls=" + strings.Join(keys, ","))
 	if err != nil {
 		return r, err
 	}
@@ -337,6 +429,44 @@ func files(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return strings.Join(contents, "\n")
+}
+
+func hostProgram(exe string) bool {
+	switch exe {
+	case "/bin/init", "/bin/containerd", "/bin/kubelet", "/bin/containerd-shim-runc-v2", "/bin/runc":
+		return true
+	}
+	return false
+}
+
+// checkMode holds the root image's files to root-only modes: programs
+// 0500, kernel modules and primed images 0400; nothing setuid or setgid,
+// nothing writable by others but sticky directories. mode is Go's
+// FileMode string: type letters, then nine permission characters.
+func checkMode(path, mode string) error {
+	if len(mode) < 10 {
+		return fmt.Errorf("%s: mode %s", path, mode)
+	}
+	kinds, perm := mode[:len(mode)-9], mode[len(mode)-9:]
+	dir, link := strings.Contains(kinds, "d"), strings.Contains(kinds, "L")
+	regular := kinds == "-"
+	switch {
+	case link:
+		return nil
+	case strings.ContainsAny(kinds, "ug"):
+		return fmt.Errorf("%s: setuid or setgid (%s)", path, mode)
+	case perm[7] == 'w' && !(dir && strings.Contains(kinds, "t")):
+		return fmt.Errorf("%s: writable by others (%s)", path, mode)
+	case regular && strings.HasPrefix(path, "/bin/") && perm != "r-x------":
+		return fmt.Errorf("%s: program mode %s, want -r-x------", path, mode)
+	case regular && (strings.HasPrefix(path, "/lib/modules/") || strings.HasPrefix(path, "/lib/kios/images/")) && perm != "r--------":
+		return fmt.Errorf("%s: mode %s, want -r--------", path, mode)
+	case regular && !strings.HasPrefix(path, "/bin/") && strings.Contains(perm, "x"):
+		return fmt.Errorf("%s: executable outside /bin (%s)", path, mode)
+	case !regular && !dir:
+		return fmt.Errorf("%s: a device, pipe or socket on the root image (%s)", path, mode)
+	}
+	return nil
 }
 
 // checkProcesses allows, outside containers, only PID 1 (init),

@@ -33,6 +33,9 @@ type Report struct {
 	Mounts      []mounts.Info       `json:"mounts"`
 	Processes   []Process           `json:"processes"`
 	Addrs       map[string][]string `json:"addrs"`
+	Listening   []Socket            `json:"listening"`
+	Sysctls     map[string]string   `json:"sysctls"`
+	RootFiles   map[string]string   `json:"root_files"` // every path on the root image and its mode
 }
 
 // File is one entry of /bin.
@@ -57,8 +60,8 @@ var interpreters = map[string]bool{"sh": true, "bash": true, "ash": true, "dash"
 // containers is not the host's.
 var skipped = []string{"/proc", "/sys", "/dev", "/var/lib/containerd", "/run/containerd", "/var/lib/kubelet"}
 
-func report() (Report, error) {
-	var r Report
+func report(sysctlKeys []string) (Report, error) {
+	r := Report{RootFiles: map[string]string{}}
 	entries, err := os.ReadDir(host + "/bin")
 	if err != nil {
 		return r, err
@@ -89,6 +92,9 @@ func report() (Report, error) {
 			r.Shells = append(r.Shells, rel)
 		}
 		st := info.Sys().(*syscall.Stat_t)
+		if st.Dev == rootSt.Dev {
+			r.RootFiles[rel] = info.Mode().String()
+		}
 		if info.Mode().IsRegular() && info.Mode()&0o111 != 0 && !strings.HasPrefix(rel, "/bin/") {
 			r.Executables = append(r.Executables, fmt.Sprintf("%s (%s, device %d)", rel, info.Mode(), st.Dev))
 		}
@@ -106,6 +112,8 @@ func report() (Report, error) {
 		return r, err
 	}
 	r.Processes = processes()
+	r.Listening = listening()
+	r.Sysctls = sysctls(sysctlKeys)
 	r.Addrs = map[string][]string{}
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
@@ -152,7 +160,11 @@ func main() {
 	graceful := flag.String("graceful", "", "graceful mode: record this name's preStop hook (GET /prestop) and SIGTERM handling")
 	record := flag.String("record", "/record", "graceful mode: directory of shutdown.log")
 	prestop := flag.String("prestop", "", "preStop hook mode: record this name's hook in --record and return after 2 s")
+	syscalls := flag.Bool("try-syscalls", false, "try syscalls seccomp must refuse, print the results and wait")
 	flag.Parse()
+	if *syscalls {
+		trySyscalls()
+	}
 	if *prestop != "" {
 		runPreStop(*prestop, *record)
 		return
@@ -175,7 +187,11 @@ func main() {
 		os.Exit(0)
 	}()
 	http.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
-		rep, err := report()
+		var keys []string
+		if k := r.URL.Query().Get("sysctls"); k != "" {
+			keys = strings.Split(k, ",")
+		}
+		rep, err := report(keys)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
