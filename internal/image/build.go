@@ -161,7 +161,7 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 		perm fs.FileMode
 	}{
 		{"bin", 0o755}, {"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755},
-		{"tmp", 0o1777}, {"etc", 0o755}, {"var/cache", 0o755}, {"var/tmp", 0o1777},
+		{"tmp", fs.ModeSticky | 0o777}, {"etc", 0o755}, {"var/cache", 0o755}, {"var/tmp", fs.ModeSticky | 0o777},
 		{"var/log", 0o755}, {"var/lib/kubelet", 0o700}, {"var/lib/containerd", 0o700},
 		{"var/lib/cni", 0o700}, {"opt/cni/bin", 0o755}, {"lib/kios/images", 0o700},
 	} {

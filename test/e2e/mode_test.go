@@ -25,3 +25,30 @@ func TestCheckMode(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCIS(t *testing.T) {
+	good := map[string]any{
+		"authentication":                 map[string]any{"anonymous": map[string]any{"enabled": false}, "x509": map[string]any{"clientCAFile": "/etc/kubernetes/pki/ca.crt"}},
+		"authorization":                  map[string]any{"mode": "Webhook"},
+		"readOnlyPort":                   float64(0),
+		"streamingConnectionIdleTimeout": "5m0s",
+		"protectKernelDefaults":          true,
+		"eventRecordQPS":                 float64(5),
+		"rotateCertificates":             true,
+		"serverTLSBootstrap":             true,
+		"seccompDefault":                 true,
+		"tlsCipherSuites":                []any{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+	}
+	if errs := checkCIS(good); len(errs) != 0 {
+		t.Errorf("a compliant configuration fails: %v", errs)
+	}
+	bad := map[string]any{
+		"authentication":  map[string]any{"anonymous": map[string]any{"enabled": true}},
+		"authorization":   map[string]any{"mode": "AlwaysAllow"},
+		"readOnlyPort":    float64(10255),
+		"tlsCipherSuites": []any{"TLS_RSA_WITH_RC4_128_SHA"},
+	}
+	if errs := checkCIS(bad); len(errs) < 8 {
+		t.Errorf("a non-compliant configuration gives only %d errors: %v", len(errs), errs)
+	}
+}

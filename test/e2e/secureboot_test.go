@@ -53,8 +53,8 @@ func TestSecureBoot(t *testing.T) {
 
 	t.Run("signed image boots locked down, modules load", func(t *testing.T) {
 		v := vmtest.Boot(t, vm.Config{EFI: signed, SecureBoot: true})
-		v.ExpectAnywhere(`[Ss]ecure boot enabled`, 3*time.Minute)
-		v.ExpectAnywhere(`Kernel is locked down from EFI Secure Boot mode`, time.Minute)
+		v.ExpectAnywhere(`Secure Boot is enabled`, 3*time.Minute)
+		v.ExpectAnywhere(`Kernel is locked down from EFI Secure Boot`, time.Minute)
 		done := v.ExpectAnywhere(`event=hardware-done failed=\d+`, 2*time.Minute)
 		if !strings.Contains(done, "failed=0") {
 			t.Errorf("hardware steps failed under lockdown: %s", done)
@@ -64,8 +64,8 @@ func TestSecureBoot(t *testing.T) {
 	})
 	for name, efi := range map[string]string{
 		"unsigned image":           need(t, "out/kios-amd64.efi"),
-		"signed, .initrd changed":  tamper(".initrd"),
-		"signed, .cmdline changed": tamper(".cmdline"),
+		"signed with .initrd changed":  tamper(".initrd"),
+		"signed with .cmdline changed": tamper(".cmdline"),
 	} {
 		t.Run(name+" is refused", func(t *testing.T) {
 			v := vmtest.Boot(t, vm.Config{EFI: efi, SecureBoot: true})
@@ -111,7 +111,7 @@ func TestSecureBoot(t *testing.T) {
 	}
 	t.Run("command line cannot be changed under Secure Boot", func(t *testing.T) {
 		v := vmtest.Boot(t, vm.Config{ESP: bootloader(t, true), SecureBoot: true})
-		line := v.ExpectAnywhere(`Command line: `, 3*time.Minute)
+		line := v.ExpectAnywhere(`Kernel command line: `, 3*time.Minute)
 		if strings.Contains(line, "kios.injected") || !strings.Contains(line, "printk.devkmsg=on") {
 			t.Errorf("kernel command line under Secure Boot: %s", line)
 		}
@@ -119,7 +119,7 @@ func TestSecureBoot(t *testing.T) {
 	})
 	t.Run("without Secure Boot the same loader does change it", func(t *testing.T) {
 		v := vmtest.Boot(t, vm.Config{ESP: bootloader(t, false)})
-		line := v.ExpectAnywhere(`Command line: `, 3*time.Minute)
+		line := v.ExpectAnywhere(`Kernel command line: `, 3*time.Minute)
 		if !strings.Contains(line, "kios.injected=1") {
 			t.Errorf("the loader's options did not reach the kernel, so the check above proves nothing: %s", line)
 		}

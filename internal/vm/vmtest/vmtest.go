@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -47,7 +48,14 @@ func (w *logWriter) Write(p []byte) (int, error) {
 // Boot starts a VM for the test.
 func Boot(t *testing.T, c vm.Config) *VM {
 	t.Helper()
-	c.Dir = t.TempDir()
+	// Not t.TempDir: QEMU's option syntax breaks on the commas a test's
+	// name may hold.
+	dir, err := os.MkdirTemp("", "kios-vm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c.Dir = dir
 	c.Console = &logWriter{t: t}
 	v, err := vm.Start(c)
 	if err != nil {
