@@ -63,7 +63,7 @@ func TestSecureBoot(t *testing.T) {
 		v.ExpectAnywhere(`event=container-started pod=dhcp-`, 3*time.Minute)
 	})
 	for name, efi := range map[string]string{
-		"unsigned image":           need(t, "out/kios-amd64.efi"),
+		"unsigned image":               need(t, "out/kios-amd64.efi"),
 		"signed with .initrd changed":  tamper(".initrd"),
 		"signed with .cmdline changed": tamper(".cmdline"),
 	} {
