@@ -7,7 +7,7 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs procps mount openssl
 include components/versions.env
 
-.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench clean
+.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-churn clean
 
 all: build
 
@@ -117,6 +117,12 @@ fuzz:
 bench: build
 	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
 	$(OUT)/kios bench --cluster --boots 3 --image $(OUT)/demo-image.tar
+
+# An hour of pod churn on one node, then the host-process audit (make
+# test churns for two minutes).
+CHURN ?= 1h
+bench-churn: build
+	KIOS_CHURN=$(CHURN) $(GO) test ./test/e2e -run '^TestChurn$$' -count=1 -timeout 3h -v
 
 clean:
 	rm -rf $(OUT)
