@@ -49,18 +49,20 @@ func TestChurn(t *testing.T) {
 	const batch = 4
 	rounds := 0
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); rounds++ {
+		// New names each round: a static pod's UID comes from its
+		// manifest and the node, and each round's pods are new pods.
 		for i := 0; i < batch; i++ {
-			name := fmt.Sprintf("churn-%d", i)
+			name := fmt.Sprintf("churn-%d-%d", rounds, i)
 			m := strings.NewReplacer("NAME", name, "PORT", fmt.Sprint(8100+i)).Replace(churnPod)
 			if _, err := get(insp + "/write?path=/etc/kubernetes/manifests/" + name + ".yaml&data=" + url.QueryEscape(m)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for i := 0; i < batch; i++ {
-			v.Expect(fmt.Sprintf(`event=container-started pod=churn-%d-kios-e2e`, i), 3*time.Minute)
+			v.ExpectAnywhere(fmt.Sprintf(`event=container-started pod=churn-%d-%d-kios-e2e`, rounds, i), 3*time.Minute)
 		}
 		for i := 0; i < batch; i++ {
-			if _, err := get(insp + fmt.Sprintf("/remove?path=/etc/kubernetes/manifests/churn-%d.yaml", i)); err != nil {
+			if _, err := get(insp + fmt.Sprintf("/remove?path=/etc/kubernetes/manifests/churn-%d-%d.yaml", rounds, i)); err != nil {
 				t.Fatal(err)
 			}
 		}
