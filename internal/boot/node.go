@@ -38,6 +38,7 @@ type Node struct {
 	Env        []string
 
 	modules *kmod.Loader
+	overlay chan error // the overlay module's load, under way from the overlay-module step
 
 	mu               sync.Mutex
 	kubeletSnapshot  kubelet.Snapshot // what the running kubelet started with
@@ -53,12 +54,13 @@ type Node struct {
 	etcWork          string
 }
 
-// Steps is PID 1's boot, in order. containerd starts as soon as its
-// mounts, the overlay module and its config exist; hardware setup runs
-// beside it (HardwareSteps), and the kubelet starts the moment the
+// Steps is PID 1's boot, in order. The overlay module loads while the
+// data partition is looked for; containerd starts as soon as its mounts,
+// that module and its config exist, and the kubelet the moment the
 // runtime answers, while the primed images are imported (the sandbox
-// image first): the kubelet needs seconds to initialise before it
-// creates a pod.
+// image first). Hardware setup (HardwareSteps) starts after the kubelet:
+// loading dozens of modules would take CPU from containerd's start, and
+// the kubelet needs seconds to initialise before a pod needs the network.
 func (n *Node) Steps() []Step {
 	return []Step{
 		{"mount", n.mount},
@@ -69,11 +71,11 @@ func (n *Node) Steps() []Step {
 		{"start-containerd", n.startContainerd},
 		{"system-socket", n.systemSocket},
 		{"system-bus", n.systemBus},
-		{"hardware", n.startHardware},
 		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
 		{"identity", n.identity},
 		{"wait-containerd", n.waitContainerd},
 		{"start-kubelet", n.startKubelet},
+		{"hardware", n.startHardware},
 		{"watch-kubeconfig", n.watchKubeconfigs},
 		{"import-images", n.importImages},
 	}
@@ -123,13 +125,18 @@ func (n *Node) startHardware(ctx context.Context) error {
 	return nil
 }
 
-// loadOverlay loads the one module containerd needs before it starts.
+// loadOverlay starts loading the one module containerd needs before it
+// starts; startContainerd waits for it.
 func (n *Node) loadOverlay(context.Context) error {
 	if err := n.openModules(); err != nil {
 		return err
 	}
-	_, err := n.modules.Probe("overlay")
-	return err
+	n.overlay = make(chan error, 1)
+	Go(n.Log, "overlay-module", func() {
+		_, err := n.modules.Probe("overlay")
+		n.overlay <- err
+	})
+	return nil
 }
 
 func (n *Node) openModules() error {
@@ -270,6 +277,12 @@ func (n *Node) network(context.Context) error {
 }
 
 func (n *Node) startContainerd(context.Context) error {
+	if n.overlay != nil {
+		if err := <-n.overlay; err != nil {
+			// The kernel may still load it on demand: start anyway.
+			n.Log.Printf("event=module-failed name=overlay err=%q", err.Error())
+		}
+	}
 	return n.Sup.Add(supervise.Service{
 		Name: "containerd",
 		Args: func() ([]string, error) { return []string{"/bin/containerd", "--config", ContainerdConf}, nil },

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -175,5 +177,50 @@ func TestReadInfoRealModule(t *testing.T) {
 	}
 	if _, err := ReadInfo("garbage.ko", []byte("not an ELF file")); err == nil {
 		t.Error("garbage parsed as a module")
+	}
+}
+
+// TestProbeConcurrent probes modules with shared dependencies from many
+// goroutines: each module file is loaded exactly once.
+func TestProbeConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	mods, _ := Closure(src, []string{"virtio_net", "overlay"})
+	var dep, alias bytes.Buffer
+	_ = WriteDep(&dep, mods)
+	_ = WriteAlias(&alias, mods)
+	os.WriteFile(filepath.Join(dir, "modules.dep"), dep.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "modules.alias"), alias.Bytes(), 0o644)
+	var mu sync.Mutex
+	count := map[string]int{}
+	l, err := Open(dir, func(p string) error {
+		mu.Lock()
+		count[Normalize(p)]++
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		for _, m := range []string{"virtio_net", "overlay", "net_failover"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := l.Probe(m); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for m, n := range count {
+		if n != 1 {
+			t.Errorf("%s loaded %d times", m, n)
+		}
+	}
+	if count["virtio_net"] != 1 || count["failover"] != 1 || count["overlay"] != 1 {
+		t.Errorf("loads: %v", count)
 	}
 }

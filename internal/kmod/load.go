@@ -23,7 +23,29 @@ type Loader struct {
 	Load  func(path string) error // loads one module file (finit_module)
 	Index *Index                  // parsed modules.dep + modules.alias
 	mu    sync.Mutex
-	done  map[string]bool
+	state map[string]*moduleState
+}
+
+// moduleState serialises the loading of one module, so different
+// modules load in parallel (signature checks are slow under emulation)
+// while one module is never loaded twice at once.
+type moduleState struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (l *Loader) module(name string) *moduleState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == nil {
+		l.state = map[string]*moduleState{}
+	}
+	st := l.state[name]
+	if st == nil {
+		st = &moduleState{}
+		l.state[name] = st
+	}
+	return st
 }
 
 // Open reads Dir's modules.dep and modules.alias.
@@ -72,28 +94,26 @@ func (l *Loader) loadWithDeps(name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.done == nil {
-		l.done = map[string]bool{}
-	}
 	var loaded []string
 	for _, m := range order {
-		if l.done[m] {
-			continue
-		}
 		p, ok := l.Index.Paths[m]
 		if !ok {
 			return loaded, fmt.Errorf("%w: %s (needed by %s)", ErrUnknown, m, name)
 		}
-		err := l.Load(filepath.Join(l.Dir, p))
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			return loaded, fmt.Errorf("load module %s: %w", m, err)
+		st := l.module(m)
+		st.mu.Lock()
+		if !st.done {
+			err := l.Load(filepath.Join(l.Dir, p))
+			if err != nil && !errors.Is(err, os.ErrExist) {
+				st.mu.Unlock()
+				return loaded, fmt.Errorf("load module %s: %w", m, err)
+			}
+			st.done = true
+			if err == nil {
+				loaded = append(loaded, m)
+			}
 		}
-		l.done[m] = true
-		if err == nil {
-			loaded = append(loaded, m)
-		}
+		st.mu.Unlock()
 	}
 	return loaded, nil
 }
