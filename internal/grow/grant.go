@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/rootsock"
 )
 
 // SocketDir holds the grant socket; the grow pod mounts the directory
@@ -54,22 +55,12 @@ func Serve(ln *net.UnixListener, g Grant, log Logger) error {
 }
 
 func answer(c *net.UnixConn, g Grant) error {
-	raw, err := c.SyscallConn()
+	uid, err := rootsock.PeerUID(c)
 	if err != nil {
 		return err
 	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if credErr != nil {
-		return fmt.Errorf("peer credentials: %w", credErr)
-	}
-	if cred.Uid != 0 {
-		return fmt.Errorf("uid %d (pid %d) is not root", cred.Uid, cred.Pid)
+	if uid != 0 {
+		return fmt.Errorf("uid %d is not root", uid)
 	}
 	disk, err := os.OpenFile(g.Disk, os.O_RDWR, 0)
 	if err != nil {
@@ -91,21 +82,7 @@ func answer(c *net.UnixConn, g Grant) error {
 }
 
 // Listen makes the root-only grant socket at path.
-func Listen(path string) (*net.UnixListener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	_ = os.Remove(path)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("grant socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+func Listen(path string) (*net.UnixListener, error) { return rootsock.Listen(path) }
 
 // ErrNoGrant means nobody serves the socket: the node has no data
 // partition.

@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/rootsock"
 )
 
 // SocketPath is the system bus address the kubelet is given
@@ -48,21 +48,7 @@ type conn struct {
 }
 
 // Listen makes the root-only bus socket.
-func Listen(path string) (*net.UnixListener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	_ = os.Remove(path)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("system bus socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+func Listen(path string) (*net.UnixListener, error) { return rootsock.Listen(path) }
 
 // Serve accepts clients until ln is closed.
 func (s *Server) Serve(ln *net.UnixListener) error {
@@ -84,7 +70,7 @@ const guid = "6b696f73206275732070696431000001" // 32 hex digits, fixed: one bus
 
 func (s *Server) serveConn(uc *net.UnixConn) {
 	defer uc.Close()
-	uid, err := peerUID(uc)
+	uid, err := rootsock.PeerUID(uc)
 	if err != nil || uid != 0 {
 		s.Log.Printf("event=system-bus-refused uid=%d err=%v", uid, err)
 		return
@@ -124,22 +110,6 @@ func (s *Server) serveConn(uc *net.UnixConn) {
 			return
 		}
 	}
-}
-
-func peerUID(c *net.UnixConn) (uint32, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil {
-		return 0, err
-	}
-	if cerr != nil {
-		return 0, cerr
-	}
-	return cred.Uid, nil
 }
 
 // send encodes msg with the connection's next serial and writes it, with

@@ -4,12 +4,12 @@
 package syssock
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"time"
+
+	"kios.dev/kios/internal/rootsock"
 )
 
 // Bytes of the protocol.
@@ -46,20 +46,7 @@ type Server struct {
 }
 
 // Listen opens the socket, root-only, replacing a stale one.
-func Listen(path string) (net.Listener, error) {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("system socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+func Listen(path string) (net.Listener, error) { return rootsock.Listen(path) }
 
 // Serve accepts clients until the listener closes.
 func (s *Server) Serve(ln net.Listener) error {
