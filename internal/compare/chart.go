@@ -1,0 +1,71 @@
+package compare
+
+import (
+	"fmt"
+	"image/color"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// Milestones of a boot timeline, in order, as figure keys.
+var Milestones = []string{"kernel_start_s", "pid1_start_s", "containerd_ready_s", "kubelet_started_s",
+	"node_registered_s", "node_ready_s", "first_pod_running_s"}
+
+// Chart writes a PNG with the two median boot timelines side by side:
+// one horizontal bar per system, a mark at each milestone it reached.
+func (r Report) Chart(path string) error {
+	p := plot.New()
+	p.Title.Text = "Boot timeline from QEMU start (median)"
+	p.X.Label.Text = "seconds"
+	p.Y.Min, p.Y.Max = -0.5, 1.5
+	p.NominalY("baseline", "kiOS")
+	for row, sys := range []string{Baseline, KiOS} {
+		var pts plotter.XYs
+		for _, m := range Milestones {
+			if s, ok := r.Systems[sys][m]; ok {
+				pts = append(pts, plotter.XY{X: s.Median, Y: float64(row)})
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		line, err := plotter.NewLine(append(plotter.XYs{{X: 0, Y: float64(row)}}, pts...))
+		if err != nil {
+			return err
+		}
+		line.Width = vg.Points(6)
+		line.Color = []color.Color{color.RGBA{R: 200, G: 120, B: 40, A: 255}, color.RGBA{R: 40, G: 110, B: 200, A: 255}}[row]
+		marks, err := plotter.NewScatter(pts)
+		if err != nil {
+			return err
+		}
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: milestoneLabels(r, sys)})
+		if err != nil {
+			return err
+		}
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].Rotation = 0.6
+		}
+		p.Add(line, marks, labels)
+	}
+	p.Add(plotter.NewGrid())
+	p.X.Min = 0
+	p.X.Max *= 1.2 // room for the last milestone's label
+	if err := p.Save(10*vg.Inch, 4*vg.Inch, path); err != nil {
+		return fmt.Errorf("chart %s: %w", path, err)
+	}
+	return nil
+}
+
+func milestoneLabels(r Report, sys string) []string {
+	var out []string
+	for _, m := range Milestones {
+		if s, ok := r.Systems[sys][m]; ok {
+			out = append(out, fmt.Sprintf("%s %.1f", strings.TrimSuffix(m, "_s"), s.Median))
+		}
+	}
+	return out
+}
