@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/datapart"
+	"kios.dev/kios/internal/ext4"
 	"kios.dev/kios/internal/grow"
 	"kios.dev/kios/internal/mounts"
 )
@@ -145,9 +146,9 @@ func (n *Node) mountData(found datapart.Found) error {
 	}
 	n.journal = "clean"
 	if f, err := os.Open(dev); err == nil {
-		if dirty, err := grow.NeedsRecovery(f); err != nil {
+		if sb, err := ext4.Read(f, 0); err != nil {
 			n.journal = "unknown"
-		} else if dirty {
+		} else if sb.NeedsRecovery {
 			n.journal = "replayed" // the last boot did not end with an unmount
 		}
 		f.Close()

@@ -5,7 +5,6 @@
 package datapart
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kios.dev/kios/internal/ext4"
 	"kios.dev/kios/internal/gpt"
 )
 
@@ -87,8 +87,8 @@ func Find(sysBlock string, s Spec, open Opener) (Found, error) {
 			if err != nil {
 				continue
 			}
-			l, err := ext4Label(d)
-			if err == nil && l == s.Value {
+			sb, err := ext4.Read(d, 0)
+			if err == nil && sb.Label == s.Value {
 				return Found{Device: "/dev/" + p, Reason: "kios.data=LABEL=" + s.Value}, nil
 			}
 		}
@@ -167,18 +167,6 @@ func partitionName(sysBlock, disk string, index int) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// ext4Label reads the volume label of an ext2/3/4 superblock.
-func ext4Label(r io.ReaderAt) (string, error) {
-	sb := make([]byte, 1024)
-	if _, err := r.ReadAt(sb, 1024); err != nil {
-		return "", err
-	}
-	if binary.LittleEndian.Uint16(sb[0x38:]) != 0xef53 {
-		return "", errors.New("not ext4")
-	}
-	return strings.TrimRight(string(sb[0x78:0x88]), "\x00"), nil
 }
 
 // Parent names the disk a partition device is on and the partition's

@@ -7,14 +7,13 @@
 package grow
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/ext4"
 	"kios.dev/kios/internal/gpt"
 )
 
@@ -92,12 +91,11 @@ func GrowPartition(t Target) (gpt.Growth, int, error) {
 func growFS(t Target, g gpt.Growth, ss int) (Result, error) {
 	start, length := int64(g.FirstLBA)*int64(ss), int64(g.NewLastLBA-g.FirstLBA+1)*int64(ss)
 	var r Result
-	var err error
-	r.BlockSize, r.OldBlocks, err = ext4Blocks(t.Disk, start)
+	sb, err := ext4.Read(t.Disk, start)
 	if err != nil {
 		return r, err
 	}
-	r.NewBlocks = r.OldBlocks
+	r.BlockSize, r.OldBlocks, r.NewBlocks = sb.BlockSize, sb.Blocks, sb.Blocks
 	want := uint64(length) / r.BlockSize
 	if want <= r.OldBlocks {
 		return r, nil
@@ -105,9 +103,10 @@ func growFS(t Target, g gpt.Growth, ss int) (Result, error) {
 	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, t.Dir.Fd(), ext4ResizeFS, uintptr(unsafe.Pointer(&want))); errno != 0 {
 		return r, fmt.Errorf("resize ext4 on partition %d of %s to %d blocks: %w", t.Partition, t.DiskName, want, errno)
 	}
-	if _, r.NewBlocks, err = ext4Blocks(t.Disk, start); err != nil {
+	if sb, err = ext4.Read(t.Disk, start); err != nil {
 		return r, err
 	}
+	r.NewBlocks = sb.Blocks
 	return r, nil
 }
 
@@ -119,44 +118,4 @@ func resizePartition(disk *os.File, partition int, start, length int64) error {
 		return errno
 	}
 	return nil
-}
-
-// ErrNotExt4 is returned when the partition holds no ext4 superblock.
-var ErrNotExt4 = errors.New("not an ext4 filesystem")
-
-// ext4Blocks reads the block size and block count from the superblock
-// of the filesystem that starts at byte start of disk.
-func ext4Blocks(disk *os.File, start int64) (blockSize, blocks uint64, err error) {
-	sb := make([]byte, 1024)
-	if _, err := disk.ReadAt(sb, start+1024); err != nil {
-		return 0, 0, fmt.Errorf("read ext4 superblock: %w", err)
-	}
-	if binary.LittleEndian.Uint16(sb[0x38:]) != 0xef53 {
-		return 0, 0, ErrNotExt4
-	}
-	logSize := binary.LittleEndian.Uint32(sb[0x18:])
-	if logSize > 6 {
-		return 0, 0, fmt.Errorf("ext4 superblock: block size 2^%d KiB", logSize)
-	}
-	blocks = uint64(binary.LittleEndian.Uint32(sb[0x04:]))
-	const incompat64bit = 0x80
-	if binary.LittleEndian.Uint32(sb[0x60:])&incompat64bit != 0 {
-		blocks |= uint64(binary.LittleEndian.Uint32(sb[0x150:])) << 32
-	}
-	return 1024 << logSize, blocks, nil
-}
-
-// NeedsRecovery tells, from the superblock of an unmounted ext4 at the
-// start of dev, whether its journal must be replayed: the last mount did
-// not end cleanly.
-func NeedsRecovery(dev *os.File) (bool, error) {
-	sb := make([]byte, 1024)
-	if _, err := dev.ReadAt(sb, 1024); err != nil {
-		return false, fmt.Errorf("read ext4 superblock: %w", err)
-	}
-	if binary.LittleEndian.Uint16(sb[0x38:]) != 0xef53 {
-		return false, ErrNotExt4
-	}
-	const incompatRecover = 0x4
-	return binary.LittleEndian.Uint32(sb[0x60:])&incompatRecover != 0, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/ext4"
 	"kios.dev/kios/internal/gpt"
 )
 
@@ -123,10 +124,10 @@ func TestGrowLoopDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs, blocks, err := ext4Blocks(target.Disk, 4096*512)
+	sb, err := ext4.Read(target.Disk, 4096*512)
 	target.Close()
-	if err != nil || bs*blocks != before {
-		t.Errorf("superblock: %d blocks of %d bytes (%v), want the %d bytes mkfs made", blocks, bs, err, before)
+	if err != nil || sb.BlockSize*sb.Blocks != before {
+		t.Errorf("superblock: %d blocks of %d bytes (%v), want the %d bytes mkfs made", sb.Blocks, sb.BlockSize, err, before)
 	}
 	unix.Unmount(mnt, 0)
 	run(t, "e2fsck", "-f", "-n", part)
