@@ -57,9 +57,11 @@ func ParseCmdline(cmdline string) (Spec, error) {
 	return s, nil
 }
 
-// Disk is what Find reads: a block device by name.
+// Disk is what Find reads: a block device by name. Find closes each
+// one it opened (PID 1 keeps no disk open).
 type Disk interface {
 	io.ReaderAt
+	io.Closer
 	Size() int64
 }
 
@@ -88,6 +90,7 @@ func Find(sysBlock string, s Spec, open Opener) (Found, error) {
 				continue
 			}
 			sb, err := ext4.Read(d, 0)
+			d.Close()
 			if err == nil && sb.Label == s.Value {
 				return Found{Device: "/dev/" + p, Reason: "kios.data=LABEL=" + s.Value}, nil
 			}
@@ -102,6 +105,7 @@ func Find(sysBlock string, s Spec, open Opener) (Found, error) {
 			continue
 		}
 		t, err := gpt.Read(d, d.Size(), 512)
+		d.Close()
 		if err != nil {
 			reasons = append(reasons, fmt.Sprintf("%s: %v", name, err))
 			continue

@@ -39,7 +39,10 @@ func TestParseCmdline(t *testing.T) {
 	}
 }
 
-type memDisk struct{ b []byte }
+type memDisk struct {
+	b    []byte
+	open int // opened minus closed
+}
 
 func (m *memDisk) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
@@ -49,6 +52,7 @@ func (m *memDisk) ReadAt(p []byte, off int64) (int, error) {
 }
 func (m *memDisk) WriteAt(p []byte, off int64) (int, error) { return copy(m.b[off:], p), nil }
 func (m *memDisk) Size() int64                              { return int64(len(m.b)) }
+func (m *memDisk) Close() error                             { m.open--; return nil }
 
 // fakeSys makes /sys/class/block entries: disks and partitions.
 func fakeSys(t *testing.T, entries map[string]int) string {
@@ -77,15 +81,12 @@ func TestFind(t *testing.T) {
 	blank := &memDisk{b: make([]byte, 1<<20)}
 	sys := fakeSys(t, map[string]int{"vda": 0, "vda1": 1, "vda2": 2, "vdb": 0, "vdb1": 1, "loop0": 0})
 	open := func(name string) (Disk, error) {
-		switch name {
-		case "vda":
-			return disk, nil
-		case "vdb":
-			return blank, nil
-		case "vdb1":
-			return label, nil
+		d := map[string]*memDisk{"vda": disk, "vdb": blank, "vdb1": label}[name]
+		if d == nil {
+			return nil, errors.New("no such device")
 		}
-		return nil, errors.New("no such device")
+		d.open++
+		return d, nil
 	}
 	for _, tt := range []struct {
 		spec Spec
@@ -109,6 +110,11 @@ func TestFind(t *testing.T) {
 		}
 		if err != nil || got.Device != tt.want {
 			t.Errorf("%+v: got %+v, %v; want %s", tt.spec, got, err, tt.want)
+		}
+	}
+	for name, d := range map[string]*memDisk{"vda": disk, "vdb": blank, "vdb1": label} {
+		if d.open != 0 {
+			t.Errorf("%s left open %d times", name, d.open)
 		}
 	}
 	// A disk whose GPT is corrupt: RAM-only, with the reason.
