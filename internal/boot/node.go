@@ -162,12 +162,7 @@ func (n *Node) openModules() error {
 }
 
 func mountedNow() func(string) bool {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return func(string) bool { return false }
-	}
-	defer f.Close()
-	infos, err := mounts.ParseMountinfo(f)
+	infos, err := mounts.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return func(string) bool { return false }
 	}

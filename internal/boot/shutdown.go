@@ -103,7 +103,7 @@ func unmountAll(log Logger) int {
 	keep := map[string]bool{"/": true, "/proc": true, "/sys": true, "/dev": true, "/run": true}
 	var left []mounts.Info
 	for round := 0; round < 5; round++ {
-		infos, err := readMountinfo()
+		infos, err := mounts.ReadMountinfo("/proc/self/mountinfo")
 		if err != nil {
 			log.Printf("event=unmount-failed err=%q", err.Error())
 			return -1
@@ -139,15 +139,6 @@ func unmountAll(log Logger) int {
 		log.Printf("event=unmount-busy targets=%q", strings.Join(names, ","))
 	}
 	return len(left)
-}
-
-func readMountinfo() ([]mounts.Info, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return mounts.ParseMountinfo(f)
 }
 
 func waitGone(pids []int, limit time.Duration) {

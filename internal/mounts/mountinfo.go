@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 )
@@ -15,6 +16,16 @@ type Info struct {
 	Source  string   `json:"source"`
 	Options []string `json:"options"` // per-mount options: ro, nosuid, nodev, noexec...
 	Shared  bool     `json:"shared"`
+}
+
+// ReadMountinfo parses a mountinfo file, e.g. /proc/self/mountinfo.
+func ReadMountinfo(path string) ([]Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseMountinfo(f)
 }
 
 // ParseMountinfo reads mountinfo lines. Malformed lines are an error

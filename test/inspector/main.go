@@ -103,12 +103,7 @@ func report(sysctlKeys []string) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	f, err := os.Open("/proc/1/mountinfo")
-	if err != nil {
-		return r, err
-	}
-	defer f.Close()
-	if r.Mounts, err = mounts.ParseMountinfo(f); err != nil {
+	if r.Mounts, err = mounts.ReadMountinfo("/proc/1/mountinfo"); err != nil {
 		return r, err
 	}
 	r.Processes = processes()
