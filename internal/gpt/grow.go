@@ -3,7 +3,6 @@ package gpt
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 )
 
@@ -74,29 +73,8 @@ func Grow(d ReadWriterAt, size int64, sectorSize, index int) (Growth, error) {
 	}
 	entries := append([]byte(nil), t.entries...)
 	binary.LittleEndian.PutUint64(entries[(index-1)*es+40:], g.NewLastLBA)
-	header := func(self, backup, entriesLBA uint64) []byte {
-		h := make([]byte, sectorSize)
-		copy(h, t.header)
-		binary.LittleEndian.PutUint64(h[24:], self)
-		binary.LittleEndian.PutUint64(h[32:], backup)
-		binary.LittleEndian.PutUint64(h[48:], lastUsable)
-		binary.LittleEndian.PutUint64(h[72:], entriesLBA)
-		binary.LittleEndian.PutUint32(h[88:], crc32.ChecksumIEEE(entries))
-		binary.LittleEndian.PutUint32(h[16:], 0)
-		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:len(t.header)]))
-		return h
-	}
-	backupEntries := sectors - 1 - entryLBAs
-	for _, w := range []struct {
-		lba  uint64
-		data []byte
-	}{
-		{backupEntries, entries}, {sectors - 1, header(sectors-1, 1, backupEntries)},
-		{t.EntriesLBA, entries}, {1, header(1, sectors-1, t.EntriesLBA)},
-	} {
-		if _, err := d.WriteAt(w.data, int64(w.lba*ss)); err != nil {
-			return g, fmt.Errorf("write GPT at LBA %d: %w", w.lba, err)
-		}
+	if err := writeTables(d, sectorSize, sectors, t.header, entries, t.EntriesLBA, lastUsable); err != nil {
+		return g, err
 	}
 	if err := fixProtectiveMBR(d, sectors); err != nil {
 		return g, err
