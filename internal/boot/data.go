@@ -156,22 +156,8 @@ func (n *Node) mountData(found datapart.Found) error {
 	if err := n.Mounter.Mount(mounts.DataPartition(dev)); err != nil {
 		return err
 	}
-	for _, d := range mounts.DataDirs {
-		if err := os.MkdirAll(filepath.Join(mounts.DataDir, d), 0o700); err != nil {
-			return err
-		}
-	}
-	lib := filepath.Join(mounts.DataDir, "data/lib")
-	for _, d := range []struct {
-		path string
-		mode os.FileMode
-	}{{lib, 0o755}, {filepath.Join(mounts.DataDir, "meta/log"), 0o755}, {lib + "/kubelet", 0o700}, {lib + "/containerd", 0o700}, {lib + "/cni", 0o700}} {
-		if err := os.MkdirAll(d.path, d.mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(d.path, d.mode); err != nil {
-			return err
-		}
+	if err := mounts.MakeDataDirs(mounts.DataDir); err != nil {
+		return err
 	}
 	// The tmpfs mounts the data partition replaces are still empty.
 	for _, t := range mounts.Replaced {

@@ -160,10 +160,8 @@ func treeBytes(dir string) (int64, error) {
 // (mounts.DataDirs), with the config at /meta/etc.
 func layout(stage, config string) error {
 	root := filepath.Join(stage, "root")
-	for _, d := range mounts.DataDirs {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
-			return err
-		}
+	if err := mounts.MakeDataDirs(root); err != nil {
+		return err
 	}
 	if config == "" {
 		return nil

@@ -1,6 +1,11 @@
 package mounts
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
 
 // DataDir is where PID 1 mounts the data partition.
 const DataDir = "/run/kios/data"
@@ -14,8 +19,34 @@ func DataPartition(device string) Mount {
 // disk --image) and their index, relative to DataDir.
 const DataImages = "data/images"
 
-// DataDirs are created on the data partition on first use, root-only.
-var DataDirs = []string{"meta/etc", "meta/etc.work", "meta/log", "data/lib", "data/oci", "data/pods", "modules"}
+// Dir is a directory of the data partition and its mode.
+type Dir struct {
+	Path string // relative to the partition's root
+	Mode os.FileMode
+}
+
+// DataDirs are created on the data partition on first use (by PID 1,
+// and by kios disk): root-only, but for the two mounted at /var/lib and
+// /var/log, whose contents keep their own modes.
+var DataDirs = []Dir{
+	{"meta/etc", 0o700}, {"meta/etc.work", 0o700}, {"meta/log", 0o755},
+	{"data/lib", 0o755}, {"data/lib/kubelet", 0o700}, {"data/lib/containerd", 0o700}, {"data/lib/cni", 0o700},
+	{"data/oci", 0o700}, {"data/pods", 0o700}, {"modules", 0o700},
+}
+
+// MakeDataDirs creates DataDirs under root with their modes.
+func MakeDataDirs(root string) error {
+	for _, d := range DataDirs {
+		p := filepath.Join(root, d.Path)
+		if err := os.MkdirAll(p, d.Mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, d.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Replaced are the tmpfs mounts the data partition takes over; PID 1
 // unmounts them (still empty) before Data.
