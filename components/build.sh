@@ -96,6 +96,32 @@ kernel|stub)
 	dpkg-deb -x "$deb" "$cache/$d/root"
 	rm -f "$deb"
 	finish "$d" ;;
+baseline)
+	# A conventional node's root for `make bench`: Debian by debootstrap,
+	# with systemd as init and the pinned kernel installed by dpkg, whose
+	# postinst makes the initramfs with Debian's initramfs-tools.
+	key=$(printf '%s %s %s' "$BASELINE_SUITE" "$BASELINE_PACKAGES" "$KERNEL_VERSION" | sha256sum | cut -c1-12)
+	d=baseline-$key
+	done_or_build "$d" && exit 0
+	command -v debootstrap >/dev/null || { echo "components: baseline needs debootstrap (make deps)" >&2; exit 1; }
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	r=$cache/$d/root
+	debootstrap --variant=minbase --include="$BASELINE_PACKAGES" "$BASELINE_SUITE" "$r" http://deb.debian.org/debian >"$cache/$d/debootstrap.log" 2>&1 ||
+		{ tail -20 "$cache/$d/debootstrap.log" >&2; echo "components: debootstrap failed" >&2; exit 1; }
+	(cd "$r/tmp" && apt-get download "$KERNEL_PACKAGE=$KERNEL_VERSION" >/dev/null 2>&1) ||
+		{ apt-get update -qq >/dev/null 2>&1 && cd "$r/tmp" && apt-get download "$KERNEL_PACKAGE=$KERNEL_VERSION" >/dev/null 2>&1; } ||
+		{ echo "components: apt-get download $KERNEL_PACKAGE=$KERNEL_VERSION failed" >&2; exit 1; }
+	deb=$(ls "$r"/tmp/*.deb)
+	got=$(sha256sum "$deb" | cut -d' ' -f1)
+	[ "$got" = "$KERNEL_SHA256" ] || { echo "components: $deb has sha256 $got, versions.env pins $KERNEL_SHA256" >&2; exit 1; }
+	mount -t proc proc "$r/proc"
+	trap 'umount "$r/proc" 2>/dev/null || true' EXIT
+	chroot "$r" sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/$(basename "$deb") && apt-get clean" >>"$cache/$d/debootstrap.log" 2>&1 ||
+		{ tail -20 "$cache/$d/debootstrap.log" >&2; echo "components: kernel install in the baseline root failed" >&2; exit 1; }
+	umount "$r/proc"
+	rm -f "$deb" && rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin
+	ln -sfn "$d" "$cache/baseline"
+	finish "$d" ;;
 *)
 	echo "components: unknown component $1" >&2; exit 2 ;;
 esac

@@ -423,3 +423,10 @@ func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, e
 	}
 	return out.Bytes(), nil
 }
+
+// Default returns one of the files every image ships, by its path in
+// the image (e.g. "etc/kubernetes/config.yaml"), so other node builds
+// (the benchmark's baseline) can use the very same configuration.
+func Default(path string) ([]byte, error) {
+	return defaults.ReadFile("rootfs/" + path)
+}

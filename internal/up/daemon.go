@@ -6,18 +6,13 @@ package up
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -101,72 +96,15 @@ func Daemon(c Config) error {
 
 func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 	ctx := context.Background()
-	l, err := lab.Create(nsName(c.Dir))
+	env, err := StartEnv(ctx, c.Dir, c.Cache, p.say)
+	if env != nil {
+		*cleanups = append(*cleanups, env.Close)
+	}
 	if err != nil {
 		return err
 	}
-	*cleanups = append(*cleanups, func() { l.Close() })
-	p.say("lab network %s: bridge %s, gateway %s", l.Name, lab.BridgeName, lab.Gateway)
-
-	bins := cluster.Binaries{
-		Etcd: glob(c.Cache, "etcd-*/etcd"), APIServer: glob(c.Cache, "controlplane-*/kube-apiserver"),
-		ControllerManager: glob(c.Cache, "controlplane-*/kube-controller-manager"), Scheduler: glob(c.Cache, "controlplane-*/kube-scheduler"),
-	}
-	cp, err := cluster.Start(ctx, l, cluster.Layout{Dir: filepath.Join(c.Dir, "controlplane")}, lab.Gateway, bins)
-	if err != nil {
-		return err
-	}
-	*cleanups = append(*cleanups, cp.Stop)
-	p.say("control plane ready at https://%s:6443", lab.Gateway)
-
-	fwd, err := l.Forward("127.0.0.1:0", lab.Gateway.String()+":6443")
-	if err != nil {
-		return err
-	}
-	*cleanups = append(*cleanups, func() { fwd.Close() })
-	host := "https://" + fwd.Addr().String()
-	admin, err := os.ReadFile(cp.Layout.Conf("admin"))
-	if err != nil {
-		return err
-	}
-	kc := strings.Replace(string(admin), fmt.Sprintf("https://%s:6443", lab.Gateway), host, 1)
-	if err := os.WriteFile(filepath.Join(c.Dir, Kubeconfig), []byte(kc), 0o600); err != nil {
-		return err
-	}
-	cs, _, err := cp.ClientAt(host)
-	if err != nil {
-		return err
-	}
-	token, hash, err := cp.Bootstrap(ctx, cs, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	if err := cluster.InstallCNI(ctx, cs, lab.Gateway.String(), "6443"); err != nil {
-		return err
-	}
-
-	// The registry the nodes pull from; kios load pushes through a forward.
-	ln, err := l.Listen(RegistryLab)
-	if err != nil {
-		return err
-	}
-	blobs := filepath.Join(c.Dir, "registry-blobs")
-	os.MkdirAll(blobs, 0o755)
-	srv := &http.Server{Handler: registry.New(registry.WithBlobHandler(registry.NewDiskBlobHandler(blobs)),
-		registry.Logger(log.New(io.Discard, "", 0)))}
-	go srv.Serve(ln)
-	*cleanups = append(*cleanups, func() { srv.Close() })
-	rfwd, err := l.Forward("127.0.0.1:0", RegistryLab)
-	if err != nil {
-		return err
-	}
-	*cleanups = append(*cleanups, func() { rfwd.Close() })
-	if err := os.WriteFile(filepath.Join(c.Dir, RegistryFile), []byte(rfwd.Addr().String()), 0o644); err != nil {
-		return err
-	}
-	p.say("registry at %s (from this machine: %s)", RegistryLab, rfwd.Addr())
-
-	efi, err := buildNode(c, token, hash)
+	l, cs, token, hash := env.Lab, env.Client, env.Token, env.CAHash
+	efi, err := BuildNode(c.Dir, c.Parts, token, hash)
 	if err != nil {
 		return err
 	}
@@ -248,22 +186,26 @@ func readyNodes(ctx context.Context, cs kubernetes.Interface, names []string, re
 	return n
 }
 
-// buildNode makes the nodes' EFI: joins with the token, trusts the lab
-// registry as a mirror of every registry, primes the CNI installer.
-func buildNode(c Config, token, hash string) (string, error) {
-	cfg := filepath.Join(c.Dir, "node-config")
+// MirrorConfig is containerd's hosts.toml that makes the lab registry a
+// mirror of every registry (certs.d/_default).
+var MirrorConfig = fmt.Sprintf("# The kiOS lab registry mirrors every registry.\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", RegistryLab)
+
+// BuildNode makes the nodes' EFI in dir: joins with the token, trusts
+// the lab registry as a mirror of every registry, primes the CNI
+// installer.
+func BuildNode(dir, parts, token, hash string) (string, error) {
+	cfg := filepath.Join(dir, "node-config")
 	hosts := filepath.Join(cfg, "containerd", "certs.d", "_default")
 	if err := os.MkdirAll(hosts, 0o755); err != nil {
 		return "", err
 	}
-	mirror := fmt.Sprintf("# The kiOS lab registry mirrors every registry.\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", RegistryLab)
-	if err := os.WriteFile(filepath.Join(hosts, "hosts.toml"), []byte(mirror), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(hosts, "hosts.toml"), []byte(MirrorConfig), 0o644); err != nil {
 		return "", err
 	}
-	efi := filepath.Join(c.Dir, "node.efi")
+	efi := filepath.Join(dir, "node.efi")
 	jp := join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash}
-	err := image.Build(image.Options{Parts: c.Parts, Config: cfg, Output: efi, Join: &jp,
-		Images: []string{filepath.Join(c.Parts, "extra", "cni-installer.tar")}})
+	err := image.Build(image.Options{Parts: parts, Config: cfg, Output: efi, Join: &jp,
+		Images: []string{filepath.Join(parts, "extra", "cni-installer.tar")}})
 	return efi, err
 }
 

@@ -1,0 +1,197 @@
+// Package probe is the benchmark's view of a node from inside: a
+// privileged pod in the host's PID namespace that reports memory in use,
+// every host process with its resident memory, and the executables on
+// the host's root file system. The comparison benchmark runs it on kiOS
+// and on the baseline alike; the probe leaves its own pod (its shim,
+// pause and itself) out of the figures it reports.
+package probe
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Process is one host process.
+type Process struct {
+	PID    int    `json:"pid"`
+	PPID   int    `json:"ppid"`
+	Name   string `json:"name"`
+	RSSKiB int64  `json:"rss_kib"`
+}
+
+// Footprint is what the probe reports.
+type Footprint struct {
+	MemTotalKiB     int64 `json:"mem_total_kib"`
+	MemAvailableKiB int64 `json:"mem_available_kib"`
+	// Processes are the host's user-space processes (kernel threads
+	// left out), without the probe's own pod.
+	Processes []Process `json:"processes"`
+	// ProbeRSSKiB is the resident memory of the probe's own pod.
+	ProbeRSSKiB int64 `json:"probe_rss_kib"`
+	// Executables are the regular files with an execute bit on the host
+	// (seen through PID 1's root), outside SkipDirs.
+	Executables int `json:"executables"`
+}
+
+// UsedMiB is MemTotal - MemAvailable without the probe's own pod.
+func (f Footprint) UsedMiB() float64 {
+	return float64(f.MemTotalKiB-f.MemAvailableKiB-f.ProbeRSSKiB) / 1024
+}
+
+// SkipDirs are not the host's own files: kernel and runtime file
+// systems, container images and volumes, the CNI plugins the cluster
+// installs, logs and scratch space.
+var SkipDirs = []string{"proc", "sys", "dev", "run", "tmp", "var/tmp", "var/log", "var/lib/containerd",
+	"var/lib/kubelet", "opt/cni"}
+
+// Read reads the footprint from root (the probe's "/": its /proc is the
+// host's, in the host PID namespace); self is the probe's PID there.
+func Read(root string, self int) (Footprint, error) {
+	var f Footprint
+	mem, err := readKiB(filepath.Join(root, "proc", "meminfo"), "MemTotal:", "MemAvailable:")
+	if err != nil {
+		return f, err
+	}
+	f.MemTotalKiB, f.MemAvailableKiB = mem[0], mem[1]
+	entries, err := os.ReadDir(filepath.Join(root, "proc"))
+	if err != nil {
+		return f, fmt.Errorf("list processes: %w", err)
+	}
+	var all []Process
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		p, ok := readProcess(filepath.Join(root, "proc", e.Name(), "status"), pid)
+		if ok {
+			all = append(all, p)
+		}
+	}
+	own := podOf(all, self)
+	for _, p := range all {
+		if own[p.PID] {
+			f.ProbeRSSKiB += p.RSSKiB
+			continue
+		}
+		f.Processes = append(f.Processes, p)
+	}
+	sort.Slice(f.Processes, func(i, j int) bool { return f.Processes[i].PID < f.Processes[j].PID })
+	if f.Executables, err = countExecutables(filepath.Join(root, "proc", "1", "root")); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// readProcess reads a status file; kernel threads (no VmRSS) and
+// processes gone meanwhile are skipped.
+func readProcess(path string, pid int) (Process, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Process{}, false
+	}
+	p := Process{PID: pid}
+	rss := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Name":
+			p.Name = v
+		case "PPid":
+			p.PPID, _ = strconv.Atoi(v)
+		case "VmRSS":
+			p.RSSKiB, _ = strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+			rss = true
+		}
+	}
+	return p, rss
+}
+
+// podOf is the probe's pod: its parent (the pod's shim) and everything
+// under that shim.
+func podOf(all []Process, self int) map[int]bool {
+	parent := map[int]int{}
+	for _, p := range all {
+		parent[p.PID] = p.PPID
+	}
+	shim, ok := parent[self]
+	if !ok || shim <= 1 {
+		return map[int]bool{self: true}
+	}
+	own := map[int]bool{}
+	for _, p := range all {
+		for q := p.PID; q > 1; q = parent[q] {
+			if q == shim {
+				own[p.PID] = true
+				break
+			}
+			if _, known := parent[q]; !known {
+				break
+			}
+		}
+	}
+	return own
+}
+
+func readKiB(path string, keys ...string) ([]int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(keys))
+	found := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		for i, k := range keys {
+			if strings.HasPrefix(l, k) {
+				v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(l, k)), " kB"), 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", path, k, err)
+				}
+				out[i] = v
+				found++
+			}
+		}
+	}
+	if found != len(keys) {
+		return nil, fmt.Errorf("%s: want %v", path, keys)
+	}
+	return out, nil
+}
+
+func countExecutables(root string) (int, error) {
+	skip := map[string]bool{}
+	for _, d := range SkipDirs {
+		skip[filepath.Join(root, d)] = true
+	}
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root {
+				return err
+			}
+			return nil // a file gone meanwhile, or unreadable
+		}
+		if d.IsDir() && skip[p] {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil && info.Mode().Perm()&0o111 != 0 {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count executables under %s: %w", root, err)
+	}
+	return n, nil
+}

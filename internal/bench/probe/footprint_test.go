@@ -1,0 +1,88 @@
+package probe
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func write(t *testing.T, root, rel, content string, mode os.FileMode) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeHost lays out a /proc with a systemd, a kernel thread, a kubelet,
+// the probe's pod (shim 10, pause 11, probe 12) and another pod (shim
+// 30, pause 31), and a root with executables inside and outside SkipDirs.
+func fakeHost(t *testing.T) string {
+	root := t.TempDir()
+	write(t, root, "proc/meminfo", "MemTotal:        2000000 kB\nMemFree:          100 kB\nMemAvailable:    1500000 kB\n", 0o644)
+	for _, p := range []struct {
+		pid, ppid int
+		name, rss string
+	}{
+		{1, 0, "systemd", "10000"}, {2, 0, "kthreadd", ""}, {5, 1, "kubelet", "60000"},
+		{6, 5, "kubelet-child", "100"},
+		{10, 1, "containerd-shim", "8000"}, {11, 10, "pause", "500"}, {12, 10, "benchprobe", "7000"},
+		{30, 1, "containerd-shim", "8100"}, {31, 30, "pause", "400"},
+	} {
+		s := "Name:\t" + p.name + "\nState:\tS (sleeping)\nPPid:\t" + strconv.Itoa(p.ppid) + "\n"
+		if p.rss != "" {
+			s += "VmRSS:\t" + p.rss + " kB\n"
+		}
+		write(t, root, "proc/"+strconv.Itoa(p.pid)+"/status", s, 0o644)
+	}
+	write(t, root, "proc/self-not-a-pid/status", "garbage", 0o644)
+	host := "proc/1/root/"
+	write(t, root, host+"bin/init", "x", 0o500)
+	write(t, root, host+"usr/bin/kubelet", "x", 0o755)
+	write(t, root, host+"etc/config", "x", 0o644)
+	write(t, root, host+"var/lib/containerd/snapshots/1/fs/bin/sh", "x", 0o755)
+	write(t, root, host+"opt/cni/bin/bridge", "x", 0o755)
+	write(t, root, host+"run/x", "x", 0o755)
+	return root
+}
+
+func TestRead(t *testing.T) {
+	f, err := Read(fakeHost(t), 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Footprint{
+		MemTotalKiB: 2000000, MemAvailableKiB: 1500000,
+		Processes: []Process{
+			{PID: 1, Name: "systemd", RSSKiB: 10000}, {PID: 5, PPID: 1, Name: "kubelet", RSSKiB: 60000},
+			{PID: 6, PPID: 5, Name: "kubelet-child", RSSKiB: 100},
+			{PID: 30, PPID: 1, Name: "containerd-shim", RSSKiB: 8100}, {PID: 31, PPID: 30, Name: "pause", RSSKiB: 400},
+		},
+		ProbeRSSKiB: 8000 + 500 + 7000,
+		Executables: 2,
+	}
+	if diff := cmp.Diff(want, f); diff != "" {
+		t.Errorf("footprint (-want +got):\n%s", diff)
+	}
+	if got, want := f.UsedMiB(), float64(2000000-1500000-15500)/1024; got != want {
+		t.Errorf("UsedMiB = %v, want %v", got, want)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	root := fakeHost(t)
+	write(t, root, "proc/meminfo", "MemTotal: 5 kB\n", 0o644)
+	if _, err := Read(root, 12); err == nil || !strings.Contains(err.Error(), "MemAvailable") {
+		t.Errorf("meminfo without MemAvailable: err = %v", err)
+	}
+	if _, err := Read(t.TempDir(), 12); err == nil {
+		t.Error("no /proc: no error")
+	}
+}

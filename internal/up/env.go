@@ -1,0 +1,127 @@
+package up
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"k8s.io/client-go/kubernetes"
+
+	"kios.dev/kios/internal/cluster"
+	"kios.dev/kios/internal/lab"
+)
+
+// Env is what nodes join: a lab network with an upstream control plane,
+// the CNI installed, a bootstrap token and an image registry. kios up
+// and the comparison benchmark both boot their nodes into one.
+type Env struct {
+	Lab    *lab.Lab
+	CP     *cluster.ControlPlane
+	Client kubernetes.Interface
+	Token  string
+	CAHash string
+	Dir    string // holds Kubeconfig and RegistryFile (for Load)
+
+	cleanups []func()
+}
+
+// StartEnv creates the lab network (named after dir), starts the control
+// plane from the binaries under cache, bootstraps joining and serves the
+// registry. say reports each part as it comes up. On error the parts
+// already started are stopped; the caller closes a returned Env.
+func StartEnv(ctx context.Context, dir, cache string, say func(format string, args ...any)) (env *Env, err error) {
+	e := &Env{Dir: dir}
+	defer func() {
+		if err != nil {
+			e.Close()
+			env = nil
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return e, err
+	}
+	l, err := lab.Create(nsName(dir))
+	if err != nil {
+		return e, err
+	}
+	e.Lab = l
+	e.cleanups = append(e.cleanups, func() { l.Close() })
+	say("lab network %s: bridge %s, gateway %s", l.Name, lab.BridgeName, lab.Gateway)
+
+	bins := cluster.Binaries{
+		Etcd: glob(cache, "etcd-*/etcd"), APIServer: glob(cache, "controlplane-*/kube-apiserver"),
+		ControllerManager: glob(cache, "controlplane-*/kube-controller-manager"), Scheduler: glob(cache, "controlplane-*/kube-scheduler"),
+	}
+	cp, err := cluster.Start(ctx, l, cluster.Layout{Dir: filepath.Join(dir, "controlplane")}, lab.Gateway, bins)
+	if err != nil {
+		return e, err
+	}
+	e.CP = cp
+	e.cleanups = append(e.cleanups, cp.Stop)
+	say("control plane ready at https://%s:6443", lab.Gateway)
+
+	fwd, err := l.Forward("127.0.0.1:0", lab.Gateway.String()+":6443")
+	if err != nil {
+		return e, err
+	}
+	e.cleanups = append(e.cleanups, func() { fwd.Close() })
+	host := "https://" + fwd.Addr().String()
+	admin, err := os.ReadFile(cp.Layout.Conf("admin"))
+	if err != nil {
+		return e, err
+	}
+	kc := strings.Replace(string(admin), fmt.Sprintf("https://%s:6443", lab.Gateway), host, 1)
+	if err := os.WriteFile(filepath.Join(dir, Kubeconfig), []byte(kc), 0o600); err != nil {
+		return e, err
+	}
+	cs, _, err := cp.ClientAt(host)
+	if err != nil {
+		return e, err
+	}
+	e.Client = cs
+	if e.Token, e.CAHash, err = cp.Bootstrap(ctx, cs, 24*time.Hour); err != nil {
+		return e, err
+	}
+	if err := cluster.InstallCNI(ctx, cs, lab.Gateway.String(), "6443"); err != nil {
+		return e, err
+	}
+
+	// The registry the nodes pull from; kios load pushes through a forward.
+	ln, err := l.Listen(RegistryLab)
+	if err != nil {
+		return e, err
+	}
+	blobs := filepath.Join(dir, "registry-blobs")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return e, err
+	}
+	srv := &http.Server{Handler: registry.New(registry.WithBlobHandler(registry.NewDiskBlobHandler(blobs)),
+		registry.Logger(log.New(io.Discard, "", 0)))}
+	go srv.Serve(ln)
+	e.cleanups = append(e.cleanups, func() { srv.Close() })
+	rfwd, err := l.Forward("127.0.0.1:0", RegistryLab)
+	if err != nil {
+		return e, err
+	}
+	e.cleanups = append(e.cleanups, func() { rfwd.Close() })
+	if err := os.WriteFile(filepath.Join(dir, RegistryFile), []byte(rfwd.Addr().String()), 0o644); err != nil {
+		return e, err
+	}
+	say("registry at %s (from this machine: %s)", RegistryLab, rfwd.Addr())
+	return e, nil
+}
+
+// Close stops everything StartEnv started, last first.
+func (e *Env) Close() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+	e.cleanups = nil
+}
