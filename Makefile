@@ -115,9 +115,18 @@ fuzz:
 		done; \
 	done
 
-bench: build
+# The benchmarks (not part of make test): three boots of the EFI alone
+# (boot.json), then kiOS against a conventional Debian node built here,
+# BENCH_PAIRS boots of each in turn in one lab cluster (report.md,
+# report.json, timeline.png). See docs/benchmark.md.
+BENCH_PAIRS ?= 5
+BENCH_PODS ?= 10,50,100
+bench: build controlplane
+	@components/build.sh baseline
+	$(GOBUILD) -o $(OUT)/bin/benchprobe ./cmd/benchprobe
+	$(OUT)/kios mkimage -binary $(OUT)/bin/benchprobe -name localhost/kios/benchprobe:v1 -o $(OUT)/benchprobe.tar
 	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
-	$(OUT)/kios bench --cluster --boots 3 --image $(OUT)/demo-image.tar
+	$(OUT)/kios bench --baseline --pairs $(BENCH_PAIRS) --pods $(BENCH_PODS) --out $(OUT)/bench
 
 # An hour of pod churn on one node, then the host-process audit (make
 # test churns for two minutes).

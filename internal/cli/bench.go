@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"kios.dev/kios/internal/bench"
 	"kios.dev/kios/internal/up"
@@ -21,11 +23,34 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "out/bench", "directory for boot.json")
 	clusterMode := fs.Bool("cluster", false, "measure kios up instead: node registered, Ready, first Deployment pod")
 	archive := fs.String("image", filepath.Join("out", "demo-image.tar"), "with --cluster: image archive for the Deployment")
+	withBaseline := fs.Bool("baseline", false, "compare with a conventional node (Debian, systemd) booted in turn in the same lab")
+	pairs := fs.Int("pairs", 5, "with --baseline: boots of each system")
+	pods := fs.String("pods", "10,50,100", "with --baseline: growth steps, pods on the node")
+	memory := fs.Int("memory", 4096, "with --baseline: VM memory (MiB)")
+	baseRoot := fs.String("baseline-root", filepath.Join(defaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
+	probeArchive := fs.String("probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *boots < 1 {
 		return fmt.Errorf("bench: --boots must be at least 1")
+	}
+	if *withBaseline {
+		steps, err := parsePods(*pods)
+		if err != nil {
+			return err
+		}
+		if *pairs < 1 {
+			return fmt.Errorf("bench: --pairs must be at least 1")
+		}
+		rep, err := bench.Comparison(bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
+			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Pairs: *pairs, Pods: steps, MemoryMiB: *memory, Log: writerLog{stderr}})
+		if err != nil {
+			return err
+		}
+		rep.Markdown(stdout)
+		fmt.Fprintf(stdout, "\nbench: wrote %s/report.md, report.json, timeline.png, runs.json\n", *out)
+		return nil
 	}
 	if *clusterMode {
 		self, err := os.Executable()
@@ -50,4 +75,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	r.Print(stdout)
 	return r.Write(*out)
+}
+
+// parsePods parses "10,50,100".
+func parsePods(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 105 {
+			return nil, fmt.Errorf("bench: --pods %q: want counts from 1 to 105 (the kubelet runs at most 110 pods), comma-separated", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

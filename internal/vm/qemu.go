@@ -299,6 +299,9 @@ func (v *VM) WaitLine(ctx context.Context, re *regexp.Regexp, from int) (Line, i
 	}
 }
 
+// Started is when QEMU was started: the zero of every boot figure.
+func (v *VM) Started() time.Time { return v.start }
+
 // Done is closed when QEMU has exited.
 func (v *VM) Done() <-chan struct{} { return v.done }
 

@@ -1,0 +1,429 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"kios.dev/kios/internal/bench/probe"
+	"kios.dev/kios/internal/cluster"
+	"kios.dev/kios/internal/compare"
+	"kios.dev/kios/internal/up"
+	"kios.dev/kios/internal/vm"
+)
+
+// Images the comparison's pods run, pushed to the lab registry.
+const (
+	PauseImage = "localhost/kios/pause:v1"
+	ProbeImage = "localhost/kios/benchprobe:v1"
+)
+
+// PairsConfig is one comparison run.
+type PairsConfig struct {
+	Pairs     int   // boots of each system, alternating kiOS, baseline
+	Pods      []int // growth steps (e.g. 10, 50, 100)
+	MemoryMiB int
+	Consoles  string // where each boot's console is kept
+	Log       Logger
+}
+
+// lab is one boot's surroundings: the cluster and the network slot.
+type labBoots struct {
+	env *up.Env
+	cs  kubernetes.Interface
+	tap string
+	mac string
+}
+
+const (
+	labTAP = "tap1"
+	labMAC = "52:54:00:88:00:0b"
+)
+
+// NewLab prepares env for the comparison's boots: one TAP with a
+// reserved address, which every boot uses in turn.
+func newLab(env *up.Env) (*labBoots, error) {
+	if err := env.Lab.AddTAP(labTAP); err != nil {
+		return nil, err
+	}
+	hw, _ := net.ParseMAC(labMAC)
+	env.Lab.Reserve(hw, net.IPv4(10, 88, 0, 11))
+	return &labBoots{env: env, cs: env.Client, tap: labTAP, mac: labMAC}, nil
+}
+
+// RunPairs boots kiOS and the baseline in turn, c.Pairs times each,
+// and measures every boot the same way.
+func RunPairs(env *up.Env, systems [2]System, c PairsConfig) ([]compare.Run, error) {
+	l, err := newLab(env)
+	if err != nil {
+		return nil, err
+	}
+	var runs []compare.Run
+	for i := 1; i <= c.Pairs; i++ {
+		for _, s := range systems {
+			figs, err := l.boot(s, i, c)
+			if err != nil {
+				return runs, fmt.Errorf("%s boot %d: %w", s.Name, i, err)
+			}
+			c.Log.Printf("bench: %d/%d %-8s %s", i, c.Pairs, s.Name, summary(figs, c.Pods))
+			runs = append(runs, compare.Run{System: s.Name, Figures: figs})
+		}
+	}
+	return runs, nil
+}
+
+func summary(f map[string]float64, pods []int) string {
+	s := fmt.Sprintf("kernel %.1fs, PID 1 %.1fs, containerd %.1fs, kubelet %.1fs, registered %.1fs, Ready %.1fs, first pod %.1fs; RAM %.0f MiB, %.0f processes, %.0f executables",
+		f["kernel_start_s"], f["pid1_start_s"], f["containerd_ready_s"], f["kubelet_started_s"], f["node_registered_s"],
+		f["node_ready_s"], f["first_pod_running_s"], f["ram_used_mib"], f["host_processes"], f["executables"])
+	for _, n := range pods {
+		s += fmt.Sprintf("; %d pods %.1fs %.0f MiB", n, f[fmt.Sprintf("pods_%d_running_s", n)], f[fmt.Sprintf("pods_%d_ram_used_mib", n)])
+	}
+	return s + fmt.Sprintf("; shutdown %.1fs", f["shutdown_s"])
+}
+
+func (l *labBoots) boot(s System, i int, c PairsConfig) (map[string]float64, error) {
+	dir, err := os.MkdirTemp("", "kios-bench-boot-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	disks, err := s.bootDisks(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.Consoles, 0o755); err != nil {
+		return nil, err
+	}
+	console, err := os.Create(filepath.Join(c.Consoles, fmt.Sprintf("%s-%d.console", s.Name, i)))
+	if err != nil {
+		return nil, err
+	}
+	defer console.Close()
+	v, err := vm.Start(vm.Config{EFI: s.EFI, Disks: disks, Dir: dir, MemoryMiB: c.MemoryMiB, CPUs: 2, TAP: l.tap, MAC: l.mac,
+		Wrap: []string{"ip", "netns", "exec", l.env.Lab.Name}, Console: console, Extra: s.Extra})
+	if err != nil {
+		return nil, err
+	}
+	defer v.Stop(30 * time.Second)
+	defer l.forget(s.NodeName)
+	figs := map[string]float64{"image_mib": s.ImageMiB}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+	defer cancel()
+	since := func() float64 { return time.Since(v.Started()).Seconds() }
+
+	if err := l.waitReady(ctx, v, s.NodeName, figs, since); err != nil {
+		return nil, err
+	}
+	if err := l.firstPod(ctx, v, figs, since); err != nil {
+		return nil, err
+	}
+	for k, t := range consoleFigures(s, v.Lines()) {
+		figs[k] = t
+	}
+	for k := range s.Console {
+		if _, ok := figs[k]; !ok {
+			return nil, fmt.Errorf("console never showed %s (%s)", k, s.Console[k])
+		}
+	}
+	if err := l.startProbe(ctx); err != nil {
+		return nil, err
+	}
+	f, err := l.footprint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	addFootprint(figs, "", f)
+	for _, n := range c.Pods {
+		secs, err := l.grow(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		figs[fmt.Sprintf("pods_%d_running_s", n)] = secs
+		f, err := l.footprint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		figs[fmt.Sprintf("pods_%d_ram_used_mib", n)] = f.UsedMiB()
+	}
+	if err := l.deleteAndWait(ctx, "growth"); err != nil {
+		return nil, err
+	}
+	secs, err := l.shutdown(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	figs["shutdown_s"] = secs
+	return figs, nil
+}
+
+// addFootprint turns the probe's report into figures: RAM in use,
+// host processes, their total and per-program resident memory, and
+// executables.
+func addFootprint(figs map[string]float64, prefix string, f probe.Footprint) {
+	figs[prefix+"ram_used_mib"] = f.UsedMiB()
+	figs[prefix+"host_processes"] = float64(len(f.Processes))
+	figs[prefix+"executables"] = float64(f.Executables)
+	var total int64
+	byName := map[string]int64{}
+	for _, p := range f.Processes {
+		total += p.RSSKiB
+		byName[p.Name] += p.RSSKiB
+	}
+	figs[prefix+"host_rss_mib"] = float64(total) / 1024
+	for name, kib := range byName {
+		figs[prefix+"rss_"+sanitize(name)+"_mib"] = float64(kib) / 1024
+	}
+}
+
+func sanitize(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// waitReady polls the API server until the node is registered and
+// Ready, approving its serving certificate as the lab does.
+func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs map[string]float64, since func() float64) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	lastApprove := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s not Ready: %w", name, ctx.Err())
+		case <-v.Done():
+			return fmt.Errorf("QEMU exited before node %s was Ready", name)
+		case <-time.After(200 * time.Millisecond):
+		}
+		node, err := l.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		if _, ok := figs["node_registered_s"]; !ok {
+			figs["node_registered_s"] = since()
+		}
+		if time.Since(lastApprove) > 2*time.Second {
+			cluster.ApproveServingCSRs(ctx, l.cs)
+			lastApprove = time.Now()
+		}
+		for _, c := range node.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				figs["node_ready_s"] = since()
+				return nil
+			}
+		}
+	}
+}
+
+func deployment(name, image string, replicas int32, args ...string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	zero := int64(0)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &zero, AutomountServiceAccountToken: new(bool),
+					Containers: []corev1.Container{{Name: name, Image: image, Args: args, ImagePullPolicy: corev1.PullIfNotPresent}}}}},
+	}
+}
+
+// firstPod runs a one-replica Deployment and times its pod to Running.
+func (l *labBoots) firstPod(ctx context.Context, v *vm.VM, figs map[string]float64, since func() float64) error {
+	if _, err := l.cs.AppsV1().Deployments("default").Create(ctx, deployment("first", PauseImage, 1), metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if _, err := l.waitRunning(ctx, "first", 1, 5*time.Minute); err != nil {
+		return err
+	}
+	figs["first_pod_running_s"] = since()
+	return l.deleteAndWait(ctx, "first")
+}
+
+// waitRunning waits until n pods of app are Running and returns how long
+// that took.
+func (l *labBoots) waitRunning(ctx context.Context, app string, n int, timeout time.Duration) (float64, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+		if err == nil {
+			running := 0
+			for _, p := range pods.Items {
+				if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+					running++
+				}
+			}
+			if running >= n {
+				return time.Since(start).Seconds(), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%d pods of %s not Running: %w", n, app, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// deleteAndWait deletes a Deployment and waits until its pods are gone.
+func (l *labBoots) deleteAndWait(ctx context.Context, app string) error {
+	bg := metav1.DeletePropagationBackground
+	err := l.cs.AppsV1().Deployments("default").Delete(ctx, app, metav1.DeleteOptions{PropagationPolicy: &bg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	for {
+		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+		if err == nil && len(pods.Items) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pods of %s not gone: %w", app, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// grow scales the growth Deployment to n pods and times them to Running.
+func (l *labBoots) grow(ctx context.Context, n int) (float64, error) {
+	deployments := l.cs.AppsV1().Deployments("default")
+	d, err := deployments.Get(ctx, "growth", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = deployments.Create(ctx, deployment("growth", PauseImage, int32(n)), metav1.CreateOptions{})
+	case err == nil:
+		replicas := int32(n)
+		d.Spec.Replicas = &replicas
+		_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return 0, err
+	}
+	return l.waitRunning(ctx, "growth", n, 20*time.Minute)
+}
+
+// startProbe runs the footprint probe: host network (the API server
+// reaches it at the node's address), host PID namespace, privileged to
+// read every process and PID 1's root.
+func (l *labBoots) startProbe(ctx context.Context) error {
+	yes := true
+	zero := int64(0)
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe", Labels: map[string]string{"app": "probe"}},
+		Spec: corev1.PodSpec{HostNetwork: true, HostPID: true, TerminationGracePeriodSeconds: &zero, AutomountServiceAccountToken: new(bool),
+			Containers: []corev1.Container{{Name: "probe", Image: ProbeImage, Args: []string{"serve"},
+				SecurityContext: &corev1.SecurityContext{Privileged: &yes}}}},
+	}
+	if _, err := l.cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	_, err := l.waitRunning(ctx, "probe", 1, 5*time.Minute)
+	return err
+}
+
+// settle is how long the node rests before each footprint reading.
+const settle = 15 * time.Second
+
+// footprint reads the probe's report through the API server.
+func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
+	var f probe.Footprint
+	time.Sleep(settle)
+	var last error
+	for try := 0; try < 20; try++ {
+		b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", nil).DoRaw(ctx)
+		if err == nil {
+			if err := json.Unmarshal(b, &f); err != nil {
+				return f, fmt.Errorf("probe report: %w", err)
+			}
+			return f, nil
+		}
+		last = err
+		time.Sleep(time.Second)
+	}
+	return f, fmt.Errorf("probe: %w", last)
+}
+
+// shutdown runs a pod that takes 5 s to stop, presses the power button
+// and times it to QEMU's exit.
+func (l *labBoots) shutdown(ctx context.Context, v *vm.VM) (float64, error) {
+	grace := int64(30)
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "slow", Labels: map[string]string{"app": "slow"}},
+		Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &grace, AutomountServiceAccountToken: new(bool),
+			Containers: []corev1.Container{{Name: "slow", Image: ProbeImage, Args: []string{"stop-after", "5s"}}}},
+	}
+	if _, err := l.cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	if _, err := l.waitRunning(ctx, "slow", 1, 5*time.Minute); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := v.Powerdown(); err != nil {
+		return 0, fmt.Errorf("power button: %w", err)
+	}
+	select {
+	case <-v.Done():
+		return time.Since(start).Seconds(), nil
+	case <-time.After(3 * time.Minute):
+		return 0, fmt.Errorf("no power-off 3 minutes after the power button")
+	}
+}
+
+// forget removes the node and its pods from the cluster, so the next
+// boot registers afresh.
+func (l *labBoots) forget(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	zero := int64(0)
+	for _, d := range []string{"first", "growth"} {
+		l.cs.AppsV1().Deployments("default").Delete(ctx, d, metav1.DeleteOptions{})
+	}
+	l.cs.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+	for _, ns := range []string{"default", "kube-system"} {
+		pods, err := l.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
+		if err != nil {
+			continue
+		}
+		for _, p := range pods.Items {
+			l.cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		}
+	}
+	for _, p := range []string{"probe", "slow"} {
+		l.cs.CoreV1().Pods("default").Delete(ctx, p, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	}
+	// Pods of deleted Deployments go with their ReplicaSets; wait for the
+	// names the next boot reuses.
+	for ctx.Err() == nil {
+		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err == nil && len(pods.Items) == 0 {
+			return
+		}
+		if err == nil {
+			for _, p := range pods.Items {
+				l.cs.CoreV1().Pods("default").Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

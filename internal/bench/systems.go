@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+
+	"kios.dev/kios/internal/compare"
+	"kios.dev/kios/internal/vm"
+)
+
+// System is one side of the comparison: what to boot and how its
+// console shows the boot's milestones.
+type System struct {
+	Name     string // compare.KiOS or compare.Baseline
+	EFI      string
+	NodeName string
+	// ImageMiB is what the node is made of: the EFI, or for the
+	// baseline its UKI plus the root file system.
+	ImageMiB float64
+	// Disk, when set, is the root disk; each boot gets a fresh
+	// copy-on-write overlay of it.
+	Disk string
+	// Extra QEMU arguments (kiOS: the firmware UUID that names it).
+	Extra []string
+	// Console milestones: figure key -> the first console line that
+	// marks it.
+	Console map[string]*regexp.Regexp
+}
+
+// Console milestones of each system. Both print the kernel's banner;
+// kiOS's PID 1 logs fixed-format events, systemd its status lines.
+var (
+	KiOSConsole = map[string]*regexp.Regexp{
+		"kernel_start_s":     regexp.MustCompile(`Linux version `),
+		"pid1_start_s":       regexp.MustCompile(`kios: t=[0-9.]+ event=init-start`),
+		"containerd_ready_s": regexp.MustCompile(`kios: t=[0-9.]+ event=containerd-ready`),
+		"kubelet_started_s":  regexp.MustCompile(`kios: t=[0-9.]+ event=service-started name=kubelet `),
+	}
+	// systemd reports containerd started once it has notified READY
+	// (Type=notify) and the kubelet at exec (Type=simple); the status
+	// line may be cut at the terminal width, inside the unit name.
+	BaselineConsole = map[string]*regexp.Regexp{
+		"kernel_start_s":     regexp.MustCompile(`Linux version `),
+		"pid1_start_s":       regexp.MustCompile(`Welcome to .*Debian`),
+		"containerd_ready_s": regexp.MustCompile(`Started .*containerd\.servic`),
+		"kubelet_started_s":  regexp.MustCompile(`Started .*kubelet\.servic`),
+	}
+)
+
+// consoleFigures finds each milestone's first line.
+func consoleFigures(s System, lines []vm.Line) map[string]float64 {
+	out := map[string]float64{}
+	for key, re := range s.Console {
+		for _, l := range lines {
+			if re.MatchString(l.Text) {
+				out[key] = l.At.Seconds()
+				break
+			}
+		}
+	}
+	return out
+}
+
+// bootDisks makes the boot's fresh root disk overlay in dir.
+func (s System) bootDisks(dir string) ([]string, error) {
+	if s.Disk == "" {
+		return nil, nil
+	}
+	abs, err := filepath.Abs(s.Disk)
+	if err != nil {
+		return nil, err
+	}
+	overlay := filepath.Join(dir, "root.qcow2")
+	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", abs, "-F", "raw", overlay).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("root disk overlay: %v: %s", err, out)
+	}
+	return []string{overlay}, nil
+}
+
+func fileMiB(p string) (float64, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0, err
+	}
+	return float64(st.Size()) / (1 << 20), nil
+}
+
+var _ = compare.KiOS
