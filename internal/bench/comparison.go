@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"kios.dev/kios/internal/baseline"
 	"kios.dev/kios/internal/compare"
+	"kios.dev/kios/internal/image"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
 	"kios.dev/kios/internal/up"
@@ -48,7 +50,11 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 			return rep, fmt.Errorf("push %s to the lab registry: %w", a, err)
 		}
 	}
-	kiosEFI, err := up.BuildNode(labDir, c.Parts, env.Token, env.CAHash)
+	joinFiles, err := kubeadmJoin(ctx, env)
+	if err != nil {
+		return rep, err
+	}
+	kiosEFI, err := buildKiOS(labDir, c.Parts, joinFiles)
 	if err != nil {
 		return rep, fmt.Errorf("build the kiOS node: %w", err)
 	}
@@ -60,10 +66,6 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(up.MirrorConfig)}})
 	if err != nil {
 		return rep, fmt.Errorf("build the baseline node: %w", err)
-	}
-	joinFiles, err := kubeadmJoin(ctx, env)
-	if err != nil {
-		return rep, err
 	}
 	baseDisk := filepath.Join(labDir, "baseline-root.img")
 	if err := base.Session(baseDisk, joinFiles); err != nil {
@@ -96,6 +98,32 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	rep.Machine = fmt.Sprintf("%s, %s, VMs of 2 vCPUs and %d MiB", machine(), accel, c.MemoryMiB)
 	rep.Reproduce = "make bench"
 	return rep, WriteComparison(rep, c.Out)
+}
+
+// buildKiOS builds the kiOS node with the same join result in its
+// configuration (kios build --config: /etc/kubernetes/bootstrap-kubelet.conf
+// and pki/ca.crt), so the kubelet starts in cluster mode as the
+// baseline's does, the lab registry as a mirror, and the CNI installer
+// primed as kios up primes it.
+func buildKiOS(dir, parts string, joinFiles map[string][]byte) (string, error) {
+	cfg := filepath.Join(dir, "bench-node-config")
+	files := map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(up.MirrorConfig)}
+	for p, b := range joinFiles {
+		files[p] = b
+	}
+	for p, b := range files {
+		dst := filepath.Join(cfg, strings.TrimPrefix(p, "etc/"))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			return "", err
+		}
+	}
+	efi := filepath.Join(dir, "bench-node.efi")
+	err := image.Build(image.Options{Parts: parts, Config: cfg, Output: efi,
+		Images: []string{filepath.Join(parts, "extra", "cni-installer.tar")}})
+	return efi, err
 }
 
 // kubeadmJoin does what kubeadm join does before it starts the kubelet:

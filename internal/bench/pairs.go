@@ -360,7 +360,26 @@ func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
 		last = err
 		time.Sleep(time.Second)
 	}
-	return f, fmt.Errorf("probe: %w", last)
+	return f, fmt.Errorf("probe (%s): %w", podState(ctx, l.cs, "probe"), last)
+}
+
+// podState sums up a pod's containers for an error message.
+func podState(ctx context.Context, cs kubernetes.Interface, name string) string {
+	p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	s := string(p.Status.Phase)
+	for _, c := range p.Status.ContainerStatuses {
+		s += fmt.Sprintf("; %s restarts=%d", c.Name, c.RestartCount)
+		if t := c.LastTerminationState.Terminated; t != nil {
+			s += fmt.Sprintf(" last exit %d %s %q", t.ExitCode, t.Reason, t.Message)
+		}
+		if w := c.State.Waiting; w != nil {
+			s += fmt.Sprintf(" waiting %s %q", w.Reason, w.Message)
+		}
+	}
+	return s
 }
 
 // shutdown runs a pod that takes 5 s to stop, presses the power button

@@ -173,9 +173,11 @@ func countExecutables(root string) (int, error) {
 		skip[filepath.Join(root, d)] = true
 	}
 	n := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	// root is /proc/1/root, a symbolic link: the trailing slash walks
+	// what it points to.
+	err := filepath.WalkDir(root+"/", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if p == root {
+			if filepath.Clean(p) == root {
 				return err
 			}
 			return nil // a file gone meanwhile, or unreadable

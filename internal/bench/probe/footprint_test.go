@@ -43,7 +43,11 @@ func fakeHost(t *testing.T) string {
 		write(t, root, "proc/"+strconv.Itoa(p.pid)+"/status", s, 0o644)
 	}
 	write(t, root, "proc/self-not-a-pid/status", "garbage", 0o644)
-	host := "proc/1/root/"
+	// As in /proc, PID 1's root is a symbolic link.
+	if err := os.Symlink("../../host", filepath.Join(root, "proc", "1", "root")); err != nil {
+		t.Fatal(err)
+	}
+	host := "host/"
 	write(t, root, host+"bin/init", "x", 0o500)
 	write(t, root, host+"usr/bin/kubelet", "x", 0o755)
 	write(t, root, host+"etc/config", "x", 0o644)
