@@ -132,7 +132,16 @@ func buildKiOS(dir, parts string, joinFiles map[string][]byte) (string, error) {
 // the result, so its boots start where a joined kubeadm node's do.
 func kubeadmJoin(ctx context.Context, env *up.Env) (map[string][]byte, error) {
 	p := join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash, Dial: env.Lab.DialContext}
-	r, err := join.Discover(ctx, p)
+	// The controller manager signs cluster-info for a new token a little
+	// after it is stored: retry for a while, as kubeadm join does.
+	var r join.Result
+	var err error
+	for try := 0; try < 60; try++ {
+		if r, err = join.Discover(ctx, p); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("discover the lab cluster: %w", err)
 	}

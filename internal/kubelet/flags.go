@@ -55,22 +55,25 @@ func Flags(root string, log Logger) ([]string, Mode, error) {
 	} else if ok {
 		args = append(args, "--config="+abs(ConfigFile))
 	}
-	for _, f := range []struct{ rel, flag string }{
-		{KubeconfigFile, "--kubeconfig"},
-		{BootstrapFile, "--bootstrap-kubeconfig"},
-	} {
-		ok, err := exists(f.rel)
-		if err != nil {
-			return nil, "", err
-		}
-		if ok {
-			mode = Cluster
-			args = append(args, f.flag+"="+abs(f.rel))
-		}
+	hasKubeconfig, err := exists(KubeconfigFile)
+	if err != nil {
+		return nil, "", err
+	}
+	hasBootstrap, err := exists(BootstrapFile)
+	if err != nil {
+		return nil, "", err
+	}
+	if hasKubeconfig || hasBootstrap {
+		mode = Cluster
+	}
+	if hasBootstrap {
+		args = append(args, "--bootstrap-kubeconfig="+abs(BootstrapFile))
 	}
 	// --kubeconfig is where a bootstrapped kubelet writes its credentials,
-	// so it must be given even before the file exists.
-	if mode == Cluster && !contains(args, "--kubeconfig=") {
+	// so it is given before the file exists, and in the same place after:
+	// the flags stay the same when the kubelet writes it, and PID 1 does
+	// not restart a kubelet that has just bootstrapped.
+	if mode == Cluster {
 		args = append(args, "--kubeconfig="+abs(KubeconfigFile))
 	}
 	if mode == Standalone {
@@ -106,13 +109,4 @@ func Flags(root string, log Logger) ([]string, Mode, error) {
 			"--image-credential-provider-bin-dir="+CredentialProviderBin)
 	}
 	return args, mode, nil
-}
-
-func contains(args []string, prefix string) bool {
-	for _, a := range args {
-		if strings.HasPrefix(a, prefix) {
-			return true
-		}
-	}
-	return false
 }

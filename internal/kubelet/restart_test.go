@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,5 +48,30 @@ func TestTake(t *testing.T) {
 	}
 	if !NeedsRestart(s1, s2) {
 		t.Error("a new bootstrap kubeconfig does not restart the kubelet")
+	}
+}
+
+// A kubelet started with a bootstrap kubeconfig writes kubelet.conf
+// itself; the files on disk then give the same flags, so PID 1 keeps
+// it running (it once restarted it, because --kubeconfig moved).
+func TestTakeAfterBootstrap(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc/kubernetes"), 0o755)
+	os.WriteFile(filepath.Join(root, ConfigFile), []byte("kind: KubeletConfiguration\n"), 0o644)
+	os.WriteFile(filepath.Join(root, BootstrapFile), []byte("token"), 0o600)
+	before, err := Take(root, &testLog{t: t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, KubeconfigFile), []byte("client cert"), 0o600)
+	after, err := Take(root, &testLog{t: t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before.Flags, after.Flags); diff != "" {
+		t.Errorf("flags changed when kubelet.conf appeared (-before +after):\n%s", diff)
+	}
+	if NeedsRestart(before, after) {
+		t.Error("the kubelet's own kubelet.conf restarts it")
 	}
 }

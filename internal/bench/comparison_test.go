@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/bench/probe"
+	"kios.dev/kios/internal/compare"
+	"kios.dev/kios/internal/vm"
+)
+
+func lines(texts map[float64]string) []vm.Line {
+	var out []vm.Line
+	for at, text := range texts {
+		out = append(out, vm.Line{At: time.Duration(at * float64(time.Second)), Text: text})
+	}
+	// In time order, as the console delivers them.
+	sort.Slice(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// Console lines as each system prints them (the baseline's from a real
+// boot: systemd's status lines carry colour codes and are cut at the
+// terminal width).
+func TestConsoleFigures(t *testing.T) {
+	tests := []struct {
+		name    string
+		system  System
+		console map[float64]string
+		want    map[string]float64
+	}{
+		{"kiOS", System{Console: KiOSConsole}, map[float64]string{
+			7.0:  "[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)",
+			9.5:  "[    2.512000] kios: t=2.501 event=init-start version=dev",
+			11.0: "[    4.010000] kios: t=4.001 event=containerd-ready took=1.2s",
+			11.1: "[    4.110000] kios: t=4.101 event=service-started name=kubelet pid=301 restarts=0",
+			30.0: "[   23.000000] kios: t=23.000 event=service-started name=kubelet pid=901 restarts=1",
+		}, map[string]float64{"kernel_start_s": 7, "pid1_start_s": 9.5, "containerd_ready_s": 11, "kubelet_started_s": 11.1}},
+		{"baseline", System{Console: BaselineConsole}, map[float64]string{
+			6.9:  "[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)",
+			12.5: "Welcome to \x1b[1mDebian GNU/Linux 12 (bookworm)\x1b[0m!",
+			15.0: "         Starting \x1b[0;1;39mcontainerd.servic… - containerd container runtime...",
+			18.3: "[\x1b[0;32m  OK  \x1b[0m] Started \x1b[0;1;39mkubelet.service\x1b[0…ubelet: The Kubernetes Node Agent.",
+			20.1: "[\x1b[0;32m  OK  \x1b[0m] Started \x1b[0;1;39mcontainerd.service…0m - containerd container runtime.",
+		}, map[string]float64{"kernel_start_s": 6.9, "pid1_start_s": 12.5, "containerd_ready_s": 20.1, "kubelet_started_s": 18.3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := consoleFigures(tt.system, lines(tt.console))
+			if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })); diff != "" {
+				t.Errorf("figures (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAddFootprint(t *testing.T) {
+	f := probe.Footprint{MemTotalKiB: 4 << 20, MemAvailableKiB: 4<<20 - 300*1024 - 10*1024, ProbeRSSKiB: 10 * 1024, Executables: 9,
+		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024},
+			{PID: 8, Name: "containerd-shim", RSSKiB: 2048}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
+	figs := map[string]float64{}
+	addFootprint(figs, "", f)
+	want := map[string]float64{"ram_used_mib": 300, "host_processes": 4, "executables": 9, "host_rss_mib": 23.5,
+		"rss_init_mib": 20, "rss_containerd-shim_mib": 3, "rss__sd-pam__mib": 0.5}
+	if diff := cmp.Diff(want, figs); diff != "" {
+		t.Errorf("figures (-want +got):\n%s", diff)
+	}
+}
+
+// The report a comparison writes, from figures shaped as boots give
+// them: the stable keys of report.json, the table and the chart.
+func TestWriteComparison(t *testing.T) {
+	var runs []compare.Run
+	for i := 0; i < 5; i++ {
+		k := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 9, "containerd_ready_s": 11, "kubelet_started_s": 11.1,
+			"node_registered_s": 15, "node_ready_s": 18 + float64(i), "first_pod_running_s": 20, "ram_used_mib": 400, "image_mib": 60,
+			"pods_10_running_s": 12, "shutdown_s": 9}
+		b := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 12, "containerd_ready_s": 20, "kubelet_started_s": 18,
+			"node_registered_s": 22, "node_ready_s": 27, "first_pod_running_s": 30, "ram_used_mib": 350, "image_mib": 870,
+			"pods_10_running_s": 17, "shutdown_s": 14}
+		runs = append(runs, compare.Run{System: compare.KiOS, Figures: k}, compare.Run{System: compare.Baseline, Figures: b})
+	}
+	r, err := compare.Compare(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := WriteComparison(r, out); err != nil {
+		t.Fatal(err)
+	}
+	var js map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &js); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]float64{"kios.node_ready_s": 20, "baseline.node_ready_s": 27, "ratio.node_ready": 20.0 / 27,
+		"kios.ram_used_mib": 400, "baseline.ram_used_mib": 350, "ratio.ram_used": 400.0 / 350, "kios.image_mib": 60,
+		"baseline.image_mib": 870, "runs": 5} {
+		got, ok := js[key].(float64)
+		if !ok || got-want > 0.001 || want-got > 0.001 {
+			t.Errorf("report.json %s = %v, want %v", key, js[key], want)
+		}
+	}
+	for _, f := range []string{"report.md", "timeline.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
