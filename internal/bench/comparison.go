@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"kios.dev/kios/internal/baseline"
@@ -38,7 +40,10 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	var rep compare.Report
 	labDir := filepath.Join(c.Out, "lab")
 	os.RemoveAll(labDir)
-	ctx := context.Background()
+	// Ctrl-C stops the boot under way and the lab, and leaves no VM,
+	// control plane or network namespace behind.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	env, err := up.StartEnv(ctx, labDir, c.Cache, c.Log.Printf)
 	if err != nil {
 		return rep, err
@@ -78,7 +83,7 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 		{Name: compare.Baseline, EFI: base.EFI, Disk: baseDisk, NodeName: baseline.Hostname,
 			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole},
 	}
-	runs, err := RunPairs(env, systems, PairsConfig{Pairs: c.Pairs, Pods: c.Pods, MemoryMiB: c.MemoryMiB,
+	runs, err := RunPairs(ctx, env, systems, PairsConfig{Pairs: c.Pairs, Pods: c.Pods, MemoryMiB: c.MemoryMiB,
 		Consoles: filepath.Join(c.Out, "consoles"), Log: c.Log})
 	if werr := writeJSON(filepath.Join(c.Out, "runs.json"), runs); werr != nil && err == nil {
 		err = werr

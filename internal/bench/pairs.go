@@ -51,7 +51,7 @@ const (
 	labMAC = "52:54:00:88:00:0b"
 )
 
-// NewLab prepares env for the comparison's boots: one TAP with a
+// newLab prepares env for the comparison's boots: one TAP with a
 // reserved address, which every boot uses in turn.
 func newLab(env *up.Env) (*labBoots, error) {
 	if err := env.Lab.AddTAP(labTAP); err != nil {
@@ -64,7 +64,8 @@ func newLab(env *up.Env) (*labBoots, error) {
 
 // RunPairs boots kiOS and the baseline in turn, c.Pairs times each,
 // and measures every boot the same way.
-func RunPairs(env *up.Env, systems [2]System, c PairsConfig) ([]compare.Run, error) {
+// Cancelling ctx stops the boot under way (its VM is stopped).
+func RunPairs(ctx context.Context, env *up.Env, systems [2]System, c PairsConfig) ([]compare.Run, error) {
 	l, err := newLab(env)
 	if err != nil {
 		return nil, err
@@ -72,7 +73,7 @@ func RunPairs(env *up.Env, systems [2]System, c PairsConfig) ([]compare.Run, err
 	var runs []compare.Run
 	for i := 1; i <= c.Pairs; i++ {
 		for _, s := range systems {
-			figs, err := l.boot(s, i, c)
+			figs, err := l.boot(ctx, s, i, c)
 			if err != nil {
 				return runs, fmt.Errorf("%s boot %d: %w", s.Name, i, err)
 			}
@@ -93,7 +94,7 @@ func summary(f map[string]float64, pods []int) string {
 	return s + fmt.Sprintf("; shutdown %.1fs", f["shutdown_s"])
 }
 
-func (l *labBoots) boot(s System, i int, c PairsConfig) (map[string]float64, error) {
+func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (map[string]float64, error) {
 	dir, err := os.MkdirTemp("", "kios-bench-boot-")
 	if err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func (l *labBoots) boot(s System, i int, c PairsConfig) (map[string]float64, err
 	defer v.Stop(30 * time.Second)
 	defer l.forget(s.NodeName)
 	figs := map[string]float64{"image_mib": s.ImageMiB}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
 	defer cancel()
 	since := func() float64 { return time.Since(v.Started()).Seconds() }
 
@@ -137,6 +138,7 @@ func (l *labBoots) boot(s System, i int, c PairsConfig) (map[string]float64, err
 			return nil, fmt.Errorf("console never showed %s (%s)", k, s.Console[k])
 		}
 	}
+	l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d", s.Name, i)))
 	if err := l.startProbe(ctx); err != nil {
 		return nil, err
 	}
@@ -166,6 +168,20 @@ func (l *labBoots) boot(s System, i int, c PairsConfig) (map[string]float64, err
 	}
 	figs["shutdown_s"] = secs
 	return figs, nil
+}
+
+// saveNodeLogs keeps the node's kubelet and containerd logs of the boot
+// (prefix.kubelet.log...), read through the kubelet's /logs handler, to
+// study where the time went. kiOS writes them to /var/log; the baseline
+// logs to the journal, which the handler does not serve, so there is
+// nothing to keep for it.
+func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) {
+	for _, f := range []string{"kubelet.log", "containerd.log"} {
+		b, err := l.cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy", "logs", f).DoRaw(ctx)
+		if err == nil {
+			os.WriteFile(prefix+"."+f, b, 0o644)
+		}
+	}
 }
 
 // addFootprint turns the probe's report into figures: RAM in use,
@@ -347,7 +363,11 @@ const settle = 15 * time.Second
 // footprint reads the probe's report through the API server.
 func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
 	var f probe.Footprint
-	time.Sleep(settle)
+	select {
+	case <-ctx.Done():
+		return f, ctx.Err()
+	case <-time.After(settle):
+	}
 	var last error
 	for try := 0; try < 20; try++ {
 		b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", nil).DoRaw(ctx)

@@ -87,8 +87,41 @@ func Compare(runs []Run) (Report, error) {
 	for k := range keys {
 		r.Keys = append(r.Keys, k)
 	}
-	sort.Strings(r.Keys)
+	sort.Slice(r.Keys, func(i, j int) bool {
+		a, b := rank(r.Keys[i]), rank(r.Keys[j])
+		if a != b {
+			return a < b
+		}
+		return r.Keys[i] < r.Keys[j]
+	})
 	return r, nil
+}
+
+// headline are the footprint figures, in the order the table shows
+// them after the boot milestones.
+var headline = []string{"ram_used_mib", "host_processes", "host_rss_mib", "executables", "image_mib"}
+
+// rank orders the table: the boot timeline, the footprint, growth by
+// pod count, shutdown, then anything else (per-program memory).
+func rank(k string) int {
+	for i, m := range Milestones {
+		if k == m {
+			return i
+		}
+	}
+	for i, h := range headline {
+		if k == h {
+			return 100 + i
+		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(k, "pods_%d_", &n); err == nil {
+		return 200 + n
+	}
+	if k == "shutdown_s" {
+		return 1000
+	}
+	return 2000
 }
 
 func stat(vs []float64) Stat {
