@@ -162,6 +162,11 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	if err := l.deleteAndWait(ctx, "growth"); err != nil {
 		return nil, err
 	}
+	// The growth pods are gone from the API before the node has torn
+	// them down; the shutdown is measured on a node back at rest.
+	if err := l.quiesce(ctx, len(f.Processes)); err != nil {
+		return nil, err
+	}
 	secs, err := l.shutdown(ctx, v)
 	if err != nil {
 		return nil, err
@@ -370,17 +375,25 @@ func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
 	}
 	var last error
 	for try := 0; try < 20; try++ {
-		b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", nil).DoRaw(ctx)
-		if err == nil {
-			if err := json.Unmarshal(b, &f); err != nil {
-				return f, fmt.Errorf("probe report: %w", err)
-			}
+		if f, last = l.readFootprint(ctx); last == nil {
 			return f, nil
 		}
-		last = err
 		time.Sleep(time.Second)
 	}
 	return f, fmt.Errorf("probe (%s): %w", podState(ctx, l.cs, "probe"), last)
+}
+
+// readFootprint asks the probe once, through the API server's proxy.
+func (l *labBoots) readFootprint(ctx context.Context) (probe.Footprint, error) {
+	var f probe.Footprint
+	b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", nil).DoRaw(ctx)
+	if err != nil {
+		return f, err
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("probe report: %w", err)
+	}
+	return f, nil
 }
 
 // podState sums up a pod's containers for an error message.
@@ -400,6 +413,25 @@ func podState(ctx context.Context, cs kubernetes.Interface, name string) string 
 		}
 	}
 	return s
+}
+
+// quiesce waits until the node runs no more host processes than it
+// did at rest (n), i.e. every removed pod's shim and pause are gone.
+func (l *labBoots) quiesce(ctx context.Context, n int) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		if f, err := l.readFootprint(ctx); err == nil && len(f.Processes) <= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the node did not come back to %d host processes after the growth pods were removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // shutdown runs a pod that takes 5 s to stop, presses the power button
