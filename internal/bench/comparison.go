@@ -169,6 +169,30 @@ func kubeadmJoin(ctx context.Context, env *up.Env) (map[string][]byte, error) {
 	return files, nil
 }
 
+// ReportFrom writes the report again (e.g. with a newer table or chart)
+// from the runs.json of an earlier comparison, keeping its date and
+// machine line from the report.json beside it.
+func ReportFrom(runsFile, out string) (compare.Report, error) {
+	var rep compare.Report
+	b, err := os.ReadFile(runsFile)
+	if err != nil {
+		return rep, err
+	}
+	var runs []compare.Run
+	if err := json.Unmarshal(b, &runs); err != nil {
+		return rep, fmt.Errorf("%s: %w", runsFile, err)
+	}
+	if rep, err = compare.Compare(runs); err != nil {
+		return rep, fmt.Errorf("%s: %w", runsFile, err)
+	}
+	var prev struct{ Date, Machine string }
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(runsFile), "report.json")); err == nil {
+		json.Unmarshal(b, &prev)
+	}
+	rep.Date, rep.Machine, rep.Reproduce = prev.Date, prev.Machine, "make bench"
+	return rep, WriteComparison(rep, out)
+}
+
 // WriteComparison writes report.md, report.json and timeline.png.
 func WriteComparison(r compare.Report, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {

@@ -28,6 +28,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	pods := fs.String("pods", "10,50,100", "with --baseline: growth steps, pods on the node")
 	memory := fs.Int("memory", 4096, "with --baseline: VM memory (MiB)")
 	baseRoot := fs.String("baseline-root", filepath.Join(defaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
+	fromRuns := fs.String("report-from", "", "with --baseline: only write the report again from a runs.json of an earlier comparison")
 	probeArchive := fs.String("probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,6 +43,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		if *pairs < 1 {
 			return fmt.Errorf("bench: --pairs must be at least 1")
+		}
+		if *fromRuns != "" {
+			rep, err := bench.ReportFrom(*fromRuns, *out)
+			if err != nil {
+				return err
+			}
+			rep.Markdown(stdout)
+			return nil
 		}
 		rep, err := bench.Comparison(bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
 			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Pairs: *pairs, Pods: steps, MemoryMiB: *memory, Log: writerLog{stderr}})

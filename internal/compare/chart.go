@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Milestones of a boot timeline, in order, as figure keys.
@@ -46,8 +47,14 @@ func (r Report) Chart(path string) error {
 		if err != nil {
 			return err
 		}
+		// Alternate labels above and below the bar: close milestones
+		// (containerd ready, kubelet started) would print over each other.
 		for i := range labels.TextStyle {
 			labels.TextStyle[i].Rotation = 0.6
+			if i%2 == 1 {
+				labels.TextStyle[i].Rotation = -0.6
+				labels.TextStyle[i].YAlign = draw.YTop
+			}
 		}
 		p.Add(line, marks, labels)
 	}
