@@ -65,7 +65,7 @@ func TestAddFootprint(t *testing.T) {
 		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024},
 			{PID: 8, Name: "containerd-shim", RSSKiB: 2048}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
 	figs := map[string]float64{}
-	addFootprint(figs, "", f)
+	addFootprint(figs, f)
 	want := map[string]float64{"ram_used_mib": 300, "host_processes": 4, "executables": 9, "host_rss_mib": 23.5,
 		"rss_init_mib": 20, "rss_containerd-shim_mib": 3, "rss__sd-pam__mib": 0.5}
 	if diff := cmp.Diff(want, figs); diff != "" {

@@ -38,12 +38,11 @@ type PairsConfig struct {
 	Log       Logger
 }
 
-// lab is one boot's surroundings: the cluster and the network slot.
+// labBoots boots the systems in turn in one lab: the cluster, and one
+// network slot (labTAP, labMAC) every boot uses.
 type labBoots struct {
 	env *up.Env
 	cs  kubernetes.Interface
-	tap string
-	mac string
 }
 
 const (
@@ -59,7 +58,7 @@ func newLab(env *up.Env) (*labBoots, error) {
 	}
 	hw, _ := net.ParseMAC(labMAC)
 	env.Lab.Reserve(hw, net.IPv4(10, 88, 0, 11))
-	return &labBoots{env: env, cs: env.Client, tap: labTAP, mac: labMAC}, nil
+	return &labBoots{env: env, cs: env.Client}, nil
 }
 
 // RunPairs boots kiOS and the baseline in turn, c.Pairs times each,
@@ -112,7 +111,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 		return nil, err
 	}
 	defer console.Close()
-	v, err := vm.Start(vm.Config{EFI: s.EFI, Disks: disks, Dir: dir, MemoryMiB: c.MemoryMiB, CPUs: 2, TAP: l.tap, MAC: l.mac,
+	v, err := vm.Start(vm.Config{EFI: s.EFI, Disks: disks, Dir: dir, MemoryMiB: c.MemoryMiB, CPUs: 2, TAP: labTAP, MAC: labMAC,
 		Wrap: []string{"ip", "netns", "exec", l.env.Lab.Name}, Console: console, Extra: s.Extra})
 	if err != nil {
 		return nil, err
@@ -127,7 +126,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	if err := l.waitReady(ctx, v, s.NodeName, figs, since); err != nil {
 		return nil, err
 	}
-	if err := l.firstPod(ctx, v, figs, since); err != nil {
+	if err := l.firstPod(ctx, figs, since); err != nil {
 		return nil, err
 	}
 	for k, t := range consoleFigures(s, v.Lines()) {
@@ -146,7 +145,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	if err != nil {
 		return nil, err
 	}
-	addFootprint(figs, "", f)
+	addFootprint(figs, f)
 	for _, n := range c.Pods {
 		secs, err := l.grow(ctx, n)
 		if err != nil {
@@ -192,19 +191,19 @@ func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) {
 // addFootprint turns the probe's report into figures: RAM in use,
 // host processes, their total and per-program resident memory, and
 // executables.
-func addFootprint(figs map[string]float64, prefix string, f probe.Footprint) {
-	figs[prefix+"ram_used_mib"] = f.UsedMiB()
-	figs[prefix+"host_processes"] = float64(len(f.Processes))
-	figs[prefix+"executables"] = float64(f.Executables)
+func addFootprint(figs map[string]float64, f probe.Footprint) {
+	figs["ram_used_mib"] = f.UsedMiB()
+	figs["host_processes"] = float64(len(f.Processes))
+	figs["executables"] = float64(f.Executables)
 	var total int64
 	byName := map[string]int64{}
 	for _, p := range f.Processes {
 		total += p.RSSKiB
 		byName[p.Name] += p.RSSKiB
 	}
-	figs[prefix+"host_rss_mib"] = float64(total) / 1024
+	figs["host_rss_mib"] = float64(total) / 1024
 	for name, kib := range byName {
-		figs[prefix+"rss_"+sanitize(name)+"_mib"] = float64(kib) / 1024
+		figs["rss_"+sanitize(name)+"_mib"] = float64(kib) / 1024
 	}
 }
 
@@ -252,7 +251,7 @@ func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs ma
 	}
 }
 
-func deployment(name, image string, replicas int32, args ...string) *appsv1.Deployment {
+func deployment(name, image string, replicas int32) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
 	zero := int64(0)
 	return &appsv1.Deployment{
@@ -260,12 +259,12 @@ func deployment(name, image string, replicas int32, args ...string) *appsv1.Depl
 		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &zero, AutomountServiceAccountToken: new(bool),
-					Containers: []corev1.Container{{Name: name, Image: image, Args: args, ImagePullPolicy: corev1.PullIfNotPresent}}}}},
+					Containers: []corev1.Container{{Name: name, Image: image, ImagePullPolicy: corev1.PullIfNotPresent}}}}},
 	}
 }
 
 // firstPod runs a one-replica Deployment and times its pod to Running.
-func (l *labBoots) firstPod(ctx context.Context, v *vm.VM, figs map[string]float64, since func() float64) error {
+func (l *labBoots) firstPod(ctx context.Context, figs map[string]float64, since func() float64) error {
 	if _, err := l.cs.AppsV1().Deployments("default").Create(ctx, deployment("first", PauseImage, 1), metav1.CreateOptions{}); err != nil {
 		return err
 	}
@@ -471,20 +470,15 @@ func (l *labBoots) forget(name string) {
 		l.cs.AppsV1().Deployments("default").Delete(ctx, d, metav1.DeleteOptions{})
 	}
 	l.cs.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
-	for _, ns := range []string{"default", "kube-system"} {
-		pods, err := l.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
-		if err != nil {
-			continue
-		}
+	// The node's system pods (the CNI DaemonSet's) in kube-system.
+	pods, err := l.cs.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
+	if err == nil {
 		for _, p := range pods.Items {
-			l.cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+			l.cs.CoreV1().Pods("kube-system").Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 		}
 	}
-	for _, p := range []string{"probe", "slow"} {
-		l.cs.CoreV1().Pods("default").Delete(ctx, p, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	}
-	// Pods of deleted Deployments go with their ReplicaSets; wait for the
-	// names the next boot reuses.
+	// Every pod in default (probe, slow, what the Deployments left),
+	// until none is left: the next boot reuses the names.
 	for ctx.Err() == nil {
 		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
 		if err == nil && len(pods.Items) == 0 {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"kios.dev/kios/internal/compare"
 	"kios.dev/kios/internal/vm"
 )
 
@@ -88,5 +87,3 @@ func fileMiB(p string) (float64, error) {
 	}
 	return float64(st.Size()) / (1 << 20), nil
 }
-
-var _ = compare.KiOS
