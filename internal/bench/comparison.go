@@ -8,13 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"kios.dev/kios/internal/baseline"
 	"kios.dev/kios/internal/compare"
-	"kios.dev/kios/internal/image"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
 	"kios.dev/kios/internal/up"
@@ -59,7 +57,14 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	kiosEFI, err := buildKiOS(labDir, c.Parts, joinFiles)
+	// kiOS gets the same join result in its configuration (kios build
+	// --config: /etc/kubernetes/...), so its kubelet starts in cluster
+	// mode as the baseline's does.
+	etc := map[string][]byte{}
+	for p, b := range joinFiles {
+		etc["kubernetes/"+p] = b
+	}
+	kiosEFI, err := up.BuildNode(labDir, c.Parts, nil, etc)
 	if err != nil {
 		return rep, fmt.Errorf("build the kiOS node: %w", err)
 	}
@@ -73,7 +78,11 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 		return rep, fmt.Errorf("build the baseline node: %w", err)
 	}
 	baseDisk := filepath.Join(labDir, "baseline-root.img")
-	if err := base.Session(baseDisk, joinFiles); err != nil {
+	onDisk := map[string][]byte{}
+	for p, b := range joinFiles {
+		onDisk["etc/kubernetes/"+p] = b
+	}
+	if err := base.Session(baseDisk, onDisk); err != nil {
 		return rep, err
 	}
 	c.Log.Printf("bench: kiOS %s (%.1f MiB), baseline %s + root disk (%.1f MiB)", kiosEFI, kiosMiB, base.EFI, float64(base.ImageBytes)/(1<<20))
@@ -105,36 +114,11 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	return rep, WriteComparison(rep, c.Out)
 }
 
-// buildKiOS builds the kiOS node with the same join result in its
-// configuration (kios build --config: /etc/kubernetes/bootstrap-kubelet.conf
-// and pki/ca.crt), so the kubelet starts in cluster mode as the
-// baseline's does, the lab registry as a mirror, and the CNI installer
-// primed as kios up primes it.
-func buildKiOS(dir, parts string, joinFiles map[string][]byte) (string, error) {
-	cfg := filepath.Join(dir, "bench-node-config")
-	files := map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(up.MirrorConfig)}
-	for p, b := range joinFiles {
-		files[p] = b
-	}
-	for p, b := range files {
-		dst := filepath.Join(cfg, strings.TrimPrefix(p, "etc/"))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(dst, b, 0o600); err != nil {
-			return "", err
-		}
-	}
-	efi := filepath.Join(dir, "bench-node.efi")
-	err := image.Build(image.Options{Parts: parts, Config: cfg, Output: efi,
-		Images: []string{filepath.Join(parts, "extra", "cni-installer.tar")}})
-	return efi, err
-}
-
 // kubeadmJoin does what kubeadm join does before it starts the kubelet:
-// discover the cluster with the token, pinned to the CA's hash, and
-// write the bootstrap kubeconfig and the CA. The baseline's disk gets
-// the result, so its boots start where a joined kubeadm node's do.
+// discover the cluster with the token, pinned to the CA's hash, and make
+// the bootstrap kubeconfig and the CA (by path under /etc/kubernetes).
+// Both nodes get the result, so their boots start where a joined
+// kubeadm node's do.
 func kubeadmJoin(ctx context.Context, env *up.Env) (map[string][]byte, error) {
 	p := join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash, Dial: env.Lab.DialContext}
 	// The controller manager signs cluster-info for a new token a little
@@ -150,23 +134,7 @@ func kubeadmJoin(ctx context.Context, env *up.Env) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover the lab cluster: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "kios-bench-join-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	if err := join.Write(dir, r, env.Token); err != nil {
-		return nil, err
-	}
-	files := map[string][]byte{}
-	for src, dst := range map[string]string{"bootstrap-kubelet.conf": "etc/kubernetes/bootstrap-kubelet.conf", "pki/ca.crt": "etc/kubernetes/pki/ca.crt"} {
-		b, err := os.ReadFile(filepath.Join(dir, src))
-		if err != nil {
-			return nil, err
-		}
-		files[dst] = b
-	}
-	return files, nil
+	return join.Files(r, env.Token), nil
 }
 
 // ReportFrom writes the report again (e.g. with a newer table or chart)

@@ -148,16 +148,31 @@ func Verify(configMapJSON []byte, id, secret, caHash string) (Result, error) {
 	return Result{Server: c.Server, CAPEM: c.CAData}, nil
 }
 
+// Files are what a join leaves on a node, by path under its
+// /etc/kubernetes: the cluster's CA and the bootstrap kubeconfig.
+func Files(r Result, token string) map[string][]byte {
+	return map[string][]byte{
+		CAFile:        r.CAPEM,
+		BootstrapFile: pki.Kubeconfig(r.Server, r.CAPEM, "kubelet-bootstrap", nil, token),
+	}
+}
+
+// Paths of Files under /etc/kubernetes.
+const (
+	CAFile        = "pki/ca.crt"
+	BootstrapFile = "bootstrap-kubelet.conf"
+)
+
 // Write stores the CA and the bootstrap kubeconfig under dir (the node's
 // /etc/kubernetes), each through a temporary file, the kubeconfig last:
 // PID 1 restarts the kubelet when it appears.
 func Write(dir string, r Result, token string) error {
+	files := Files(r, token)
 	if err := os.MkdirAll(filepath.Join(dir, "pki"), 0o755); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(dir, "pki", "ca.crt"), r.CAPEM, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, CAFile), files[CAFile], 0o644); err != nil {
 		return err
 	}
-	kc := pki.Kubeconfig(r.Server, r.CAPEM, "kubelet-bootstrap", nil, token)
-	return atomicfile.Write(filepath.Join(dir, "bootstrap-kubelet.conf"), kc, 0o600)
+	return atomicfile.Write(filepath.Join(dir, BootstrapFile), files[BootstrapFile], 0o600)
 }

@@ -104,7 +104,7 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 		return err
 	}
 	l, cs, token, hash := env.Lab, env.Client, env.Token, env.CAHash
-	efi, err := BuildNode(c.Dir, c.Parts, token, hash)
+	efi, err := BuildNode(c.Dir, c.Parts, &join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash}, nil)
 	if err != nil {
 		return err
 	}
@@ -190,21 +190,29 @@ func readyNodes(ctx context.Context, cs kubernetes.Interface, names []string, re
 // mirror of every registry (certs.d/_default).
 var MirrorConfig = fmt.Sprintf("# The kiOS lab registry mirrors every registry.\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", RegistryLab)
 
-// BuildNode makes the nodes' EFI in dir: joins with the token, trusts
-// the lab registry as a mirror of every registry, primes the CNI
-// installer.
-func BuildNode(dir, parts, token, hash string) (string, error) {
+// BuildNode makes the nodes' EFI in dir: trusts the lab registry as a
+// mirror of every registry and primes the CNI installer. It joins with
+// jp (kios up) when given; etc are more files for /etc (path under it ->
+// content, mode 0600), e.g. a join done ahead (the comparison benchmark).
+func BuildNode(dir, parts string, jp *join.Params, etc map[string][]byte) (string, error) {
 	cfg := filepath.Join(dir, "node-config")
-	hosts := filepath.Join(cfg, "containerd", "certs.d", "_default")
-	if err := os.MkdirAll(hosts, 0o755); err != nil {
+	write := func(p string, b []byte, mode os.FileMode) error {
+		dst := filepath.Join(cfg, p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, mode)
+	}
+	if err := write("containerd/certs.d/_default/hosts.toml", []byte(MirrorConfig), 0o644); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(hosts, "hosts.toml"), []byte(MirrorConfig), 0o644); err != nil {
-		return "", err
+	for p, b := range etc {
+		if err := write(p, b, 0o600); err != nil {
+			return "", err
+		}
 	}
 	efi := filepath.Join(dir, "node.efi")
-	jp := join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash}
-	err := image.Build(image.Options{Parts: parts, Config: cfg, Output: efi, Join: &jp,
+	err := image.Build(image.Options{Parts: parts, Config: cfg, Output: efi, Join: jp,
 		Images: []string{filepath.Join(parts, "extra", "cni-installer.tar")}})
 	return efi, err
 }
