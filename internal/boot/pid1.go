@@ -13,6 +13,7 @@ import (
 
 	"kios.dev/kios/internal/applets"
 	"kios.dev/kios/internal/logind"
+	"kios.dev/kios/internal/meminfo"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/supervise"
 )
@@ -80,7 +81,7 @@ func reportMemory(log Logger) {
 		if err != nil {
 			return
 		}
-		m, err := ParseMemInfo(f)
+		m, err := meminfo.Parse(f)
 		f.Close()
 		if err != nil {
 			log.Printf("event=meminfo-failed err=%q", err.Error())

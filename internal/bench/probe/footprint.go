@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"kios.dev/kios/internal/meminfo"
 )
 
 // Process is one host process.
@@ -55,11 +57,16 @@ var SkipDirs = []string{"proc", "sys", "dev", "run", "tmp", "var/tmp", "var/log"
 // host's, in the host PID namespace); self is the probe's PID there.
 func Read(root string, self int) (Footprint, error) {
 	var f Footprint
-	mem, err := readKiB(filepath.Join(root, "proc", "meminfo"), "MemTotal:", "MemAvailable:")
+	mf, err := os.Open(filepath.Join(root, "proc", "meminfo"))
 	if err != nil {
 		return f, err
 	}
-	f.MemTotalKiB, f.MemAvailableKiB = mem[0], mem[1]
+	mem, err := meminfo.Parse(mf)
+	mf.Close()
+	if err != nil {
+		return f, err
+	}
+	f.MemTotalKiB, f.MemAvailableKiB = mem.TotalKiB, mem.AvailableKiB
 	entries, err := os.ReadDir(filepath.Join(root, "proc"))
 	if err != nil {
 		return f, fmt.Errorf("list processes: %w", err)
@@ -140,31 +147,6 @@ func podOf(all []Process, self int) map[int]bool {
 		}
 	}
 	return own
-}
-
-func readKiB(path string, keys ...string) ([]int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int64, len(keys))
-	found := 0
-	for _, l := range strings.Split(string(b), "\n") {
-		for i, k := range keys {
-			if strings.HasPrefix(l, k) {
-				v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(l, k)), " kB"), 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", path, k, err)
-				}
-				out[i] = v
-				found++
-			}
-		}
-	}
-	if found != len(keys) {
-		return nil, fmt.Errorf("%s: want %v", path, keys)
-	}
-	return out, nil
 }
 
 func countExecutables(root string) (int, error) {

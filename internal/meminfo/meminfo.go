@@ -1,4 +1,6 @@
-package boot
+// Package meminfo reads /proc/meminfo: PID 1 reports memory in use from
+// it, and so does the benchmark's footprint probe.
+package meminfo
 
 import (
 	"bufio"
@@ -8,19 +10,20 @@ import (
 	"strings"
 )
 
-// MemInfo holds the /proc/meminfo fields the node reports.
-type MemInfo struct {
+// Info holds the /proc/meminfo fields the node reports.
+type Info struct {
 	TotalKiB, AvailableKiB int64
 	// Detail, for finding where memory goes.
 	ShmemKiB, CachedKiB, AnonKiB, SlabKiB, BuffersKiB int64
 }
 
 // UsedMiB is memory in use: MemTotal minus MemAvailable.
-func (m MemInfo) UsedMiB() float64 { return float64(m.TotalKiB-m.AvailableKiB) / 1024 }
+func (m Info) UsedMiB() float64 { return float64(m.TotalKiB-m.AvailableKiB) / 1024 }
 
-// ParseMemInfo reads MemTotal and MemAvailable from /proc/meminfo text.
-func ParseMemInfo(r io.Reader) (MemInfo, error) {
-	var m MemInfo
+// Parse reads MemTotal and MemAvailable (and the detail) from
+// /proc/meminfo text.
+func Parse(r io.Reader) (Info, error) {
+	var m Info
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())

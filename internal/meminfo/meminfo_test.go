@@ -1,0 +1,19 @@
+package meminfo
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	m, err := Parse(strings.NewReader("MemTotal:        2013124 kB\nMemFree:  100 kB\nMemAvailable:    1800000 kB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.UsedMiB(); got < 208 || got > 208.2 {
+		t.Errorf("used %.2f MiB, want 208.1", got)
+	}
+	if _, err := Parse(strings.NewReader("garbage\n")); err == nil {
+		t.Error("garbage parsed")
+	}
+}
