@@ -106,14 +106,32 @@ func TestDepRoundTripAndLoadOrder(t *testing.T) {
 	}
 }
 
-func TestLoaderProbeAndColdplug(t *testing.T) {
+// writeIndex writes modules.dep and modules.alias for virtio_net and
+// overlay (with their dependencies) into a new directory.
+func writeIndex(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
-	mods, _ := Closure(src, []string{"virtio_net", "overlay"})
+	mods, err := Closure(src, []string{"virtio_net", "overlay"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var dep, alias bytes.Buffer
-	_ = WriteDep(&dep, mods)
-	_ = WriteAlias(&alias, mods)
-	os.WriteFile(filepath.Join(dir, "modules.dep"), dep.Bytes(), 0o644)
-	os.WriteFile(filepath.Join(dir, "modules.alias"), alias.Bytes(), 0o644)
+	if err := WriteDep(&dep, mods); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAlias(&alias, mods); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"modules.dep": dep.Bytes(), "modules.alias": alias.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoaderProbeAndColdplug(t *testing.T) {
+	dir := writeIndex(t)
 	var loaded []string
 	l, err := Open(dir, func(p string) error {
 		loaded = append(loaded, Normalize(p))
@@ -183,13 +201,7 @@ func TestReadInfoRealModule(t *testing.T) {
 // TestProbeConcurrent probes modules with shared dependencies from many
 // goroutines: each module file is loaded exactly once.
 func TestProbeConcurrent(t *testing.T) {
-	dir := t.TempDir()
-	mods, _ := Closure(src, []string{"virtio_net", "overlay"})
-	var dep, alias bytes.Buffer
-	_ = WriteDep(&dep, mods)
-	_ = WriteAlias(&alias, mods)
-	os.WriteFile(filepath.Join(dir, "modules.dep"), dep.Bytes(), 0o644)
-	os.WriteFile(filepath.Join(dir, "modules.alias"), alias.Bytes(), 0o644)
+	dir := writeIndex(t)
 	var mu sync.Mutex
 	count := map[string]int{}
 	l, err := Open(dir, func(p string) error {
