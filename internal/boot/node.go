@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +38,9 @@ type Node struct {
 	Sup        *supervise.Supervisor
 	Env        []string
 
-	modules *kmod.Loader
-	overlay chan error // the overlay module's load, under way from the overlay-module step
+	modules     *kmod.Loader
+	overlay     chan error // the overlay module's load, under way from the overlay-module step
+	coldplugged []string   // drivers the drivers step loaded for the devices present
 
 	mu               sync.Mutex
 	kubeletSnapshot  kubelet.Snapshot // what the running kubelet started with
@@ -107,11 +109,15 @@ func (n *Node) systemBus(context.Context) error {
 
 // HardwareSteps run in the background from the "hardware" step: module
 // loading signs and links dozens of modules, which takes seconds under
-// emulation, and nothing before the kubelet needs them.
+// emulation, and nothing before the kubelet needs them. The drivers of
+// the devices present come first, so the network link is up before the
+// DHCP pod asks for it; the listed modules (for pods' networking) load
+// after it, at a lower CPU priority than the kubelet and the runtime.
 func (n *Node) HardwareSteps() []Step {
 	return []Step{
-		{"modules", n.loadModules},
+		{"drivers", n.loadDrivers},
 		{"network", n.network},
+		{"modules", n.loadModules},
 		{"bridge-sysctl", func(context.Context) error { return SetSysctls("/proc/sys", BridgeSysctls) }},
 		{"power-button", n.powerButton},
 	}
@@ -190,31 +196,71 @@ func (n *Node) logToFile() {
 	}
 }
 
+func (n *Node) loadDrivers(context.Context) error {
+	if err := n.openModules(); err != nil {
+		return err
+	}
+	n.coldplugged = n.modules.Coldplug("/sys", n.Log)
+	return nil
+}
+
 func (n *Node) loadModules(context.Context) error {
 	if err := n.openModules(); err != nil {
 		return err
 	}
-	l := n.modules
 	b, err := os.ReadFile(ModulesList)
 	if err != nil {
 		return fmt.Errorf("read module list: %w", err)
 	}
 	var errs []error
 	count := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		name := strings.TrimSpace(strings.SplitN(line, "#", 2)[0])
-		if name == "" {
-			continue
+	err = atLowPriority(func() {
+		for _, name := range moduleNames(string(b)) {
+			loaded, err := n.modules.Probe(name)
+			count += len(loaded)
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
-		loaded, err := l.Probe(name)
-		count += len(loaded)
-		if err != nil {
-			errs = append(errs, err)
+	})
+	if err != nil {
+		n.Log.Printf("event=low-priority-failed err=%q", err.Error())
+	}
+	n.Log.Printf("event=modules-loaded listed=%d coldplug=%d coldplugged=%q", count, len(n.coldplugged), strings.Join(n.coldplugged, ","))
+	return errors.Join(errs...)
+}
+
+// moduleNames reads the module list: one name a line, # comments.
+func moduleNames(list string) []string {
+	var names []string
+	for _, line := range strings.Split(list, "\n") {
+		if name := strings.TrimSpace(strings.SplitN(line, "#", 2)[0]); name != "" {
+			names = append(names, name)
 		}
 	}
-	hw := l.Coldplug("/sys", n.Log)
-	n.Log.Printf("event=modules-loaded listed=%d coldplug=%d coldplugged=%q", count, len(hw), strings.Join(hw, ","))
-	return errors.Join(errs...)
+	return names
+}
+
+// atLowPriority runs f on an OS thread of its own at nice 10: module
+// loading (signature checks, relocation) runs in the loading thread, and
+// should yield the CPU to the kubelet and the runtime. The thread is
+// never unlocked, so it ends with f and its priority goes with it. The
+// error is the priority's; f runs either way.
+func atLowPriority(f func()) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Linux: PRIO_PROCESS with who 0 is the calling thread.
+		err := unix.Setpriority(unix.PRIO_PROCESS, 0, 10)
+		defer func() {
+			if r := recover(); r != nil {
+				err = errors.Join(err, fmt.Errorf("panic: %v", r))
+			}
+			done <- err
+		}()
+		f()
+	}()
+	return <-done
 }
 
 // powerButton starts watching the input devices the modules step made

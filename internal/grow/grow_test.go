@@ -1,6 +1,7 @@
 package grow
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/ext4"
@@ -186,5 +188,31 @@ func TestRequestWithoutServer(t *testing.T) {
 	_, err := Request(filepath.Join(t.TempDir(), SocketName))
 	if !errors.Is(err, ErrNoGrant) {
 		t.Errorf("got %v, want ErrNoGrant", err)
+	}
+}
+
+type lines []string
+
+func (l *lines) Printf(format string, args ...any) { *l = append(*l, fmt.Sprintf(format, args...)) }
+
+// On a RAM-only node (nobody serves the grant socket) Watch says so once
+// and returns, long before its interval or its context end.
+func TestWatchReturnsWithoutDataPartition(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var got lines
+	done := make(chan struct{})
+	go func() {
+		Watch(ctx, filepath.Join(t.TempDir(), SocketName), time.Hour, &got)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch still running without a data partition")
+	}
+	want := lines{"grow: no data partition on this node (RAM-only): nothing to grow"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
 	}
 }
