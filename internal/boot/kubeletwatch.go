@@ -39,7 +39,7 @@ func (n *Node) watchKubeconfigs(ctx context.Context) error {
 }
 
 func (n *Node) restartKubeletIfNeeded() {
-	cur, err := kubelet.Take("/", n.Log)
+	cur, err := n.takeKubelet()
 	if err != nil {
 		n.Log.Printf("event=kubeconfig-check-failed err=%q", err.Error())
 		return
@@ -55,7 +55,11 @@ func (n *Node) restartKubeletIfNeeded() {
 	if pending {
 		return
 	}
-	n.Log.Printf("event=kubelet-restart reason=%q", "kubeconfig changed")
+	reason := "kubeconfig changed"
+	if prev.Held && !cur.Held {
+		reason = "API server routable"
+	}
+	n.Log.Printf("event=kubelet-restart reason=%q", reason)
 	if err := n.Sup.Restart("kubelet"); err != nil {
 		n.Log.Printf("event=kubelet-restart-failed err=%q", err.Error())
 	}

@@ -37,6 +37,9 @@ type Node struct {
 	LoadModule func(path string) error
 	Sup        *supervise.Supervisor
 	Env        []string
+	// Routable tells whether the kernel has a route to an API server's
+	// host (Routable, or a fake in tests).
+	Routable func(host string) bool
 
 	modules     *kmod.Loader
 	overlay     chan error // the overlay module's load, under way from the overlay-module step
@@ -45,7 +48,8 @@ type Node struct {
 	mu               sync.Mutex
 	kubeletSnapshot  kubelet.Snapshot // what the running kubelet started with
 	kubeletStarted   bool
-	restartPending   bool // a restart was asked for; the kubelet has not started again yet
+	routeWatch       sync.Once // started when a kubelet is first held standalone
+	restartPending   bool      // a restart was asked for; the kubelet has not started again yet
 	shutdown         sync.Once
 	shutdownCtx      context.Context // ends when the wait for the kubelet is cut short (0x02)
 	continueShutdown context.CancelFunc
@@ -385,16 +389,45 @@ func (n *Node) startKubelet(context.Context) error {
 		Args: func() ([]string, error) {
 			// One read of /etc gives both the flags and what a later
 			// change is compared with.
-			snap, err := kubelet.Take("/", n.Log)
+			snap, err := n.takeKubelet()
 			if err != nil {
 				return nil, err
 			}
 			n.mu.Lock()
 			n.kubeletSnapshot, n.kubeletStarted, n.restartPending = snap, true, false
 			n.mu.Unlock()
-			n.Log.Printf("event=kubelet-mode mode=%s", snap.Mode)
+			if snap.Held {
+				n.Log.Printf("event=kubelet-mode mode=%s held=cluster api=%s reason=%q", snap.Mode, strings.Join(snap.APIServers, ","), "no route to the API server yet")
+				n.routeWatch.Do(func() {
+					Go(n.Log, "route-watch", func() { watchRoutes(n.Log, n.releaseHeldKubelet) })
+				})
+			} else {
+				n.Log.Printf("event=kubelet-mode mode=%s", snap.Mode)
+			}
 			return append([]string{"/bin/kubelet"}, snap.Flags...), nil
 		},
 		Env: n.Env,
 	})
+}
+
+// takeKubelet reads what the kubelet is to start with; a cluster-mode
+// kubelet is held standalone while no API server is routable
+// (kubelet.Hold).
+func (n *Node) takeKubelet() (kubelet.Snapshot, error) {
+	routable := n.Routable
+	if routable == nil {
+		routable = Routable
+	}
+	return kubelet.Hold("/", n.Log, routable)
+}
+
+// releaseHeldKubelet restarts a held kubelet in cluster mode once a
+// route to its API server exists.
+func (n *Node) releaseHeldKubelet() {
+	n.mu.Lock()
+	held := n.kubeletStarted && n.kubeletSnapshot.Held
+	n.mu.Unlock()
+	if held {
+		n.restartKubeletIfNeeded()
+	}
 }

@@ -37,6 +37,12 @@ const (
 // under root. Missing optional files are skipped; a file that exists but
 // cannot be read is an error naming it.
 func Flags(root string, log Logger) ([]string, Mode, error) {
+	return flags(root, log, false)
+}
+
+// flags is Flags; held builds the standalone arguments even when
+// kubeconfigs exist (see Hold).
+func flags(root string, log Logger, held bool) ([]string, Mode, error) {
 	abs := func(rel string) string { return "/" + rel }
 	exists := func(rel string) (bool, error) {
 		_, err := os.Stat(filepath.Join(root, rel))
@@ -63,10 +69,10 @@ func Flags(root string, log Logger) ([]string, Mode, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if hasKubeconfig || hasBootstrap {
+	if (hasKubeconfig || hasBootstrap) && !held {
 		mode = Cluster
 	}
-	if hasBootstrap {
+	if hasBootstrap && mode == Cluster {
 		args = append(args, "--bootstrap-kubeconfig="+abs(BootstrapFile))
 	}
 	// --kubeconfig is where a bootstrapped kubelet writes its credentials,

@@ -16,15 +16,50 @@ type Snapshot struct {
 	Mode       Mode
 	Kubeconfig [32]byte // zero when absent
 	Bootstrap  [32]byte
+	// Held: the kubeconfigs ask for cluster mode, but no API server in
+	// them is routable yet, so the kubelet runs standalone (see Hold).
+	Held bool
+	// APIServers are the hosts of the kubeconfigs' servers.
+	APIServers []string
 }
 
 // Take reads the current snapshot under root.
 func Take(root string, log Logger) (Snapshot, error) {
-	flags, mode, err := Flags(root, log)
+	return take(root, log, false)
+}
+
+// Hold reads the snapshot under root as Take does, but when it is in
+// cluster mode and routable says no for every API server its kubeconfigs
+// name, it is the standalone one, Held. A kubelet started in cluster mode
+// before the node has a network fails every request and backs off (its
+// TLS bootstrap retries after 2, 4, 8, 16 s, its informers and its
+// registration likewise), so a network that comes a little late costs it
+// many seconds more; held, it runs the static pods that bring the network
+// (DHCP), and a snapshot taken once a server is routable differs from it,
+// so PID 1 restarts it in cluster mode. Kubeconfigs naming no server it
+// can read are not held.
+func Hold(root string, log Logger, routable func(host string) bool) (Snapshot, error) {
+	s, err := take(root, log, false)
+	if err != nil || s.Mode != Cluster || len(s.APIServers) == 0 {
+		return s, err
+	}
+	for _, h := range s.APIServers {
+		if routable(h) {
+			return s, nil
+		}
+	}
+	return take(root, log, true)
+}
+
+func take(root string, log Logger, held bool) (Snapshot, error) {
+	flags, mode, err := flags(root, log, held)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Flags: flags, Mode: mode}
+	s := Snapshot{Flags: flags, Mode: mode, Held: held}
+	if s.APIServers, err = APIServers(root); err != nil {
+		return Snapshot{}, err
+	}
 	if s.Kubeconfig, err = hashFile(filepath.Join(root, KubeconfigFile)); err != nil {
 		return Snapshot{}, err
 	}
@@ -52,6 +87,11 @@ func hashFile(p string) ([32]byte, error) {
 func NeedsRestart(prev, cur Snapshot) bool {
 	if !slices.Equal(prev.Flags, cur.Flags) {
 		return true
+	}
+	if prev.Held && cur.Held {
+		// Still standalone: new kubeconfigs are used once a server is
+		// routable, and the flags then differ.
+		return false
 	}
 	if prev.Bootstrap != cur.Bootstrap {
 		return true

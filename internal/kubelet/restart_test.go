@@ -23,6 +23,8 @@ func TestNeedsRestart(t *testing.T) {
 		{"admin replaced the kubeconfig", Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: b}, Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: a}, true},
 		{"bootstrap config changed", Snapshot{Flags: boot, Bootstrap: a}, Snapshot{Flags: boot, Bootstrap: b}, true},
 		{"kubeconfig removed", Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: b}, Snapshot{Flags: boot, Bootstrap: a, Kubeconfig: none}, true},
+		{"held, the API server became routable", Snapshot{Flags: standalone, Bootstrap: a, Held: true}, Snapshot{Flags: boot, Bootstrap: a}, true},
+		{"held, a kubeconfig appeared, still no route", Snapshot{Flags: standalone, Bootstrap: a, Held: true}, Snapshot{Flags: standalone, Bootstrap: a, Kubeconfig: b, Held: true}, false},
 	}
 	for _, tt := range tests {
 		if got := NeedsRestart(tt.prev, tt.cur); got != tt.want {
