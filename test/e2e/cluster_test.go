@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"kios.dev/kios/internal/cluster"
+	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
 	"kios.dev/kios/internal/vm"
 	"kios.dev/kios/internal/vm/vmtest"
@@ -305,6 +306,52 @@ func TestJoin(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("anonymous GET /pods: %s, want 401", resp.Status)
 		}
+	})
+
+	// A second node boots with the join's result in its image, as a
+	// joined node with a data partition does: its kubelet is held
+	// standalone until the DHCP pod's lease gives a route to the API
+	// server, then PID 1 restarts it in cluster mode.
+	t.Run("a node booting with a kubeconfig waits for a route, then registers", func(t *testing.T) {
+		r, err := join.Discover(ctx, join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash, Dial: l.DialContext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := t.TempDir()
+		files := map[string][]byte{"hostname": []byte("kios-node-2\n")}
+		for p, b := range join.Files(r, token) {
+			files[filepath.Join("kubernetes", p)] = b
+		}
+		for p, b := range files {
+			dst := filepath.Join(cfg, p)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		efi := filepath.Join(t.TempDir(), "held.efi")
+		if out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "-o", efi,
+			"--image", need(t, "out/parts/extra/cni-installer.tar")).CombinedOutput(); err != nil {
+			t.Fatalf("kios build: %v\n%s", err, out)
+		}
+		if err := l.AddTAP("tap1"); err != nil {
+			t.Fatal(err)
+		}
+		const mac = "52:54:00:88:00:0c"
+		hw, _ := netParseMAC(mac)
+		l.Reserve(hw, netParseIP("10.88.0.12"))
+		v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2, TAP: "tap1", MAC: mac,
+			Wrap: []string{"ip", "netns", "exec", l.Name}})
+		v.Expect(`event=kubelet-mode mode=standalone held=cluster api=`+strings.ReplaceAll(lab.Gateway.String(), ".", `\.`)+` `, 4*time.Minute)
+		v.Expect(`event=container-started pod=dhcp-kios-node-2 `, 4*time.Minute)
+		v.Expect(`event=kubelet-restart reason="API server routable"`, 2*time.Minute)
+		v.Expect(`event=kubelet-mode mode=cluster`, time.Minute)
+		vmtest.Eventually(t, "second node registered", 4*time.Minute, func() error {
+			_, err := cs.CoreV1().Nodes().Get(ctx, "kios-node-2", metav1.GetOptions{})
+			return err
+		})
 	})
 }
 
