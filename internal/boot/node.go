@@ -37,9 +37,6 @@ type Node struct {
 	LoadModule func(path string) error
 	Sup        *supervise.Supervisor
 	Env        []string
-	// Routable tells whether the kernel has a route to an API server's
-	// host (Routable, or a fake in tests).
-	Routable func(host string) bool
 
 	modules     *kmod.Loader
 	overlay     chan error // the overlay module's load, under way from the overlay-module step
@@ -414,11 +411,7 @@ func (n *Node) startKubelet(context.Context) error {
 // kubelet is held standalone while no API server is routable
 // (kubelet.Hold).
 func (n *Node) takeKubelet() (kubelet.Snapshot, error) {
-	routable := n.Routable
-	if routable == nil {
-		routable = Routable
-	}
-	return kubelet.Hold("/", n.Log, routable)
+	return kubelet.Hold("/", n.Log, Routable)
 }
 
 // releaseHeldKubelet restarts a held kubelet in cluster mode once a

@@ -23,12 +23,8 @@ type Snapshot struct {
 	APIServers []string
 }
 
-// Take reads the current snapshot under root.
-func Take(root string, log Logger) (Snapshot, error) {
-	return take(root, log, false)
-}
-
-// Hold reads the snapshot under root as Take does, but when it is in
+// Hold reads the snapshot under root: the kubelet's flags and its
+// kubeconfigs' hashes and servers. When it is in
 // cluster mode and routable says no for every API server its kubeconfigs
 // name, it is the standalone one, Held. A kubelet started in cluster mode
 // before the node has a network fails every request and backs off (its
@@ -39,7 +35,7 @@ func Take(root string, log Logger) (Snapshot, error) {
 // so PID 1 restarts it in cluster mode. Kubeconfigs naming no server it
 // can read are not held.
 func Hold(root string, log Logger, routable func(host string) bool) (Snapshot, error) {
-	s, err := take(root, log, false)
+	s, err := take(root, log)
 	if err != nil || s.Mode != Cluster || len(s.APIServers) == 0 {
 		return s, err
 	}
@@ -48,15 +44,21 @@ func Hold(root string, log Logger, routable func(host string) bool) (Snapshot, e
 			return s, nil
 		}
 	}
-	return take(root, log, true)
+	// Only the flags differ: the kubeconfigs are the same files.
+	if s.Flags, s.Mode, err = flags(root, log, true); err != nil {
+		return Snapshot{}, err
+	}
+	s.Held = true
+	return s, nil
 }
 
-func take(root string, log Logger, held bool) (Snapshot, error) {
-	flags, mode, err := flags(root, log, held)
+// take reads the snapshot the files under root give, never held.
+func take(root string, log Logger) (Snapshot, error) {
+	flags, mode, err := Flags(root, log)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Flags: flags, Mode: mode, Held: held}
+	s := Snapshot{Flags: flags, Mode: mode}
 	if s.APIServers, err = APIServers(root); err != nil {
 		return Snapshot{}, err
 	}

@@ -35,13 +35,13 @@ func TestNeedsRestart(t *testing.T) {
 
 func TestTake(t *testing.T) {
 	root := t.TempDir()
-	s1, err := Take(root, &testLog{t: t})
+	s1, err := take(root, &testLog{t: t})
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(root, "etc/kubernetes"), 0o755)
 	os.WriteFile(filepath.Join(root, BootstrapFile), []byte("token"), 0o600)
-	s2, err := Take(root, &testLog{t: t})
+	s2, err := take(root, &testLog{t: t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +61,12 @@ func TestTakeAfterBootstrap(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "etc/kubernetes"), 0o755)
 	os.WriteFile(filepath.Join(root, ConfigFile), []byte("kind: KubeletConfiguration\n"), 0o644)
 	os.WriteFile(filepath.Join(root, BootstrapFile), []byte("token"), 0o600)
-	before, err := Take(root, &testLog{t: t})
+	before, err := take(root, &testLog{t: t})
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(root, KubeconfigFile), []byte("client cert"), 0o600)
-	after, err := Take(root, &testLog{t: t})
+	after, err := take(root, &testLog{t: t})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"kios.dev/kios/internal/cluster"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
+	"kios.dev/kios/internal/up"
 	"kios.dev/kios/internal/vm"
 	"kios.dev/kios/internal/vm/vmtest"
 )
@@ -317,24 +318,16 @@ func TestJoin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := t.TempDir()
-		files := map[string][]byte{"hostname": []byte("kios-node-2\n")}
+		// The node is built as the benchmark builds its own: the join's
+		// files in /etc, the CNI installer primed, the lab registry as a
+		// mirror.
+		etc := map[string][]byte{"hostname": []byte("kios-node-2\n")}
 		for p, b := range join.Files(r, token) {
-			files[filepath.Join("kubernetes", p)] = b
+			etc[filepath.Join("kubernetes", p)] = b
 		}
-		for p, b := range files {
-			dst := filepath.Join(cfg, p)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		efi := filepath.Join(t.TempDir(), "held.efi")
-		if out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "-o", efi,
-			"--image", need(t, "out/parts/extra/cni-installer.tar")).CombinedOutput(); err != nil {
-			t.Fatalf("kios build: %v\n%s", err, out)
+		efi, err := up.BuildNode(t.TempDir(), need(t, "out/parts"), nil, etc)
+		if err != nil {
+			t.Fatalf("build the node: %v", err)
 		}
 		if err := l.AddTAP("tap1"); err != nil {
 			t.Fatal(err)
