@@ -24,6 +24,10 @@ import (
 	"kios.dev/kios/internal/uki"
 )
 
+// DefaultDiskMiB is the baseline root disk's size; the benchmark gives
+// kiOS's own disk the same.
+const DefaultDiskMiB = 4096
+
 // Options says what to build from.
 type Options struct {
 	Root  string // the debootstrap root (build/cache/baseline/root)
@@ -32,7 +36,7 @@ type Options struct {
 	// Files are more files for the root (path in the image -> content),
 	// e.g. the registry mirror configuration of a lab.
 	Files map[string][]byte
-	// DiskMiB is the root disk's size (default 4096).
+	// DiskMiB is the root disk's size (default DefaultDiskMiB).
 	DiskMiB int
 }
 
@@ -56,7 +60,7 @@ const Hostname = "baseline"
 // inputs.
 func Build(o Options) (Node, error) {
 	if o.DiskMiB == 0 {
-		o.DiskMiB = 4096
+		o.DiskMiB = DefaultDiskMiB
 	}
 	if _, err := os.Stat(filepath.Join(o.Root, "sbin", "init")); err != nil {
 		return Node{}, fmt.Errorf("baseline root %s (components/build.sh baseline makes it): %w", o.Root, err)

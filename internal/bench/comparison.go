@@ -13,6 +13,7 @@ import (
 
 	"kios.dev/kios/internal/baseline"
 	"kios.dev/kios/internal/compare"
+	"kios.dev/kios/internal/disk"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
 	"kios.dev/kios/internal/up"
@@ -26,73 +27,27 @@ type ComparisonConfig struct {
 	Cache        string // build/cache
 	BaselineRoot string // the debootstrap root (build/cache/baseline/root)
 	ProbeArchive string // the benchprobe image archive
-	Pairs        int
+	Rounds       int // boots of each system, one of each per round
 	Pods         []int
 	MemoryMiB    int
 	Log          Logger
 }
 
-// Comparison builds both nodes for one lab cluster, boots them in turn
-// and writes the report.
+// Comparison builds the nodes for one lab cluster (kiOS on its disk,
+// the same kiOS EFI alone, the baseline on its disk), boots them in
+// turn and writes the report.
 func Comparison(c ComparisonConfig) (compare.Report, error) {
 	var rep compare.Report
-	labDir := filepath.Join(c.Out, "lab")
-	os.RemoveAll(labDir)
 	// Ctrl-C stops the boot under way and the lab, and leaves no VM,
 	// control plane or network namespace behind.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	env, err := up.StartEnv(ctx, labDir, c.Cache, c.Log.Printf)
+	env, systems, err := startLab(ctx, c)
 	if err != nil {
 		return rep, err
 	}
 	defer env.Close()
-	for _, a := range []string{filepath.Join(c.Parts, "images", "pause.tar"), filepath.Join(c.Parts, "extra", "cni-installer.tar"), c.ProbeArchive} {
-		var out bytes.Buffer
-		if err := up.Load(labDir, a, &out); err != nil {
-			return rep, fmt.Errorf("push %s to the lab registry: %w", a, err)
-		}
-	}
-	joinFiles, err := kubeadmJoin(ctx, env)
-	if err != nil {
-		return rep, err
-	}
-	// kiOS gets the same join result in its configuration (kios build
-	// --config: /etc/kubernetes/...), so its kubelet starts in cluster
-	// mode as the baseline's does.
-	etc := map[string][]byte{}
-	for p, b := range joinFiles {
-		etc["kubernetes/"+p] = b
-	}
-	kiosEFI, err := up.BuildNode(labDir, c.Parts, nil, etc)
-	if err != nil {
-		return rep, fmt.Errorf("build the kiOS node: %w", err)
-	}
-	kiosMiB, err := fileMiB(kiosEFI)
-	if err != nil {
-		return rep, err
-	}
-	base, err := baseline.Build(baseline.Options{Root: c.BaselineRoot, Parts: c.Parts, Cache: c.Cache,
-		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(up.MirrorConfig)}})
-	if err != nil {
-		return rep, fmt.Errorf("build the baseline node: %w", err)
-	}
-	baseDisk := filepath.Join(labDir, "baseline-root.img")
-	onDisk := map[string][]byte{}
-	for p, b := range joinFiles {
-		onDisk["etc/kubernetes/"+p] = b
-	}
-	if err := base.Session(baseDisk, onDisk); err != nil {
-		return rep, err
-	}
-	c.Log.Printf("bench: kiOS %s (%.1f MiB), baseline %s + root disk (%.1f MiB)", kiosEFI, kiosMiB, base.EFI, float64(base.ImageBytes)/(1<<20))
-	systems := [2]System{
-		{Name: compare.KiOS, EFI: kiosEFI, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole,
-			Extra: []string{"-uuid", "00000001-6b1e-4a1c-9f00-000000000001"}},
-		{Name: compare.Baseline, EFI: base.EFI, Disk: baseDisk, NodeName: baseline.Hostname,
-			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole},
-	}
-	runs, err := RunPairs(ctx, env, systems, PairsConfig{Pairs: c.Pairs, Pods: c.Pods, MemoryMiB: c.MemoryMiB,
+	runs, err := RunRounds(ctx, env, systems, PairsConfig{Rounds: c.Rounds, Pods: c.Pods, MemoryMiB: c.MemoryMiB,
 		Consoles: filepath.Join(c.Out, "consoles"), Log: c.Log})
 	if werr := writeJSON(filepath.Join(c.Out, "runs.json"), runs); werr != nil && err == nil {
 		err = werr
@@ -104,14 +59,91 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	accel := "TCG"
-	if vm.KVMUsable() {
-		accel = "KVM"
-	}
 	rep.Date = time.Now().UTC().Format("2006-01-02")
-	rep.Machine = fmt.Sprintf("%s, %s, VMs of 2 vCPUs and %d MiB", machine(), accel, c.MemoryMiB)
+	rep.Machine = fmt.Sprintf("%s, %s, VMs of 2 vCPUs and %d MiB", machine(), accel(), c.MemoryMiB)
 	rep.Reproduce = "make bench"
 	return rep, WriteComparison(rep, c.Out)
+}
+
+func accel() string {
+	if vm.KVMUsable() {
+		return "KVM"
+	}
+	return "TCG"
+}
+
+// startLab starts the lab cluster and builds the systems compared, all
+// joined to it with the same kubeadm-style join result: kiOS on its own
+// disk, the same kiOS EFI alone (RAM-only), the baseline on its disk.
+func startLab(ctx context.Context, c ComparisonConfig) (*up.Env, []System, error) {
+	labDir := filepath.Join(c.Out, "lab")
+	os.RemoveAll(labDir)
+	env, err := up.StartEnv(ctx, labDir, c.Cache, c.Log.Printf)
+	if err != nil {
+		return nil, nil, err
+	}
+	systems, err := buildSystems(ctx, env, labDir, c)
+	if err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	return env, systems, nil
+}
+
+func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonConfig) ([]System, error) {
+	for _, a := range []string{filepath.Join(c.Parts, "images", "pause.tar"), filepath.Join(c.Parts, "extra", "cni-installer.tar"), c.ProbeArchive} {
+		var out bytes.Buffer
+		if err := up.Load(labDir, a, &out); err != nil {
+			return nil, fmt.Errorf("push %s to the lab registry: %w", a, err)
+		}
+	}
+	joinFiles, err := kubeadmJoin(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	// kiOS gets the same join result in its configuration (kios build
+	// --config: /etc/kubernetes/...), so its kubelet starts in cluster
+	// mode as the baseline's does.
+	etc := map[string][]byte{}
+	for p, b := range joinFiles {
+		etc["kubernetes/"+p] = b
+	}
+	kiosEFI, err := up.BuildNode(labDir, c.Parts, nil, etc)
+	if err != nil {
+		return nil, fmt.Errorf("build the kiOS node: %w", err)
+	}
+	kiosMiB, err := fileMiB(kiosEFI)
+	if err != nil {
+		return nil, err
+	}
+	base, err := baseline.Build(baseline.Options{Root: c.BaselineRoot, Parts: c.Parts, Cache: c.Cache,
+		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(up.MirrorConfig)}})
+	if err != nil {
+		return nil, fmt.Errorf("build the baseline node: %w", err)
+	}
+	baseDisk := filepath.Join(labDir, "baseline-root.img")
+	onDisk := map[string][]byte{}
+	for p, b := range joinFiles {
+		onDisk["etc/kubernetes/"+p] = b
+	}
+	if err := base.Session(baseDisk, onDisk); err != nil {
+		return nil, err
+	}
+	// kiOS installed as the baseline is: its own disk (ESP with the same
+	// EFI, data partition for the container store, logs and kubelet
+	// state), the same size as the baseline's root disk.
+	kiosDisk := filepath.Join(labDir, "kios-disk.img")
+	if err := disk.Write(disk.Options{EFI: kiosEFI, Size: int64(baseline.DefaultDiskMiB) << 20, Output: kiosDisk}); err != nil {
+		return nil, fmt.Errorf("kios disk for the benchmark: %w", err)
+	}
+	c.Log.Printf("bench: kiOS %s (%.1f MiB) alone and on %s, baseline %s + root disk (%.1f MiB)", kiosEFI, kiosMiB, kiosDisk, base.EFI, float64(base.ImageBytes)/(1<<20))
+	uuid := []string{"-uuid", "00000001-6b1e-4a1c-9f00-000000000001"}
+	return []System{
+		{Name: compare.KiOS, BootDisk: kiosDisk, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
+		{Name: compare.Baseline, EFI: base.EFI, Disk: baseDisk, NodeName: baseline.Hostname,
+			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole},
+		{Name: compare.KiOSRAMOnly, EFI: kiosEFI, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
+	}, nil
 }
 
 // kubeadmJoin does what kubeadm join does before it starts the kubelet:

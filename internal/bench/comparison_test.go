@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,29 @@ func TestConsoleFigures(t *testing.T) {
 	}
 }
 
+func TestAddPerPod(t *testing.T) {
+	tests := []struct {
+		name string
+		figs map[string]float64
+		pods []int
+		want map[string]float64
+	}{
+		{"largest step", map[string]float64{"ram_used_mib": 300, "pods_10_ram_used_mib": 350, "pods_100_ram_used_mib": 1300}, []int{10, 100},
+			map[string]float64{"ram_used_mib": 300, "pods_10_ram_used_mib": 350, "pods_100_ram_used_mib": 1300,
+				"pods_100_ram_per_pod_mib": 13, "pods_100_ram_added_per_pod_mib": 10}},
+		{"no growth", map[string]float64{"ram_used_mib": 300}, nil, map[string]float64{"ram_used_mib": 300}},
+		{"step not measured", map[string]float64{"ram_used_mib": 300}, []int{10}, map[string]float64{"ram_used_mib": 300}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addPerPod(tt.figs, tt.pods)
+			if diff := cmp.Diff(tt.want, tt.figs); diff != "" {
+				t.Errorf("figures (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestAddFootprint(t *testing.T) {
 	f := probe.Footprint{MemTotalKiB: 4 << 20, MemAvailableKiB: 4<<20 - 300*1024 - 10*1024, ProbeRSSKiB: 10 * 1024, Executables: 9,
 		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024},
@@ -84,7 +108,11 @@ func TestWriteComparison(t *testing.T) {
 		b := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 12, "containerd_ready_s": 20, "kubelet_started_s": 18,
 			"node_registered_s": 22, "node_ready_s": 27, "first_pod_running_s": 30, "ram_used_mib": 350, "image_mib": 870,
 			"pods_10_running_s": 17, "shutdown_s": 14}
-		runs = append(runs, compare.Run{System: compare.KiOS, Figures: k}, compare.Run{System: compare.Baseline, Figures: b})
+		ram := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 9, "containerd_ready_s": 10.5, "kubelet_started_s": 10.6,
+			"node_registered_s": 14, "node_ready_s": 16.2, "first_pod_running_s": 19, "ram_used_mib": 420, "image_mib": 60,
+			"pods_10_running_s": 11, "shutdown_s": 8}
+		runs = append(runs, compare.Run{System: compare.KiOS, Figures: k}, compare.Run{System: compare.Baseline, Figures: b},
+			compare.Run{System: compare.KiOSRAMOnly, Figures: ram})
 	}
 	r, err := compare.Compare(runs)
 	if err != nil {
@@ -104,10 +132,21 @@ func TestWriteComparison(t *testing.T) {
 	}
 	for key, want := range map[string]float64{"kios.node_ready_s": 20, "baseline.node_ready_s": 27, "ratio.node_ready": 20.0 / 27,
 		"kios.ram_used_mib": 400, "baseline.ram_used_mib": 350, "ratio.ram_used": 400.0 / 350, "kios.image_mib": 60,
-		"baseline.image_mib": 870, "runs": 5} {
+		"baseline.image_mib": 870, "runs": 5, "kios_ram_only.node_ready_s": 16.2, "ratio_ram_only.node_ready": 16.2 / 27,
+		"kios_ram_only.ram_used_mib": 420, "ratio_ram_only.ram_used": 420.0 / 350, "spread.kios.node_ready_s": 4} {
 		got, ok := js[key].(float64)
 		if !ok || got-want > 0.001 || want-got > 0.001 {
 			t.Errorf("report.json %s = %v, want %v", key, js[key], want)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| figure | kiOS (disk) | kiOS (RAM-only) | baseline | disk / baseline | RAM-only / baseline |",
+		"| node_ready_s | 20.00 s (±2.00) | 16.20 s (±0.00) | 27.00 s (±0.00) | 0.74 (±0.07) | 0.60 (±0.00) |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
 		}
 	}
 	for _, f := range []string{"report.md", "timeline.png"} {

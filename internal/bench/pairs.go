@@ -31,7 +31,7 @@ const (
 
 // PairsConfig is one comparison run.
 type PairsConfig struct {
-	Pairs     int   // boots of each system, alternating kiOS, baseline
+	Rounds    int   // boots of each system, one of each per round, in turn
 	Pods      []int // growth steps (e.g. 10, 50, 100)
 	MemoryMiB int
 	Consoles  string // where each boot's console is kept
@@ -61,22 +61,22 @@ func newLab(env *up.Env) (*labBoots, error) {
 	return &labBoots{env: env, cs: env.Client}, nil
 }
 
-// RunPairs boots kiOS and the baseline in turn, c.Pairs times each,
-// and measures every boot the same way.
+// RunRounds boots the systems in turn, c.Rounds times each, and
+// measures every boot the same way.
 // Cancelling ctx stops the boot under way (its VM is stopped).
-func RunPairs(ctx context.Context, env *up.Env, systems [2]System, c PairsConfig) ([]compare.Run, error) {
+func RunRounds(ctx context.Context, env *up.Env, systems []System, c PairsConfig) ([]compare.Run, error) {
 	l, err := newLab(env)
 	if err != nil {
 		return nil, err
 	}
 	var runs []compare.Run
-	for i := 1; i <= c.Pairs; i++ {
+	for i := 1; i <= c.Rounds; i++ {
 		for _, s := range systems {
 			figs, err := l.boot(ctx, s, i, c)
 			if err != nil {
 				return runs, fmt.Errorf("%s boot %d: %w", s.Name, i, err)
 			}
-			c.Log.Printf("bench: %d/%d %-8s %s", i, c.Pairs, s.Name, summary(figs, c.Pods))
+			c.Log.Printf("bench: %d/%d %-13s %s", i, c.Rounds, s.Name, summary(figs, c.Pods))
 			runs = append(runs, compare.Run{System: s.Name, Figures: figs})
 		}
 	}
@@ -84,8 +84,8 @@ func RunPairs(ctx context.Context, env *up.Env, systems [2]System, c PairsConfig
 }
 
 func summary(f map[string]float64, pods []int) string {
-	s := fmt.Sprintf("kernel %.1fs, PID 1 %.1fs, containerd %.1fs, kubelet %.1fs, registered %.1fs, Ready %.1fs, first pod %.1fs; RAM %.0f MiB, %.0f processes, %.0f executables",
-		f["kernel_start_s"], f["pid1_start_s"], f["containerd_ready_s"], f["kubelet_started_s"], f["node_registered_s"],
+	s := fmt.Sprintf("kernel %.1fs, PID 1 %.1fs, containerd %.1fs, kubelet %.1fs, lease %.1fs, registered %.1fs, Ready %.1fs, first pod %.1fs; RAM %.0f MiB, %.0f processes, %.0f executables",
+		f["kernel_start_s"], f["pid1_start_s"], f["containerd_ready_s"], f["kubelet_started_s"], f["dhcp_lease_s"], f["node_registered_s"],
 		f["node_ready_s"], f["first_pod_running_s"], f["ram_used_mib"], f["host_processes"], f["executables"])
 	for _, n := range pods {
 		s += fmt.Sprintf("; %d pods %.1fs %.0f MiB", n, f[fmt.Sprintf("pods_%d_running_s", n)], f[fmt.Sprintf("pods_%d_ram_used_mib", n)])
@@ -99,7 +99,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	disks, err := s.bootDisks(dir)
+	bootDisk, disks, err := s.bootDisks(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 		return nil, err
 	}
 	defer console.Close()
-	v, err := vm.Start(vm.Config{EFI: s.EFI, Disks: disks, Dir: dir, MemoryMiB: c.MemoryMiB, CPUs: 2, TAP: labTAP, MAC: labMAC,
+	v, err := vm.Start(vm.Config{EFI: s.EFI, Disk: bootDisk, Disks: disks, Dir: dir, MemoryMiB: c.MemoryMiB, CPUs: 2, TAP: labTAP, MAC: labMAC,
 		Wrap: []string{"ip", "netns", "exec", l.env.Lab.Name}, Console: console, Extra: s.Extra})
 	if err != nil {
 		return nil, err
@@ -132,6 +132,12 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	for k, t := range consoleFigures(s, v.Lines()) {
 		figs[k] = t
 	}
+	hw, _ := net.ParseMAC(labMAC)
+	lease, ok := l.env.Lab.FirstLease(hw, v.Started())
+	if !ok {
+		return nil, fmt.Errorf("the lab's DHCP server never acknowledged a lease to %s, yet the node is Ready", labMAC)
+	}
+	figs["dhcp_lease_s"] = lease.Sub(v.Started()).Seconds()
 	for k := range s.Console {
 		if _, ok := figs[k]; !ok {
 			return nil, fmt.Errorf("console never showed %s (%s)", k, s.Console[k])
@@ -158,6 +164,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 		}
 		figs[fmt.Sprintf("pods_%d_ram_used_mib", n)] = f.UsedMiB()
 	}
+	addPerPod(figs, c.Pods)
 	if err := l.deleteAndWait(ctx, "growth"); err != nil {
 		return nil, err
 	}
@@ -204,6 +211,25 @@ func addFootprint(figs map[string]float64, f probe.Footprint) {
 	figs["host_rss_mib"] = float64(total) / 1024
 	for name, kib := range byName {
 		figs["rss_"+sanitize(name)+"_mib"] = float64(kib) / 1024
+	}
+}
+
+// addPerPod adds what a pod costs at the largest growth step n: the
+// node's RAM in use with n pods divided by n (pods_N_ram_per_pod_mib),
+// and the growth over the node at rest divided by n
+// (pods_N_ram_added_per_pod_mib), which leaves the node's own share out.
+func addPerPod(figs map[string]float64, pods []int) {
+	n := 0
+	for _, p := range pods {
+		n = max(n, p)
+	}
+	used, ok := figs[fmt.Sprintf("pods_%d_ram_used_mib", n)]
+	if n == 0 || !ok {
+		return
+	}
+	figs[fmt.Sprintf("pods_%d_ram_per_pod_mib", n)] = used / float64(n)
+	if rest, ok := figs["ram_used_mib"]; ok {
+		figs[fmt.Sprintf("pods_%d_ram_added_per_pod_mib", n)] = (used - rest) / float64(n)
 	}
 }
 

@@ -13,8 +13,12 @@ import (
 // System is one side of the comparison: what to boot and how its
 // console shows the boot's milestones.
 type System struct {
-	Name     string // compare.KiOS or compare.Baseline
-	EFI      string
+	Name     string // compare.KiOS, compare.KiOSRAMOnly or compare.Baseline
+	EFI      string // boot this EFI file from a virtual FAT disk
+	// BootDisk, when set instead of EFI, is a whole disk image the
+	// firmware boots from (kios disk); each boot gets a fresh
+	// copy-on-write overlay of it.
+	BootDisk string
 	NodeName string
 	// ImageMiB is what the node is made of: the EFI, or for the
 	// baseline its UKI plus the root file system.
@@ -63,21 +67,36 @@ func consoleFigures(s System, lines []vm.Line) map[string]float64 {
 	return out
 }
 
-// bootDisks makes the boot's fresh root disk overlay in dir.
-func (s System) bootDisks(dir string) ([]string, error) {
-	if s.Disk == "" {
-		return nil, nil
+// bootDisks makes the boot's fresh disk overlays in dir: the boot disk
+// (kiOS on its disk) or the root disk (the baseline), so every boot
+// starts from the same bytes.
+func (s System) bootDisks(dir string) (bootDisk string, disks []string, err error) {
+	if s.BootDisk != "" {
+		if bootDisk, err = overlay(s.BootDisk, filepath.Join(dir, "boot.qcow2")); err != nil {
+			return "", nil, err
+		}
 	}
-	abs, err := filepath.Abs(s.Disk)
+	if s.Disk != "" {
+		root, err := overlay(s.Disk, filepath.Join(dir, "root.qcow2"))
+		if err != nil {
+			return "", nil, err
+		}
+		disks = []string{root}
+	}
+	return bootDisk, disks, nil
+}
+
+// overlay makes a qcow2 copy-on-write layer over the raw image base.
+func overlay(base, path string) (string, error) {
+	abs, err := filepath.Abs(base)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	overlay := filepath.Join(dir, "root.qcow2")
-	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", abs, "-F", "raw", overlay).CombinedOutput()
+	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", abs, "-F", "raw", path).CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("root disk overlay: %v: %s", err, out)
+		return "", fmt.Errorf("disk overlay of %s: %v: %s", base, err, out)
 	}
-	return []string{overlay}, nil
+	return path, nil
 }
 
 func fileMiB(p string) (float64, error) {

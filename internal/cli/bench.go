@@ -24,7 +24,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	clusterMode := fs.Bool("cluster", false, "measure kios up instead: node registered, Ready, first Deployment pod")
 	archive := fs.String("image", filepath.Join("out", "demo-image.tar"), "with --cluster: image archive for the Deployment")
 	withBaseline := fs.Bool("baseline", false, "compare with a conventional node (Debian, systemd) booted in turn in the same lab")
-	pairs := fs.Int("pairs", 5, "with --baseline: boots of each system")
+	pairs := fs.Int("pairs", 5, "with --baseline: rounds, each one boot of kiOS on its disk, the baseline and kiOS RAM-only")
 	pods := fs.String("pods", "10,50,100", "with --baseline: growth steps, pods on the node")
 	memory := fs.Int("memory", 4096, "with --baseline: VM memory (MiB)")
 	baseRoot := fs.String("baseline-root", filepath.Join(defaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
@@ -53,7 +53,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		rep, err := bench.Comparison(bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
-			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Pairs: *pairs, Pods: steps, MemoryMiB: *memory, Log: writerLog{stderr}})
+			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Rounds: *pairs, Pods: steps, MemoryMiB: *memory, Log: writerLog{stderr}})
 		if err != nil {
 			return err
 		}

@@ -12,18 +12,28 @@ import (
 )
 
 // Milestones of a boot timeline, in order, as figure keys.
-var Milestones = []string{"kernel_start_s", "pid1_start_s", "containerd_ready_s", "kubelet_started_s",
+var Milestones = []string{"kernel_start_s", "pid1_start_s", "containerd_ready_s", "kubelet_started_s", "dhcp_lease_s",
 	"node_registered_s", "node_ready_s", "first_pod_running_s"}
 
-// Chart writes a PNG with the two median boot timelines side by side:
-// one horizontal bar per system, a mark at each milestone it reached.
+// Chart writes a PNG with the median boot timelines one above the
+// other: one horizontal bar per system, a mark at each milestone it
+// reached.
 func (r Report) Chart(path string) error {
 	p := plot.New()
 	p.Title.Text = "Boot timeline from QEMU start (median)"
 	p.X.Label.Text = "seconds"
-	p.Y.Min, p.Y.Max = -0.5, 1.5
-	p.NominalY("baseline", "kiOS")
-	for row, sys := range []string{Baseline, KiOS} {
+	// The baseline at the bottom, the kiOS columns above it.
+	cols := r.columns()
+	var rows, names []string
+	for i := len(cols) - 1; i >= 0; i-- {
+		rows = append(rows, cols[i])
+		names = append(names, Titles[cols[i]])
+	}
+	p.Y.Min, p.Y.Max = -0.5, float64(len(rows))-0.5
+	p.NominalY(names...)
+	colours := map[string]color.Color{Baseline: color.RGBA{R: 200, G: 120, B: 40, A: 255},
+		KiOS: color.RGBA{R: 40, G: 110, B: 200, A: 255}, KiOSRAMOnly: color.RGBA{R: 60, G: 160, B: 90, A: 255}}
+	for row, sys := range rows {
 		var pts plotter.XYs
 		for _, m := range Milestones {
 			if s, ok := r.Systems[sys][m]; ok {
@@ -38,7 +48,7 @@ func (r Report) Chart(path string) error {
 			return err
 		}
 		line.Width = vg.Points(6)
-		line.Color = []color.Color{color.RGBA{R: 200, G: 120, B: 40, A: 255}, color.RGBA{R: 40, G: 110, B: 200, A: 255}}[row]
+		line.Color = colours[sys]
 		marks, err := plotter.NewScatter(pts)
 		if err != nil {
 			return err
@@ -61,7 +71,7 @@ func (r Report) Chart(path string) error {
 	p.Add(plotter.NewGrid())
 	p.X.Min = 0
 	p.X.Max *= 1.2 // room for the last milestone's label
-	if err := p.Save(10*vg.Inch, 4*vg.Inch, path); err != nil {
+	if err := p.Save(10*vg.Inch, vg.Length(1.5+1.2*float64(len(rows)))*vg.Inch, path); err != nil {
 		return fmt.Errorf("chart %s: %w", path, err)
 	}
 	return nil

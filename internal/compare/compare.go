@@ -1,8 +1,9 @@
-// Package compare turns alternating boots of kiOS and a baseline node
-// (A B A B ...) into the side-by-side report of `make bench`: medians
-// with their spread per system, the kiOS/baseline ratio computed pair by
-// pair, a Markdown table, JSON under stable keys and a PNG of the two
-// boot timelines.
+// Package compare turns rounds of boots (kiOS on its disk, kiOS
+// RAM-only, a baseline node: one boot of each per round, alternating)
+// into the side-by-side report of `make bench`: medians with their
+// spread per system, each kiOS column's ratio to the baseline computed
+// round by round, a Markdown table, JSON under stable keys and a PNG of
+// the boot timelines.
 package compare
 
 import (
@@ -15,11 +16,20 @@ import (
 	"strings"
 )
 
-// Systems compared.
+// Systems compared. KiOS is the node booted from its own disk (`kios
+// disk`), the like-for-like match of the baseline on its disk;
+// KiOSRAMOnly is the EFI alone, everything in RAM.
 const (
-	KiOS     = "kios"
-	Baseline = "baseline"
+	KiOS        = "kios"
+	KiOSRAMOnly = "kios_ram_only"
+	Baseline    = "baseline"
 )
+
+// Columns is the report's order of systems.
+var Columns = []string{KiOS, KiOSRAMOnly, Baseline}
+
+// Titles name the systems in tables and charts.
+var Titles = map[string]string{KiOS: "kiOS (disk)", KiOSRAMOnly: "kiOS (RAM-only)", Baseline: "baseline"}
 
 // Run is one boot of one system: figures by key (seconds end in _s,
 // MiB in _mib, counts without a unit), e.g. "node_ready_s".
@@ -37,42 +47,63 @@ type Stat struct {
 
 // Report is the comparison.
 type Report struct {
-	Runs      int                        // pairs
-	Systems   map[string]map[string]Stat // system -> key -> stat
-	Ratios    map[string]Stat            // key -> kiOS/baseline, pair by pair
-	Keys      []string                   // in report order
-	Date      string
-	Machine   string
-	Reproduce string
+	Runs          int                        // rounds (one boot of each system)
+	Systems       map[string]map[string]Stat // system -> key -> stat
+	Ratios        map[string]Stat            // key -> kiOS (disk) / baseline, round by round
+	RatiosRAMOnly map[string]Stat            // key -> kiOS (RAM-only) / baseline, round by round
+	Keys          []string                   // in report order
+	Date          string
+	Machine       string
+	Reproduce     string
 }
 
-// ErrUnpaired is returned when the runs do not alternate kiOS, baseline.
-var ErrUnpaired = errors.New("runs must alternate kios, baseline")
+// ErrUnpaired is returned when the runs are not rounds holding one boot
+// of each system.
+var ErrUnpaired = errors.New("runs must come in rounds of one boot of each system (kios, baseline and optionally kios_ram_only)")
 
-// Compare pairs runs (kiOS first in each pair) and summarises them.
+// Compare splits runs into rounds (as many runs as there are systems,
+// each system once) and summarises them.
 func Compare(runs []Run) (Report, error) {
-	if len(runs) == 0 || len(runs)%2 != 0 {
-		return Report{}, fmt.Errorf("%w: %d runs", ErrUnpaired, len(runs))
+	present := map[string]bool{}
+	for _, r := range runs {
+		present[r.System] = true
 	}
-	r := Report{Runs: len(runs) / 2, Systems: map[string]map[string]Stat{}, Ratios: map[string]Stat{}}
-	values := map[string]map[string][]float64{KiOS: {}, Baseline: {}}
-	ratios := map[string][]float64{}
+	if !present[KiOS] || !present[Baseline] {
+		return Report{}, fmt.Errorf("%w: no %s or no %s run among %d", ErrUnpaired, KiOS, Baseline, len(runs))
+	}
+	for s := range present {
+		if _, ok := Titles[s]; !ok {
+			return Report{}, fmt.Errorf("%w: unknown system %q", ErrUnpaired, s)
+		}
+	}
+	size := len(present)
+	if len(runs)%size != 0 {
+		return Report{}, fmt.Errorf("%w: %d runs of %d systems", ErrUnpaired, len(runs), size)
+	}
+	r := Report{Runs: len(runs) / size, Systems: map[string]map[string]Stat{}, Ratios: map[string]Stat{}, RatiosRAMOnly: map[string]Stat{}}
+	values := map[string]map[string][]float64{}
+	ratios := map[string]map[string][]float64{KiOS: {}, KiOSRAMOnly: {}}
 	keys := map[string]bool{}
-	for i := 0; i < len(runs); i += 2 {
-		a, b := runs[i], runs[i+1]
-		if a.System != KiOS || b.System != Baseline {
-			return Report{}, fmt.Errorf("%w: pair %d is %s, %s", ErrUnpaired, i/2+1, a.System, b.System)
-		}
-		for k, v := range a.Figures {
-			keys[k] = true
-			values[KiOS][k] = append(values[KiOS][k], v)
-			if bv, ok := b.Figures[k]; ok && bv != 0 {
-				ratios[k] = append(ratios[k], v/bv)
+	for i := 0; i < len(runs); i += size {
+		round := map[string]map[string]float64{}
+		for _, run := range runs[i : i+size] {
+			if _, dup := round[run.System]; dup {
+				return Report{}, fmt.Errorf("%w: round %d has two %s runs", ErrUnpaired, i/size+1, run.System)
 			}
+			round[run.System] = run.Figures
 		}
-		for k, v := range b.Figures {
-			keys[k] = true
-			values[Baseline][k] = append(values[Baseline][k], v)
+		base := round[Baseline]
+		for sys, figs := range round {
+			if values[sys] == nil {
+				values[sys] = map[string][]float64{}
+			}
+			for k, v := range figs {
+				keys[k] = true
+				values[sys][k] = append(values[sys][k], v)
+				if bv, ok := base[k]; ok && bv != 0 && sys != Baseline {
+					ratios[sys][k] = append(ratios[sys][k], v/bv)
+				}
+			}
 		}
 	}
 	for sys, byKey := range values {
@@ -81,8 +112,11 @@ func Compare(runs []Run) (Report, error) {
 			r.Systems[sys][k] = stat(vs)
 		}
 	}
-	for k, vs := range ratios {
+	for k, vs := range ratios[KiOS] {
 		r.Ratios[k] = stat(vs)
+	}
+	for k, vs := range ratios[KiOSRAMOnly] {
+		r.RatiosRAMOnly[k] = stat(vs)
 	}
 	for k := range keys {
 		r.Keys = append(r.Keys, k)
@@ -95,6 +129,17 @@ func Compare(runs []Run) (Report, error) {
 		return r.Keys[i] < r.Keys[j]
 	})
 	return r, nil
+}
+
+// columns are the systems this report has, in report order.
+func (r Report) columns() []string {
+	var out []string
+	for _, s := range Columns {
+		if _, ok := r.Systems[s]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // headline are the footprint figures, in the order the table shows
@@ -134,9 +179,11 @@ func stat(vs []float64) Stat {
 	return Stat{Median: m, Spread: s[len(s)-1] - s[0], N: len(s)}
 }
 
-// JSON writes the medians under stable keys: "kios.node_ready_s",
-// "baseline.node_ready_s", "ratio.node_ready" (the unit dropped), and
-// "runs", plus the spreads under "spread.<same key>".
+// JSON writes the medians under stable keys: "kios.node_ready_s" (kiOS
+// on its disk), "kios_ram_only.node_ready_s", "baseline.node_ready_s",
+// "ratio.node_ready" (kiOS on disk / baseline, the unit dropped),
+// "ratio_ram_only.node_ready", and "runs", plus the spreads under
+// "spread.<same key>".
 func (r Report) JSON(w io.Writer) error {
 	out := map[string]any{"runs": r.Runs, "date": r.Date, "machine": r.Machine}
 	for sys, byKey := range r.Systems {
@@ -145,9 +192,11 @@ func (r Report) JSON(w io.Writer) error {
 			out["spread."+sys+"."+k] = round(s.Spread)
 		}
 	}
-	for k, s := range r.Ratios {
-		out["ratio."+unitless(k)] = round(s.Median)
-		out["spread.ratio."+unitless(k)] = round(s.Spread)
+	for prefix, ratios := range map[string]map[string]Stat{"ratio.": r.Ratios, "ratio_ram_only.": r.RatiosRAMOnly} {
+		for k, s := range ratios {
+			out[prefix+unitless(k)] = round(s.Median)
+			out["spread."+prefix+unitless(k)] = round(s.Spread)
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -165,20 +214,44 @@ func round(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // Markdown writes the table for report.md and the README.
 func (r Report) Markdown(w io.Writer) {
-	fmt.Fprintf(w, "kiOS and a conventional node (Debian, systemd), %s, %s; median of %d boots each, alternating; spread is max - min.\n\n", r.Date, r.Machine, r.Runs)
-	fmt.Fprintln(w, "| figure | kiOS | baseline | kiOS / baseline |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	cols := r.columns()
+	fmt.Fprintf(w, "kiOS and a conventional node (Debian, systemd), %s, %s; median of %d rounds (one boot of each system per round, alternating); ± is half the spread (max - min); ratios are taken round by round.\n\n", r.Date, r.Machine, r.Runs)
+	head, rule := "| figure |", "|---|"
+	for _, c := range cols {
+		head += " " + Titles[c] + " |"
+		rule += "---|"
+	}
+	head += " disk / baseline |"
+	rule += "---|"
+	ramOnly := len(r.Systems[KiOSRAMOnly]) > 0
+	if ramOnly {
+		head += " RAM-only / baseline |"
+		rule += "---|"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
 	for _, k := range r.Keys {
-		a, b := r.Systems[KiOS][k], r.Systems[Baseline][k]
-		ratio := "n/a"
-		if s, ok := r.Ratios[k]; ok {
-			ratio = fmt.Sprintf("%.2f (±%.2f)", s.Median, s.Spread/2)
+		line := "| " + k + " |"
+		for _, c := range cols {
+			line += " " + cell(r.Systems[c][k], k) + " |"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", k, cell(a, k), cell(b, k), ratio)
+		line += " " + ratioCell(r.Ratios, k) + " |"
+		if ramOnly {
+			line += " " + ratioCell(r.RatiosRAMOnly, k) + " |"
+		}
+		fmt.Fprintln(w, line)
 	}
 	if r.Reproduce != "" {
 		fmt.Fprintf(w, "\nReproduce: `%s`\n", r.Reproduce)
 	}
+}
+
+func ratioCell(ratios map[string]Stat, k string) string {
+	s, ok := ratios[k]
+	if !ok {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f (±%.2f)", s.Median, s.Spread/2)
 }
 
 func cell(s Stat, k string) string {

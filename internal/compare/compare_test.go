@@ -67,12 +67,50 @@ func TestCompare(t *testing.T) {
 
 var cmpFloat = cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })
 
+// Three systems: each kiOS column's ratio is taken against the
+// baseline of its own round, whatever the order within the round.
+func TestCompareThreeSystems(t *testing.T) {
+	runs := []Run{
+		run(KiOS, 20, 300), run(Baseline, 40, 400), run(KiOSRAMOnly, 30, 440),
+		run(KiOS, 22, 310), run(Baseline, 44, 410), run(KiOSRAMOnly, 33, 451),
+		run(Baseline, 50, 500), run(KiOSRAMOnly, 25, 500), run(KiOS, 25, 320),
+	}
+	r, err := Compare(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Runs != 3 {
+		t.Errorf("rounds = %d, want 3", r.Runs)
+	}
+	// 20/40, 22/44, 25/50 -> 0.5; 30/40, 33/44, 25/50 -> 0.75, 0.75, 0.5.
+	if diff := cmp.Diff(Stat{Median: 0.5, Spread: 0, N: 3}, r.Ratios["node_ready_s"], cmpFloat); diff != "" {
+		t.Errorf("disk ratio (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Stat{Median: 0.75, Spread: 0.25, N: 3}, r.RatiosRAMOnly["node_ready_s"], cmpFloat); diff != "" {
+		t.Errorf("RAM-only ratio (-want +got):\n%s", diff)
+	}
+	var js bytes.Buffer
+	if err := r.JSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	json.Unmarshal(js.Bytes(), &got)
+	for k, want := range map[string]float64{"kios_ram_only.node_ready_s": 30, "ratio_ram_only.node_ready": 0.75,
+		"ratio.node_ready": 0.5, "spread.ratio_ram_only.node_ready": 0.25, "kios_ram_only.ram_used_mib": 451} {
+		if got[k] != want {
+			t.Errorf("JSON %s = %v, want %v", k, got[k], want)
+		}
+	}
+}
+
 func TestCompareRejectsUnpaired(t *testing.T) {
 	for _, runs := range [][]Run{
 		nil,
 		{run(KiOS, 1, 1)},
-		{run(Baseline, 1, 1), run(KiOS, 1, 1)},
-		{run(KiOS, 1, 1), run(KiOS, 1, 1)},
+		{run(Baseline, 1, 1), run(Baseline, 1, 1)},
+		{run(KiOS, 1, 1), run(KiOS, 1, 1), run(Baseline, 1, 1), run(Baseline, 1, 1)},
+		{run(KiOS, 1, 1), run(Baseline, 1, 1), run(KiOSRAMOnly, 1, 1), run(KiOS, 1, 1)},
+		{run(KiOS, 1, 1), run("other", 1, 1)},
 	} {
 		if _, err := Compare(runs); !errors.Is(err, ErrUnpaired) {
 			t.Errorf("%v: got %v", runs, err)

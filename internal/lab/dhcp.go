@@ -20,11 +20,12 @@ type dhcpServer struct {
 	mu    sync.Mutex
 	fixed map[string]net.IP
 	given map[string]net.IP
+	acks  map[string][]time.Time // when each client was sent an ACK
 	next  byte
 }
 
 func startDHCP(l *Lab) (*dhcpServer, error) {
-	d := &dhcpServer{fixed: map[string]net.IP{}, given: map[string]net.IP{}, next: 100}
+	d := &dhcpServer{fixed: map[string]net.IP{}, given: map[string]net.IP{}, acks: map[string][]time.Time{}, next: 100}
 	err := inNS(l.ns, func() error {
 		srv, err := server4.NewServer(BridgeName, &net.UDPAddr{IP: net.IPv4zero, Port: dhcpv4.ServerPort}, d.handle)
 		if err != nil {
@@ -108,5 +109,21 @@ func (d *dhcpServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4
 	if u, ok := peer.(*net.UDPAddr); ok && (u.IP.IsUnspecified() || u.IP.Equal(net.IPv4zero)) {
 		dst = &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}
 	}
-	_, _ = conn.WriteTo(reply.ToBytes(), dst)
+	if _, err := conn.WriteTo(reply.ToBytes(), dst); err == nil && reply.MessageType() == dhcpv4.MessageTypeAck {
+		d.mu.Lock()
+		d.acks[m.ClientHWAddr.String()] = append(d.acks[m.ClientHWAddr.String()], time.Now())
+		d.mu.Unlock()
+	}
+}
+
+// firstAck is when the client was first sent an ACK after since.
+func (d *dhcpServer) firstAck(mac net.HardwareAddr, since time.Time) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range d.acks[mac.String()] {
+		if !t.Before(since) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

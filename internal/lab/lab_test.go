@@ -104,6 +104,8 @@ func TestLabGivesLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lease *nclient4.Lease
+	var hw net.HardwareAddr
+	asked := time.Now()
 	err = inNS(client, func() error {
 		link, err := netlink.LinkByName("vmach")
 		if err != nil {
@@ -112,6 +114,7 @@ func TestLabGivesLeases(t *testing.T) {
 		if err := netlink.LinkSetUp(link); err != nil {
 			return err
 		}
+		hw = link.Attrs().HardwareAddr
 		c, err := nclient4.New("vmach", nclient4.WithTimeout(2*time.Second), nclient4.WithRetry(5))
 		if err != nil {
 			return err
@@ -127,5 +130,12 @@ func TestLabGivesLeases(t *testing.T) {
 	}
 	if got := lease.ACK.YourIPAddr; !got.Equal(net.IPv4(10, 88, 0, 100)) {
 		t.Errorf("leased %v, want 10.88.0.100", got)
+	}
+	at, ok := l.FirstLease(hw, asked)
+	if !ok || at.Before(asked) || time.Since(at) > time.Minute {
+		t.Errorf("FirstLease(%s) = %v, %v; want the ACK's time, after %v", hw, at, ok, asked)
+	}
+	if _, ok := l.FirstLease(hw, time.Now()); ok {
+		t.Errorf("FirstLease after the only ACK found one")
 	}
 }

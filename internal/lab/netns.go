@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -147,6 +148,13 @@ func (l *Lab) AddTAP(name string) error {
 
 // Reserve gives a MAC address a fixed lab address in DHCP.
 func (l *Lab) Reserve(mac net.HardwareAddr, ip net.IP) { l.dhcp.reserve(mac, ip) }
+
+// FirstLease is when the lab's DHCP server first acknowledged a lease
+// to mac at or after since: the moment that client has its address,
+// measured the same way whatever DHCP client it runs.
+func (l *Lab) FirstLease(mac net.HardwareAddr, since time.Time) (time.Time, bool) {
+	return l.dhcp.firstAck(mac, since)
+}
 
 // Command returns a command that runs inside the lab namespace.
 func (l *Lab) Command(ctx context.Context, argv ...string) *exec.Cmd {
