@@ -27,7 +27,7 @@ type ComparisonConfig struct {
 	Cache        string // build/cache
 	BaselineRoot string // the debootstrap root (build/cache/baseline/root)
 	ProbeArchive string // the benchprobe image archive
-	Rounds       int // boots of each system, one of each per round
+	Rounds       int    // boots of each system, one of each per round
 	Pods         []int
 	MemoryMiB    int
 	Log          Logger

@@ -13,8 +13,8 @@ import (
 // System is one side of the comparison: what to boot and how its
 // console shows the boot's milestones.
 type System struct {
-	Name     string // compare.KiOS, compare.KiOSRAMOnly or compare.Baseline
-	EFI      string // boot this EFI file from a virtual FAT disk
+	Name string // compare.KiOS, compare.KiOSRAMOnly or compare.Baseline
+	EFI  string // boot this EFI file from a virtual FAT disk
 	// BootDisk, when set instead of EFI, is a whole disk image the
 	// firmware boots from (kios disk); each boot gets a fresh
 	// copy-on-write overlay of it.
