@@ -104,6 +104,11 @@ func (o Options) files() (map[string]file, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet configuration: %w", err)
 	}
+	// kiOS's tuned defaults are kiOS's: the baseline keeps the kubelet's
+	// stock values, as a kubeadm node has them.
+	if kubeletConfig, err = cutBlock(kubeletConfig, "# kios-tuned-begin\n", "# kios-tuned-end\n"); err != nil {
+		return nil, fmt.Errorf("kubelet configuration: %w", err)
+	}
 	containerdConfig, err = replaceOnce(containerdConfig, `BinaryName = "/bin/runc"`, `BinaryName = "/usr/bin/runc"`)
 	if err != nil {
 		return nil, fmt.Errorf("containerd configuration: %w", err)
@@ -147,6 +152,17 @@ func (o Options) files() (map[string]file, error) {
 type file struct {
 	data []byte
 	mode os.FileMode
+}
+
+// cutBlock removes the one block from begin to end, both included.
+func cutBlock(b []byte, begin, end string) ([]byte, error) {
+	s := string(b)
+	i := strings.Index(s, begin)
+	j := strings.Index(s, end)
+	if i < 0 || j < i || strings.Count(s, begin) != 1 {
+		return nil, fmt.Errorf("want exactly one block %q ... %q", strings.TrimSpace(begin), strings.TrimSpace(end))
+	}
+	return []byte(s[:i] + s[j+len(end):]), nil
 }
 
 func replaceOnce(b []byte, old, new string) ([]byte, error) {

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"kios.dev/kios/internal/image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,11 +50,38 @@ func TestFiles(t *testing.T) {
 			}
 		}
 	}
+	// kiOS's tuned defaults stay kiOS's (the image's file has them).
+	for _, tuned := range []string{"systemReserved", "kios-tuned"} {
+		if strings.Contains(string(files["var/lib/kubelet/config.yaml"].data), tuned) {
+			t.Errorf("the baseline's kubelet configuration has kiOS's %q", tuned)
+		}
+	}
+	if kiosConfig, err := image.Default("etc/kubernetes/config.yaml"); err != nil || !strings.Contains(string(kiosConfig), "systemReserved") {
+		t.Errorf("kiOS's kubelet configuration has no systemReserved (%v): the check above proves nothing", err)
+	}
 	if files["usr/bin/runc"].mode != 0o755 {
 		t.Errorf("runc mode %o", files["usr/bin/runc"].mode)
 	}
 	if _, err := (Options{Parts: t.TempDir()}).files(); err == nil || !strings.Contains(err.Error(), "kubelet") {
 		t.Errorf("no binaries: err = %v", err)
+	}
+}
+
+func TestCutBlock(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"a\n<\nb\n>\nc\n", "a\nc\n", true},
+		{"a\n>\n<\n", "", false},
+		{"a\n", "", false},
+		{"<\n>\n<\n>\n", "", false},
+	}
+	for _, tt := range tests {
+		got, err := cutBlock([]byte(tt.in), "<\n", ">\n")
+		if (err == nil) != tt.ok || string(got) != tt.want {
+			t.Errorf("cutBlock(%q) = %q, %v; want %q (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
 	}
 }
 

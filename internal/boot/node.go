@@ -67,6 +67,7 @@ type Node struct {
 func (n *Node) Steps() []Step {
 	return []Step{
 		{"mount", n.mount},
+		{"protect-memory", func(context.Context) error { return ProtectHostMemory("/proc", "/sys") }},
 		{"overlay-module", n.loadOverlay},
 		{"data", n.data},
 		{"etc", n.mountEtc},

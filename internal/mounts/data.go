@@ -31,7 +31,7 @@ type Dir struct {
 var DataDirs = []Dir{
 	{"meta/etc", 0o700}, {"meta/etc.work", 0o700}, {"meta/log", 0o755},
 	{"data/lib", 0o755}, {"data/lib/kubelet", 0o700}, {"data/lib/containerd", 0o700}, {"data/lib/cni", 0o700},
-	{"data/oci", 0o700}, {"data/pods", 0o700}, {"modules", 0o700},
+	{"data/oci", 0o700}, {"data/pods", 0o700}, {"data/cni-bin", 0o755}, {"modules", 0o700},
 }
 
 // MakeDataDirs creates DataDirs under root with their modes.
@@ -50,14 +50,16 @@ func MakeDataDirs(root string) error {
 
 // Replaced are the tmpfs mounts the data partition takes over; PID 1
 // unmounts them (still empty) before Data.
-var Replaced = []string{"/var/lib/kubelet", "/var/lib/containerd", "/var/lib/cni", "/var/log"}
+var Replaced = []string{"/var/lib/kubelet", "/var/lib/containerd", "/var/lib/cni", "/var/log", "/opt/cni/bin"}
 
 const bind = unix.MS_BIND
 
 // Data are the mounts of the data partition's directories. /var/lib
 // persists as a whole (the kubelet's certificates, hostPath volumes);
 // the CNI's address reservations stay in RAM, as the containers they
-// name do not outlive a boot. Extra kernel modules are a lower layer
+// name do not outlive a boot. The CNI plugins a CNI DaemonSet copies to
+// /opt/cni/bin (about 15 MiB) live on the disk, as on any installed
+// node, instead of in RAM. Extra kernel modules are a lower layer
 // beneath the image's own, which they cannot replace.
 var Data = []Mount{
 	{DataDir + "/data/lib", "/var/lib", "ext4", bind | locked, "", 0o755},
@@ -65,5 +67,6 @@ var Data = []Mount{
 	{DataDir + "/data/oci", "/var/lib/containerd", "ext4", bind | storage, "", 0o700},
 	{DataDir + "/data/pods", "/var/lib/kubelet/pods", "ext4", bind | storage, "", 0o750},
 	{DataDir + "/meta/log", "/var/log", "ext4", bind | locked, "", 0o755},
+	{DataDir + "/data/cni-bin", "/opt/cni/bin", "ext4", bind | storage, "", 0o755},
 	{"overlay", "/lib/modules", "overlay", unix.MS_RDONLY | storage, "lowerdir=/lib/modules:" + DataDir + "/modules", 0o755},
 }

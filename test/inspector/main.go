@@ -156,7 +156,11 @@ func main() {
 	record := flag.String("record", "/record", "graceful mode: directory of shutdown.log")
 	prestop := flag.String("prestop", "", "preStop hook mode: record this name's hook in --record and return after 2 s")
 	syscalls := flag.Bool("try-syscalls", false, "try syscalls seccomp must refuse, print the results and wait")
+	hogRate := flag.Int("hog", 0, "memory hog mode: allocate and touch this many MiB a second until killed")
 	flag.Parse()
+	if *hogRate > 0 {
+		hog(*hogRate)
+	}
 	if *syscalls {
 		trySyscalls()
 	}
@@ -273,4 +277,19 @@ func main() {
 	})
 	log.Printf("inspector: listening on %s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, nil))
+}
+
+// hog allocates memory at rate MiB a second, touching every page so the
+// kernel must back it, and keeps it until the process is killed.
+func hog(rate int) {
+	var held [][]byte
+	for total := 0; ; total += rate {
+		b := make([]byte, rate<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		held = append(held, b)
+		log.Printf("hog: holding %d MiB", total+rate)
+		time.Sleep(time.Second)
+	}
 }

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/vm/vmtest"
+)
+
+// hogPod allocates memory until it is killed. BestEffort, as most pods
+// that run out of memory are.
+const hogPod = `apiVersion: v1
+kind: Pod
+metadata: {name: hog, namespace: default}
+spec:
+  hostNetwork: true
+  containers:
+  - name: hog
+    image: localhost/kios-test/inspector:v1
+    imagePullPolicy: Never
+    args: ["--hog=24"]
+`
+
+// TestMemoryPressure runs a pod that takes all the memory it can on a
+// RAM-only node in a 512 MiB VM, where a node without protection used to
+// thrash its own programs' code for minutes (soft lockups, no OOM kill).
+// The pod's process must be OOM-killed, the kubelet must start it again
+// (PID 1, containerd and the kubelet all still work), and no host process
+// may be killed or stall.
+func TestMemoryPressure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a VM")
+	}
+	sharedImage(t) // builds the inspector image
+	cfg := t.TempDir()
+	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-oom\n"), 0o644)
+	os.MkdirAll(filepath.Join(cfg, "kubernetes", "manifests"), 0o755)
+	if err := os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "hog.yaml"), []byte(hogPod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	efi := filepath.Join(t.TempDir(), "oom.efi")
+	out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "--image", filepath.Join(testImageDir, "inspector.tar"),
+		"-o", efi).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kios build: %v\n%s", err, out)
+	}
+	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 512, CPUs: 2})
+	v.Expect(`step=protect-memory status=ok`, 3*time.Minute)
+	v.Expect(`event=container-started pod=hog-kios-oom container=hog`, 4*time.Minute)
+	// The kernel names the process it kills; the hog is the inspector
+	// binary. A memory cgroup OOM (the kubepods limit) and a global one
+	// both print "Killed process".
+	killed := v.Expect(`Killed process \d+ \(\S+\)`, 4*time.Minute)
+	if !regexp.MustCompile(`\(inspector\)`).MatchString(killed) {
+		t.Errorf("the OOM killer took something else than the hog: %s", killed)
+	}
+	// The kubelet notices and starts the container again: PID 1's event
+	// watcher, containerd and the kubelet all still run.
+	v.Expect(`event=container-started pod=hog-kios-oom container=hog`, 4*time.Minute)
+	for _, l := range v.Lines() {
+		for _, bad := range []*regexp.Regexp{
+			regexp.MustCompile(`soft lockup`),
+			regexp.MustCompile(`hung_task|blocked for more than`),
+			regexp.MustCompile(`Killed process \d+ \((init|containerd|containerd-shim|kubelet|runc|pause|system)\)`),
+			regexp.MustCompile(`event=service-exited name=(containerd|kubelet)`),
+		} {
+			if bad.MatchString(l.Text) {
+				t.Errorf("console at %.1f s: %s", l.At.Seconds(), l.Text)
+			}
+		}
+	}
+}
