@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"kios.dev/kios/internal/bench"
 	"kios.dev/kios/internal/up"
@@ -29,12 +30,34 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	memory := fs.Int("memory", 4096, "with --baseline: VM memory (MiB)")
 	baseRoot := fs.String("baseline-root", filepath.Join(defaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
 	fromRuns := fs.String("report-from", "", "with --baseline: only write the report again from a runs.json of an earlier comparison")
+	floor := fs.Bool("floor", false, "search each system's memory floor instead (make bench-floor): the smallest VM memory in which it reaches Ready and runs --floor-pods pause pods for --floor-hold without an OOM kill")
+	floorFrom := fs.Int("floor-from", 1024, "with --floor: the largest VM memory tried (MiB)")
+	floorStep := fs.Int("floor-step", 64, "with --floor: the grid's step (MiB)")
+	floorMin := fs.Int("floor-min", 256, "with --floor: the smallest VM memory tried (MiB)")
+	floorPods := fs.Int("floor-pods", 10, "with --floor: pause pods the node must run")
+	floorHold := fs.Duration("floor-hold", time.Minute, "with --floor: how long it must run them")
 	probeArchive := fs.String("probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *boots < 1 {
 		return fmt.Errorf("bench: --boots must be at least 1")
+	}
+	if *floor {
+		if *floorStep < 1 || *floorMin < 64 || *floorFrom < *floorMin || *floorPods < 1 {
+			return fmt.Errorf("bench: --floor needs --floor-step >= 1, --floor-min >= 64, --floor-from >= --floor-min and --floor-pods >= 1")
+		}
+		results, err := bench.Floor(bench.FloorConfig{ComparisonConfig: bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
+			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Log: writerLog{stderr}},
+			From: *floorFrom, Step: *floorStep, Min: *floorMin, Pods: *floorPods, Hold: *floorHold})
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			fmt.Fprintf(stdout, "%-13s floor %d MiB (%d tries)\n", r.System, r.FloorMiB, len(r.Tries))
+		}
+		fmt.Fprintf(stdout, "bench: wrote %s/floor.md, floor.json\n", *out)
+		return nil
 	}
 	if *withBaseline {
 		steps, err := parsePods(*pods)
