@@ -19,6 +19,7 @@ import (
 	"kios.dev/kios/internal/logind"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/supervise"
+	"kios.dev/kios/internal/svcenv"
 	"kios.dev/kios/internal/syssock"
 )
 
@@ -329,7 +330,7 @@ func (n *Node) startContainerd(context.Context) error {
 	return n.Sup.Add(supervise.Service{
 		Name: "containerd",
 		Args: func() ([]string, error) { return []string{"/bin/containerd", "--config", ContainerdConf}, nil },
-		Env:  n.Env,
+		Env:  n.serviceEnv("containerd"),
 	})
 }
 
@@ -404,8 +405,21 @@ func (n *Node) startKubelet(context.Context) error {
 			}
 			return append([]string{"/bin/kubelet"}, snap.Flags...), nil
 		},
-		Env: n.Env,
+		Env: n.serviceEnv("kubelet"),
 	})
+}
+
+// serviceEnv is what program starts with: PID 1's environment and
+// /etc/kios/env/<program>. A file that does not parse is reported once
+// and left out: the program runs with the Go runtime's own defaults.
+func (n *Node) serviceEnv(program string) []string {
+	extra, err := svcenv.Read("/", program)
+	if err != nil {
+		n.Log.Printf("event=service-env-invalid name=%s err=%q fallback=%q", program, err.Error(), "none")
+	} else if len(extra) > 0 {
+		n.Log.Printf("event=service-env name=%s env=%q", program, strings.Join(extra, " "))
+	}
+	return append(append([]string{}, n.Env...), extra...)
 }
 
 // takeKubelet reads what the kubelet is to start with; a cluster-mode

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"kios.dev/kios/internal/cpio"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/svcenv"
 	"kios.dev/kios/internal/uki"
 )
 
@@ -273,6 +275,11 @@ func layConfig(t *Tree, dir string) error {
 			if isManifest(target) {
 				if err := CheckManifest(p, b); err != nil {
 					return err
+				}
+			}
+			if path.Dir(target) == svcenv.Dir {
+				if _, err := svcenv.Parse(b); err != nil {
+					return fmt.Errorf("config file %s (the environment PID 1 gives %s): %w", p, path.Base(target), err)
 				}
 			}
 			return t.put(target, &Entry{Mode: info.Mode().Perm() & 0o666, Data: b, User: true})

@@ -126,6 +126,9 @@ func TestBuildRejectsBadInput(t *testing.T) {
 	unreadable := t.TempDir()
 	os.WriteFile(filepath.Join(unreadable, "secret"), []byte("x"), 0o000)
 	noParts := t.TempDir()
+	badEnv := t.TempDir()
+	os.MkdirAll(filepath.Join(badEnv, "kios", "env"), 0o755)
+	os.WriteFile(filepath.Join(badEnv, "kios", "env", "kubelet"), []byte("GOGC 50\n"), 0o644)
 
 	tests := []struct {
 		name string
@@ -140,6 +143,7 @@ func TestBuildRejectsBadInput(t *testing.T) {
 		{"config is a file", Options{Config: good}, good},
 		{"config with a symlink", Options{Config: symCfg}, filepath.Join(symCfg, "shell")},
 		{"missing parts", Options{Parts: noParts}, noParts},
+		{"bad service environment", Options{Config: badEnv}, filepath.Join(badEnv, "kios", "env", "kubelet") + " (the environment PID 1 gives kubelet): line 1"},
 	}
 	if os.Getuid() != 0 { // root reads mode-0 files
 		tests = append(tests, struct {
