@@ -122,31 +122,11 @@ var oomLine = regexp.MustCompile(`Killed process \d+|Out of memory|oom-kill|soft
 // fitsIn boots s in mib of memory and says why it does not fit ("" when
 // it does). An error is a failure of the lab, not of the node.
 func (l *labBoots) fitsIn(ctx context.Context, s System, mib int, c FloorConfig) (string, error) {
-	dir, err := os.MkdirTemp("", "kios-bench-floor-")
+	v, stop, err := l.start(s, mib, filepath.Join(c.Out, "floor-consoles", fmt.Sprintf("%s-%d.console", s.Name, mib)))
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(dir)
-	bootDisk, disks, err := s.bootDisks(dir)
-	if err != nil {
-		return "", err
-	}
-	consoles := filepath.Join(c.Out, "floor-consoles")
-	if err := os.MkdirAll(consoles, 0o755); err != nil {
-		return "", err
-	}
-	console, err := os.Create(filepath.Join(consoles, fmt.Sprintf("%s-%d.console", s.Name, mib)))
-	if err != nil {
-		return "", err
-	}
-	defer console.Close()
-	v, err := vm.Start(vm.Config{EFI: s.EFI, Disk: bootDisk, Disks: disks, Dir: dir, MemoryMiB: mib, CPUs: 2, TAP: labTAP, MAC: labMAC,
-		Wrap: []string{"ip", "netns", "exec", l.env.Lab.Name}, Console: console, Extra: s.Extra})
-	if err != nil {
-		return "", err
-	}
-	defer v.Stop(30 * time.Second)
-	defer l.forget(s.NodeName)
+	defer stop()
 	boot, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
 	figs := map[string]float64{}

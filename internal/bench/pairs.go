@@ -93,31 +93,52 @@ func summary(f map[string]float64, pods []int) string {
 	return s + fmt.Sprintf("; shutdown %.1fs", f["shutdown_s"])
 }
 
-func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (map[string]float64, error) {
+// start boots s in mib of memory on the lab's network slot, its console
+// kept at consolePath. stop stops the VM, removes the node from the
+// cluster and the boot's scratch files.
+func (l *labBoots) start(s System, mib int, consolePath string) (v *vm.VM, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "kios-bench-boot-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer os.RemoveAll(dir)
+	cleanup := []func(){func() { os.RemoveAll(dir) }}
+	stop = func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 	bootDisk, disks, err := s.bootDisks(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := os.MkdirAll(c.Consoles, 0o755); err != nil {
-		return nil, err
+	if err := os.MkdirAll(filepath.Dir(consolePath), 0o755); err != nil {
+		return nil, nil, err
 	}
-	console, err := os.Create(filepath.Join(c.Consoles, fmt.Sprintf("%s-%d.console", s.Name, i)))
+	console, err := os.Create(consolePath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer console.Close()
-	v, err := vm.Start(vm.Config{EFI: s.EFI, Disk: bootDisk, Disks: disks, Dir: dir, MemoryMiB: c.MemoryMiB, CPUs: 2, TAP: labTAP, MAC: labMAC,
+	cleanup = append(cleanup, func() { console.Close() })
+	v, err = vm.Start(vm.Config{EFI: s.EFI, Disk: bootDisk, Disks: disks, Dir: dir, MemoryMiB: mib, CPUs: 2, TAP: labTAP, MAC: labMAC,
 		Wrap: []string{"ip", "netns", "exec", l.env.Lab.Name}, Console: console, Extra: s.Extra})
 	if err != nil {
+		return nil, nil, err
+	}
+	cleanup = append(cleanup, func() { v.Stop(30 * time.Second) }, func() { l.forget(s.NodeName) })
+	return v, stop, nil
+}
+
+func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (map[string]float64, error) {
+	v, stop, err := l.start(s, c.MemoryMiB, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d.console", s.Name, i)))
+	if err != nil {
 		return nil, err
 	}
-	defer v.Stop(30 * time.Second)
-	defer l.forget(s.NodeName)
+	defer stop()
 	figs := map[string]float64{"image_mib": s.ImageMiB}
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
 	defer cancel()
