@@ -141,7 +141,7 @@ func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonC
 	return []System{
 		{Name: compare.KiOS, BootDisk: kiosDisk, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
 		{Name: compare.Baseline, EFI: base.EFI, Disk: baseDisk, NodeName: baseline.Hostname,
-			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole},
+			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole, ConsoleBestEffort: true},
 		{Name: compare.KiOSRAMOnly, EFI: kiosEFI, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
 	}, nil
 }

@@ -31,6 +31,11 @@ type System struct {
 	// Console milestones: figure key -> the first console line that
 	// marks it.
 	Console map[string]*regexp.Regexp
+	// ConsoleBestEffort: a milestone missing from the console is left
+	// out of that boot's figures instead of failing it. systemd stops
+	// printing unit status once the serial getty has the console, so a
+	// unit that becomes ready after it leaves no line.
+	ConsoleBestEffort bool
 }
 
 // Console milestones of each system. Both print the kernel's banner;
