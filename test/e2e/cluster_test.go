@@ -338,7 +338,7 @@ func TestJoin(t *testing.T) {
 		v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2, TAP: "tap1", MAC: mac,
 			Wrap: []string{"ip", "netns", "exec", l.Name}})
 		v.Expect(`event=kubelet-mode mode=standalone held=cluster api=`+strings.ReplaceAll(lab.Gateway.String(), ".", `\.`)+` `, 4*time.Minute)
-		v.Expect(`event=container-started pod=system-kios-node-2 container=dhcp `, 4*time.Minute)
+		v.Expect(`event=container-started pod=dhcp-kios-node-2 `, 4*time.Minute)
 		v.Expect(`event=kubelet-restart reason="API server routable"`, 2*time.Minute)
 		v.Expect(`event=kubelet-mode mode=cluster`, time.Minute)
 		vmtest.Eventually(t, "second node registered", 4*time.Minute, func() error {

@@ -243,7 +243,7 @@ func TestNode(t *testing.T) {
 			}
 			return fmt.Errorf("eth0 has %v", r.Addrs["eth0"])
 		})
-		logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_system-*/dhcp/*.log")
+		logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_dhcp-*/dhcp/*.log")
 		if !strings.Contains(logs, "lease address=10.0.2.15/24") {
 			t.Errorf("dhcp pod log lacks the lease: %.2000s", logs)
 		}

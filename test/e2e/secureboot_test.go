@@ -60,7 +60,7 @@ func TestSecureBoot(t *testing.T) {
 			t.Errorf("hardware steps failed under lockdown: %s", done)
 		}
 		v.ExpectAnywhere(`event=modules-loaded listed=\d+ coldplug=[1-9]`, time.Minute)
-		v.ExpectAnywhere(`event=container-started pod=system-\S+ container=dhcp `, 3*time.Minute)
+		v.ExpectAnywhere(`event=container-started pod=dhcp-`, 3*time.Minute)
 	})
 	for name, efi := range map[string]string{
 		"unsigned image":               need(t, "out/kios-amd64.efi"),
