@@ -171,7 +171,9 @@ func kubeadmJoin(ctx context.Context, env *up.Env) (map[string][]byte, error) {
 
 // ReportFrom writes the report again (e.g. with a newer table or chart)
 // from the runs.json of an earlier comparison, keeping its date and
-// machine line from the report.json beside it.
+// machine line from the report.json beside it. Of a comparison cut short
+// (Ctrl-C), which leaves runs.json but no report, it reports the
+// complete rounds.
 func ReportFrom(runsFile, out string) (compare.Report, error) {
 	var rep compare.Report
 	b, err := os.ReadFile(runsFile)
@@ -182,12 +184,17 @@ func ReportFrom(runsFile, out string) (compare.Report, error) {
 	if err := json.Unmarshal(b, &runs); err != nil {
 		return rep, fmt.Errorf("%s: %w", runsFile, err)
 	}
-	if rep, err = compare.Compare(runs); err != nil {
+	if rep, err = compare.Compare(compare.CompleteRounds(runs)); err != nil {
 		return rep, fmt.Errorf("%s: %w", runsFile, err)
 	}
 	var prev struct{ Date, Machine string }
 	if b, err := os.ReadFile(filepath.Join(filepath.Dir(runsFile), "report.json")); err == nil {
 		json.Unmarshal(b, &prev)
+	} else if st, err := os.Stat(runsFile); err == nil {
+		// A run cut short wrote runs.json but no report: it ran here,
+		// with the default VM.
+		prev.Date = st.ModTime().UTC().Format("2006-01-02")
+		prev.Machine = fmt.Sprintf("%s, %s, VMs of 2 vCPUs and 4096 MiB", machine(), accel())
 	}
 	rep.Date, rep.Machine, rep.Reproduce = prev.Date, prev.Machine, "make bench"
 	return rep, WriteComparison(rep, out)

@@ -61,6 +61,25 @@ type Report struct {
 // of each system.
 var ErrUnpaired = errors.New("runs must come in rounds of one boot of each system (kios, baseline and optionally kios_ram_only)")
 
+// CompleteRounds returns the runs of the complete rounds at the start of
+// runs: a comparison cut short (Ctrl-C) keeps what it finished. A round
+// is as long as the first one, which ends where a system comes again.
+func CompleteRounds(runs []Run) []Run {
+	size := len(runs)
+	seen := map[string]bool{}
+	for i, r := range runs {
+		if seen[r.System] {
+			size = i
+			break
+		}
+		seen[r.System] = true
+	}
+	if size == 0 {
+		return nil
+	}
+	return runs[:len(runs)/size*size]
+}
+
 // Compare splits runs into rounds (as many runs as there are systems,
 // each system once) and summarises them.
 func Compare(runs []Run) (Report, error) {

@@ -117,3 +117,23 @@ func TestCompareRejectsUnpaired(t *testing.T) {
 		}
 	}
 }
+
+func TestCompleteRounds(t *testing.T) {
+	a, b, c := run(KiOS, 1, 1), run(Baseline, 1, 1), run(KiOSRAMOnly, 1, 1)
+	tests := []struct {
+		name string
+		in   []Run
+		want int
+	}{
+		{"none", nil, 0},
+		{"two complete rounds of three", []Run{a, b, c, a, b, c}, 6},
+		{"cut in the third round", []Run{a, b, c, a, b, c, a, b}, 6},
+		{"cut in the first round", []Run{a, b}, 2}, // one round seen, of unknown length: kept, Compare judges it
+		{"pairs", []Run{a, b, a, b, a}, 4},
+	}
+	for _, tt := range tests {
+		if got := len(CompleteRounds(tt.in)); got != tt.want {
+			t.Errorf("%s: %d runs kept, want %d", tt.name, got, tt.want)
+		}
+	}
+}
