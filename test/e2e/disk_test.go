@@ -209,11 +209,23 @@ func TestDataPartition(t *testing.T) {
 				t.Errorf("the reboot imported again: %s", l.Text)
 			}
 		}
-		if log := files(t, insp+"/file?glob=/var/log/init.log*"); !strings.Contains(log, "event=boot id="+bootID) {
-			t.Errorf("init.log has no line of the first boot (%s)", bootID)
-		}
+		// The inspector pod of the second boot may start after the writer.
+		vmtest.Eventually(t, "init.log keeps the first boot's lines", 2*time.Minute, func() error {
+			log, err := fileContents(insp + "/file?glob=/var/log/init.log*")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(log, "event=boot id="+bootID) {
+				return fmt.Errorf("init.log has no line of the first boot (%s)", bootID)
+			}
+			return nil
+		})
 		vmtest.Eventually(t, "grow pod has nothing to do", 2*time.Minute, func() error {
-			if logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log"); !strings.Contains(logs, "nothing to do") {
+			logs, err := fileContents(insp + "/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(logs, "nothing to do") {
 				return fmt.Errorf("grow pod log: %.1000s", logs)
 			}
 			return nil

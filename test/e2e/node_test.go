@@ -425,15 +425,25 @@ func fetchReport(insp string) (Report, error) {
 // files returns the contents of the host files the inspector matched.
 func files(t *testing.T, url string) string {
 	t.Helper()
-	body, err := get(url)
+	s, err := fileContents(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// fileContents is files for a caller that retries: the inspector of a
+// node that has just rebooted may not answer yet.
+func fileContents(url string) (string, error) {
+	body, err := get(url)
+	if err != nil {
+		return "", err
+	}
 	var contents []string
 	if err := json.Unmarshal([]byte(body), &contents); err != nil {
-		t.Fatal(err)
+		return "", fmt.Errorf("%s: %w", url, err)
 	}
-	return strings.Join(contents, "\n")
+	return strings.Join(contents, "\n"), nil
 }
 
 func hostProgram(exe string) bool {
