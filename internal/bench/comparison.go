@@ -60,9 +60,15 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 		return rep, err
 	}
 	rep.Date = time.Now().UTC().Format("2006-01-02")
-	rep.Machine = fmt.Sprintf("%s, %s, VMs of 2 vCPUs and %d MiB", machine(), accel(), c.MemoryMiB)
+	rep.Machine = machineLine(c.MemoryMiB)
 	rep.Reproduce = "make bench"
 	return rep, WriteComparison(rep, c.Out)
+}
+
+// machineLine is the report's machine: this host, the accelerator and
+// the VMs.
+func machineLine(memoryMiB int) string {
+	return fmt.Sprintf("%s, %s, VMs of 2 vCPUs and %d MiB", machine(), accel(), memoryMiB)
 }
 
 func accel() string {
@@ -194,7 +200,7 @@ func ReportFrom(runsFile, out string) (compare.Report, error) {
 		// A run cut short wrote runs.json but no report: it ran here,
 		// with the default VM.
 		prev.Date = st.ModTime().UTC().Format("2006-01-02")
-		prev.Machine = fmt.Sprintf("%s, %s, VMs of 2 vCPUs and 4096 MiB", machine(), accel())
+		prev.Machine = machineLine(4096)
 	}
 	rep.Date, rep.Machine, rep.Reproduce = prev.Date, prev.Machine, "make bench"
 	return rep, WriteComparison(rep, out)

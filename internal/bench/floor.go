@@ -155,13 +155,7 @@ func (l *labBoots) floorVerdict(ctx context.Context, v *vm.VM, name string, pods
 	if err != nil {
 		return "", fmt.Errorf("node %s: %w", name, err)
 	}
-	ready := false
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-			ready = true
-		}
-	}
-	if !ready {
+	if !nodeReady(node) {
 		why = append(why, "no longer Ready")
 	}
 	all, err := l.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
@@ -203,7 +197,7 @@ func (l *labBoots) floorVerdict(ctx context.Context, v *vm.VM, name string, pods
 
 func writeFloor(path string, c FloorConfig, results []FloorResult) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Smallest VM memory (%d MiB steps down from %d MiB) in which the node reaches Ready and runs %d pause pods for %s with no restart, no OOM kill and no stall; %s, %s, 2 vCPUs. %s.\n\n",
+	fmt.Fprintf(&b, "Smallest VM memory (%d MiB steps down from %d MiB) in which the node reaches Ready and runs %d pause pods for %s with no container OOM-killed, no OOM kill on the console and no stall; %s, %s, 2 vCPUs. %s.\n\n",
 		c.Step, c.From, c.Pods, c.Hold, machine(), accel(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintln(&b, "| system | floor | tries (MiB: verdict) |")
 	fmt.Fprintln(&b, "|---|---|---|")

@@ -301,13 +301,21 @@ func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs ma
 			cluster.ApproveServingCSRs(ctx, l.cs)
 			lastApprove = time.Now()
 		}
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				figs["node_ready_s"] = since()
-				return nil
-			}
+		if nodeReady(node) {
+			figs["node_ready_s"] = since()
+			return nil
 		}
 	}
+}
+
+// nodeReady tells whether the node's Ready condition is True.
+func nodeReady(node *corev1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 func deployment(name, image string, replicas int32) *appsv1.Deployment {

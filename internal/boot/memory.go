@@ -22,7 +22,8 @@ const HostOOMScoreAdj = -999
 // the kubelet's and containerd's code forever, since reclaim always
 // "makes progress" and the OOM killer never runs. The multi-generational
 // LRU's min_ttl_ms keeps the working set of the last second in memory
-// and calls the OOM killer when it cannot.
+// and calls the OOM killer when it cannot. The keys are paths under
+// /sys, written as SetSysctls writes those under /proc/sys.
 var ThrashSettings = []Sysctl{
 	{"kernel/mm/lru_gen/enabled", "y"},
 	{"kernel/mm/lru_gen/min_ttl_ms", "1000"},
@@ -38,10 +39,6 @@ func ProtectHostMemory(proc, sys string) error {
 	if err := os.WriteFile(adj, []byte(strconv.Itoa(HostOOMScoreAdj)), 0o644); err != nil {
 		errs = append(errs, fmt.Errorf("oom_score_adj: %w", err))
 	}
-	for _, s := range ThrashSettings {
-		if err := os.WriteFile(filepath.Join(sys, s.Key), []byte(s.Value), 0o644); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%s: %w", s.Key, s.Value, err))
-		}
-	}
+	errs = append(errs, SetSysctls(sys, ThrashSettings))
 	return errors.Join(errs...)
 }
