@@ -105,7 +105,7 @@ func (n *Node) systemBus(context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.bus = &logind.Server{Log: n.Log, DelayMax: func() time.Duration { return logind.ReadDelayMax("/etc") }}
+	n.bus = &logind.Server{Log: n.Log, DelayMax: func() time.Duration { return logind.ReadDelayMax("/etc") }, Slack: logind.DefaultSlack}
 	Go(n.Log, "system-bus", func() { _ = n.bus.Serve(ln) })
 	return nil
 }

@@ -30,6 +30,11 @@ type Server struct {
 	// DelayMax is logind's InhibitDelayMaxUSec, read when asked (the
 	// kubelet writes a logind.conf.d drop-in and asks again).
 	DelayMax func() time.Duration
+	// Slack is how long past DelayMax PrepareForShutdown still waits for
+	// a lock to go. The kubelet sets DelayMax to its own grace period and
+	// spends all of it when its pod groups time out, so its release comes
+	// just after: on a CPU-starved node (TCG, 25 % steal) 0.5 to 3 s after.
+	Slack time.Duration
 
 	mu         sync.Mutex
 	conns      map[*conn]bool

@@ -14,6 +14,10 @@ import (
 // DefaultDelayMax is logind's default InhibitDelayMaxSec.
 const DefaultDelayMax = 5 * time.Second
 
+// DefaultSlack is the Server's Slack on a node: a few seconds for the
+// kubelet's release after its grace period, far less than the pods got.
+const DefaultSlack = 5 * time.Second
+
 // ReadDelayMax reads InhibitDelayMaxSec from logind's configuration under
 // etc (etc/systemd/logind.conf, then the drop-ins in logind.conf.d in
 // name order, the last setting winning), as logind does. The kubelet

@@ -67,7 +67,8 @@ func (s *Server) shutdownLocks() (int, <-chan struct{}) {
 
 // PrepareForShutdown tells every client that asked for signals that the
 // node shuts down, then waits until no lock delays it any more, the
-// maximum delay has passed, or ctx ends (0x02 on the system socket).
+// maximum delay and the slack have passed, or ctx ends (0x02 on the
+// system socket).
 // It returns how it ended: "released", "timeout" or "cut-short".
 func (s *Server) PrepareForShutdown(ctx context.Context) string {
 	max := s.DelayMax()
@@ -86,8 +87,8 @@ func (s *Server) PrepareForShutdown(ctx context.Context) string {
 		}
 	}
 	n, _ := s.shutdownLocks()
-	s.Log.Printf("event=prepare-for-shutdown clients=%d locks=%d max_delay=%s", len(targets), n, max)
-	deadline := time.NewTimer(max)
+	s.Log.Printf("event=prepare-for-shutdown clients=%d locks=%d max_delay=%s slack=%s", len(targets), n, max, s.Slack)
+	deadline := time.NewTimer(max + s.Slack)
 	defer deadline.Stop()
 	for {
 		n, released := s.shutdownLocks()

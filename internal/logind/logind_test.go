@@ -128,6 +128,12 @@ func TestPrepareForShutdownLimits(t *testing.T) {
 	if how := s.PrepareForShutdown(context.Background()); how != "timeout" || time.Since(start) < 400*time.Millisecond || time.Since(start) > 3*time.Second {
 		t.Errorf("held lock: ended %q after %s, want timeout after 500ms", how, time.Since(start))
 	}
+	// With slack, a held lock is waited for past the maximum delay.
+	s.Slack = 700 * time.Millisecond
+	start = time.Now()
+	if how := s.PrepareForShutdown(context.Background()); how != "timeout" || time.Since(start) < 1100*time.Millisecond || time.Since(start) > 4*time.Second {
+		t.Errorf("held lock with slack: ended %q after %s, want timeout after 1.2s", how, time.Since(start))
+	}
 	// 0x02 on the system socket cuts the wait short.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -6,9 +6,11 @@ package vmtest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,15 +97,57 @@ func (v *VM) ExpectAnywhere(pattern string, timeout time.Duration) string {
 	return l.Text
 }
 
-// FreePort returns a TCP port free on 127.0.0.1 now.
+// FreePort returns a TCP port free on 127.0.0.1 now, for QEMU to bind
+// later. It is taken below the kernel's ephemeral range: a port the
+// kernel handed out for listening on :0 is one it may also give to any
+// outgoing connection before QEMU binds it (CI once lost a boot so).
 func FreePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := ephemeralLow()
+	portMu.Lock()
+	defer portMu.Unlock()
+	for try := 0; try < 200; try++ {
+		p := firstTestPort + rand.IntN(low-firstTestPort)
+		if portsGiven[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free TCP port on 127.0.0.1 in %d-%d after 200 tries", firstTestPort, low-1)
+	return 0
+}
+
+// firstTestPort is above the well-known and most registered service ports.
+const firstTestPort = 20000
+
+var (
+	portMu     sync.Mutex
+	portsGiven = map[int]bool{} // one process never hands a port out twice
+)
+
+// ephemeralLow is the first port of the kernel's ephemeral range, or
+// Linux's default when the range cannot be read.
+func ephemeralLow() int {
+	const linuxDefault = 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return linuxDefault
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return linuxDefault
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n <= firstTestPort+1000 {
+		return linuxDefault
+	}
+	return n
 }
 
 // Eventually retries f until it succeeds or the timeout passes.
