@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,12 +64,18 @@ func TestUpLoadDown(t *testing.T) {
 	if len(pods) != 3 {
 		t.Fatalf("%d pods", len(pods))
 	}
+	// Only this lab's namespace: another test package, or a killed run,
+	// may have a lab of its own.
+	ns := regexp.MustCompile(`lab network (kios-lab-[0-9a-f]+)`).FindStringSubmatch(out)
+	if ns == nil {
+		t.Fatalf("kios up output names no lab network")
+	}
 	run("down", "--dir", dir)
 	if _, err := os.Stat(filepath.Join(dir, "lab.pid")); !os.IsNotExist(err) {
 		t.Error("lab.pid remains after kios down")
 	}
-	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), "kios-lab-") {
-		t.Errorf("lab namespace remains: %s", out)
+	if _, err := os.Stat(filepath.Join("/run/netns", ns[1])); !os.IsNotExist(err) {
+		t.Errorf("lab namespace %s remains after kios down (stat: %v)", ns[1], err)
 	}
 	if out, _ := exec.Command("pgrep", "-f", dir).Output(); len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("processes of the lab remain: %s", out)
