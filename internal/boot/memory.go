@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 )
 
@@ -41,4 +43,22 @@ func ProtectHostMemory(proc, sys string) error {
 	}
 	errs = append(errs, SetSysctls(sys, ThrashSettings))
 	return errors.Join(errs...)
+}
+
+// PID1GCPercent is PID 1's own Go GC target, the tuned GOGC kiOS gives
+// containerd and the kubelet (docs/memory.md).
+const PID1GCPercent = 50
+
+// ReleaseMemory collects PID 1's garbage and returns the free heap to
+// the kernel at once, and logs what it gave back. PID 1 allocates most
+// while it boots (image imports, module files) and then idles, so
+// without this its heap stays at the boot's peak until the runtime's
+// two-minute forced collection and its slow scavenger get to it.
+func ReleaseMemory(log Logger, after string) {
+	var before, now runtime.MemStats
+	runtime.ReadMemStats(&before)
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&now)
+	log.Printf("event=memory-released after=%s heap_in_use_mib=%.1f released_mib=%.1f",
+		after, float64(now.HeapInuse)/(1<<20), float64(int64(now.HeapReleased)-int64(before.HeapReleased))/(1<<20))
 }

@@ -130,6 +130,7 @@ func (n *Node) startHardware(ctx context.Context) error {
 	Go(n.Log, "hardware", func() {
 		failed := Run(ctx, n.Log, n.HardwareSteps())
 		n.Log.Printf("event=hardware-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+		ReleaseMemory(n.Log, "hardware")
 	})
 	return nil
 }

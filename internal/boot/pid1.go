@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ func Main() {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1,
 		syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGQUIT)
+	debug.SetGCPercent(PID1GCPercent)
 	log := openLog()
 	log.Printf("event=init-start pid=%d", os.Getpid())
 	// Ctrl-Alt-Del sends PID 1 SIGINT (an orderly reboot) instead of
@@ -69,6 +71,7 @@ func Main() {
 	})
 	failed := Run(context.Background(), log, node.Steps())
 	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+	ReleaseMemory(log, "boot")
 	Go(log, "meminfo", func() { reportMemory(log) })
 	select {} // PID 1 never returns; its goroutines do the work
 }
