@@ -71,7 +71,7 @@ func Build(o Options) error {
 	if err != nil {
 		return err
 	}
-	t, sizes, err := rootTree(o, km, release, work)
+	t, sizes, err := rootTree(o, km, release)
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func findKernel(dir string) (path, release string, err error) {
 }
 
 // rootTree assembles the node's root filesystem.
-func rootTree(o Options, km *kernelModules, release, work string) (*Tree, []sizeLine, error) {
+func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, error) {
 	t := NewTree()
 	var sizes []sizeLine
 	for _, d := range []struct {
@@ -233,7 +233,7 @@ func rootTree(o Options, km *kernelModules, release, work string) (*Tree, []size
 		}
 		system = append(system, archive)
 	}
-	if err := primeImages(t, append(system, o.Images...), filepath.Join(work, "primed")); err != nil {
+	if err := primeImages(t, append(system, o.Images...)); err != nil {
 		return nil, nil, err
 	}
 	sizes = append(sizes, sizeLine{"primed images", t.Size("lib/kios/images/")})
@@ -290,35 +290,14 @@ func layConfig(t *Tree, dir string) error {
 }
 
 // primeImages validates each archive and adds it with the index PID 1
-// imports from. docker-archives are stored with plain-tar layers (written
-// under work): the root image's zstd compresses them better than gzip
-// did, and containerd unpacks them without decompressing. OCI layouts,
-// which may hold several platforms, are stored as given.
-func primeImages(t *Tree, files []string, work string) error {
+// imports from.
+func primeImages(t *Tree, files []string) error {
 	idx, err := PrimedIndex(files)
 	if err != nil {
 		return err
 	}
 	for i, p := range idx {
-		src := files[i]
-		docker, err := ociimage.IsDockerArchive(src)
-		if err != nil {
-			return err
-		}
-		if docker {
-			dir := filepath.Join(work, fmt.Sprintf("%02d", i))
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			src = filepath.Join(dir, filepath.Base(files[i]))
-			if err := ociimage.WriteUncompressed(files[i], src, filepath.Join(dir, "layers")); err != nil {
-				return err
-			}
-			if idx[i].SHA256, err = fileSHA256(src); err != nil {
-				return fmt.Errorf("image archive %s: %w", src, err)
-			}
-		}
-		if err := t.CopyFile("lib/kios/images/"+p.File, 0o400, src); err != nil {
+		if err := t.CopyFile("lib/kios/images/"+p.File, 0o400, files[i]); err != nil {
 			return err
 		}
 	}

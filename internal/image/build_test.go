@@ -1,10 +1,8 @@
 package image
 
 import (
-	"archive/tar"
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,7 +213,7 @@ func TestJoinPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := join.Params{API: "10.88.0.1:6443", Token: "abcdef.0123456789abcdef", CAHash: "sha256:" + strings.Repeat("b", 64)}
-	tr, _, err := rootTree(Options{Parts: parts, Join: &p}, km, releaseOf(t, parts), t.TempDir())
+	tr, _, err := rootTree(Options{Parts: parts, Join: &p}, km, releaseOf(t, parts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,54 +243,4 @@ func releaseOf(t *testing.T, parts string) string {
 		t.Fatal(err)
 	}
 	return rel
-}
-
-func TestPrimedDockerArchivesAreStoredPlain(t *testing.T) {
-	img := testImage(t, t.TempDir(), "localhost/test/web:v1")
-	tr := NewTree()
-	if err := primeImages(tr, []string{img}, t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	e, ok := tr.Get("lib/kios/images/00-localhost_test_web_v1.tar")
-	if !ok {
-		t.Fatalf("primed archive missing: %v", tr.Paths())
-	}
-	// The stored archive is another file than the given one, a valid
-	// archive of the same image, and its layer is a plain tar.
-	if e.Src == img {
-		t.Fatalf("the given archive is stored as is: %s", e.Src)
-	}
-	a, err := ociimage.Inspect(e.Src)
-	if err != nil || !contains(a.Names, "localhost/test/web:v1") {
-		t.Fatalf("stored archive: %v %v", a, err)
-	}
-	idx, _ := tr.Get("lib/kios/images/index.json")
-	sum, err := fileSHA256(e.Src)
-	if err != nil || !strings.Contains(string(idx.Data), sum) {
-		t.Errorf("index.json does not give the stored archive's checksum %s: %s", sum, idx.Data)
-	}
-	f, err := os.Open(e.Src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r := tar.NewReader(f)
-	plain := 0
-	for {
-		h, err := r.Next()
-		if err != nil {
-			break
-		}
-		if strings.HasPrefix(h.Name, "sha256:") || h.Name == "manifest.json" {
-			continue
-		}
-		b, _ := io.ReadAll(r)
-		if len(b) < 262 || string(b[257:262]) != "ustar" {
-			t.Errorf("layer %s is not a plain tar (starts %q)", h.Name, b[:min(len(b), 4)])
-		}
-		plain++
-	}
-	if plain != 1 {
-		t.Errorf("%d layers in the stored archive, want 1", plain)
-	}
 }
