@@ -82,6 +82,7 @@ func (n *Node) Steps() []Step {
 		{"start-kubelet", n.startKubelet},
 		{"hardware", n.startHardware},
 		{"watch-kubeconfig", n.watchKubeconfigs},
+		{"watch-containers", n.watchContainers},
 		{"import-images", n.importImages},
 	}
 }
@@ -367,8 +368,18 @@ func (n *Node) importImages(ctx context.Context) error {
 			err = errors.Join(err, derr)
 		}
 	}
-	// Report pod container starts (the boot timeline uses the first),
-	// resubscribing after containerd restarts.
+	return err
+}
+
+// watchContainers reports pod container starts (the boot timeline uses
+// the first), resubscribing after containerd restarts. It runs before
+// the imports: a pod whose image is already there starts while they go
+// on, and an event before the subscription is lost.
+func (n *Node) watchContainers(context.Context) error {
+	c, err := containerd.Connect(containerd.Socket)
+	if err != nil {
+		return err
+	}
 	Go(n.Log, "container-watch", func() {
 		for {
 			if err := containerd.LogStarts(context.Background(), c, n.Log); err != nil {
@@ -380,7 +391,7 @@ func (n *Node) importImages(ctx context.Context) error {
 			time.Sleep(time.Second)
 		}
 	})
-	return err
+	return nil
 }
 
 func (n *Node) startKubelet(context.Context) error {
