@@ -196,15 +196,25 @@ func (l *labBoots) floorVerdict(ctx context.Context, v *vm.VM, name string, pods
 }
 
 func writeFloor(path string, c FloorConfig, results []FloorResult) error {
+	head := fmt.Sprintf("%s, %s, 2 vCPUs. %s", machine(), accel(), time.Now().UTC().Format("2006-01-02"))
+	return os.WriteFile(path, []byte(floorReport(c, results, head)), 0o644)
+}
+
+// floorReport is floor.md: head says where and when it ran.
+func floorReport(c FloorConfig, results []FloorResult, head string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Smallest VM memory (%d MiB steps down from %d MiB) in which the node reaches Ready and runs %d pause pods for %s with no container OOM-killed, no OOM kill on the console and no stall; %s, %s, 2 vCPUs. %s.\n\n",
-		c.Step, c.From, c.Pods, c.Hold, machine(), accel(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Smallest VM memory (%d MiB steps from %d down to %d MiB) in which the node reaches Ready and runs %d pause pods for %s with no container OOM-killed, no OOM kill on the console and no stall; %s.\n\n",
+		c.Step, c.From, c.Min, c.Pods, c.Hold, head)
 	fmt.Fprintln(&b, "| system | floor | tries (MiB: verdict) |")
 	fmt.Fprintln(&b, "|---|---|---|")
+	grid := c.Grid()
 	for _, r := range results {
-		floor := "none"
-		if r.FloorMiB > 0 {
-			floor = fmt.Sprintf("%d MiB", r.FloorMiB)
+		floor := fmt.Sprintf("%d MiB", r.FloorMiB)
+		switch {
+		case r.FloorMiB == 0:
+			floor = fmt.Sprintf("more than %d MiB (the largest tried)", c.From)
+		case len(grid) > 0 && r.FloorMiB == grid[len(grid)-1]:
+			floor = fmt.Sprintf("%d MiB or less (the smallest tried)", r.FloorMiB)
 		}
 		var tries []string
 		for _, t := range r.Tries {
@@ -216,6 +226,7 @@ func writeFloor(path string, c FloorConfig, results []FloorResult) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.System, floor, strings.Join(tries, "; "))
 	}
-	fmt.Fprintln(&b, "\nReproduce: `make bench-floor`")
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	fmt.Fprintf(&b, "\nReproduce: `out/kios bench --floor --floor-from %d --floor-min %d --floor-step %d --floor-pods %d --floor-hold %s` (`make bench-floor` searches 1024 down to 256 MiB)\n",
+		c.From, c.Min, c.Step, c.Pods, c.Hold)
+	return b.String()
 }

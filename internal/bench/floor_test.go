@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -44,5 +46,25 @@ func TestSearchFloor(t *testing.T) {
 				seen[m] = true
 			}
 		})
+	}
+}
+
+func TestFloorReportSaysWhenTheGridEnded(t *testing.T) {
+	c := FloorConfig{From: 832, Step: 64, Min: 384, Pods: 10, Hold: time.Minute}
+	got := floorReport(c, []FloorResult{
+		{System: "a", FloorMiB: 512, Tries: []FloorTry{{MemoryMiB: 448, Why: "x|y"}, {MemoryMiB: 512, OK: true}}},
+		{System: "b", FloorMiB: 384, Tries: []FloorTry{{MemoryMiB: 384, OK: true}}},
+		{System: "c", FloorMiB: 0, Tries: []FloorTry{{MemoryMiB: 832, Why: "not Ready"}}},
+	}, "here. today")
+	for _, want := range []string{
+		"64 MiB steps from 832 down to 384 MiB", "10 pause pods for 1m0s",
+		"| a | 512 MiB | 448: no: x/y; 512: fits |",
+		"| b | 384 MiB or less (the smallest tried) | 384: fits |",
+		"| c | more than 832 MiB (the largest tried) | 832: no: not Ready |",
+		"`out/kios bench --floor --floor-from 832 --floor-min 384 --floor-step 64 --floor-pods 10 --floor-hold 1m0s`",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("floor.md lacks %q:\n%s", want, got)
+		}
 	}
 }
