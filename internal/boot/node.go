@@ -357,6 +357,8 @@ func (n *Node) importImages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The container watch has its own client; this one is done after.
+	defer c.Close()
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	err = containerd.Import(ictx, c, PrimedImagesDir, idx, containerd.SandboxImage, n.Log)
