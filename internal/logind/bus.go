@@ -33,7 +33,7 @@ type Server struct {
 	// Slack is how long past DelayMax PrepareForShutdown still waits for
 	// a lock to go. The kubelet sets DelayMax to its own grace period and
 	// spends all of it when its pod groups time out, so its release comes
-	// just after: on a CPU-starved node (TCG, 25 % steal) 0.5 to 3 s after.
+	// just after it on a CPU-starved node.
 	Slack time.Duration
 
 	mu         sync.Mutex
