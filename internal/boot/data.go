@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"kios.dev/kios/internal/datapart"
 	"kios.dev/kios/internal/ext4"
 	"kios.dev/kios/internal/grow"
@@ -61,7 +59,14 @@ func (n *Node) data(ctx context.Context) error {
 		err = n.mountData(found)
 	}
 	if err != nil {
-		n.Log.Printf("event=data-partition status=ram-only reason=%q", err.Error())
+		// Either the node runs from RAM as if there were no partition
+		// (what was mounted is undone), or the undo failed and the
+		// error says what is left where.
+		status := "ram-only"
+		if errors.Is(err, mounts.ErrUndoIncomplete) {
+			status = "undo-incomplete"
+		}
+		n.Log.Printf("event=data-partition status=%s reason=%q", status, err.Error())
 		n.logToFile()
 		if errors.Is(err, datapart.ErrNone) {
 			return nil
@@ -76,11 +81,7 @@ func (n *Node) data(ctx context.Context) error {
 }
 
 func (n *Node) findData() (datapart.Found, error) {
-	cmdline, _ := os.ReadFile("/proc/cmdline")
-	spec, err := datapart.ParseCmdline(string(cmdline))
-	if err != nil {
-		return datapart.Found{}, err
-	}
+	spec := n.Cmdline.Data
 	open := func(name string) (datapart.Disk, error) {
 		f, err := os.Open("/dev/" + name)
 		if err != nil {
@@ -95,7 +96,7 @@ func (n *Node) findData() (datapart.Found, error) {
 		return datapart.Found{}, err
 	}
 	var found datapart.Found
-	err = datapart.ErrNone
+	err := datapart.ErrNone
 	for i, storage := range []func(string) bool{isFastStorage, IsStorage} {
 		if i > 0 && spec.Kind == datapart.Auto && hasDisks("/sys/class/block") {
 			// kios disk puts the data partition on the boot disk: when
@@ -157,23 +158,22 @@ func (n *Node) mountData(found datapart.Found) error {
 		return err
 	}
 	if err := mounts.MakeDataDirs(mounts.DataDir); err != nil {
-		return err
-	}
-	// The tmpfs mounts the data partition replaces are still empty.
-	for _, t := range mounts.Replaced {
-		if err := unix.Unmount(t, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("unmount tmpfs %s: %w", t, err)
+		if uerr := n.Mounter.Unmount(mounts.DataDir); uerr != nil {
+			return fmt.Errorf("%w (%w: unmount %s: %w)", err, mounts.ErrUndoIncomplete, mounts.DataDir, uerr)
 		}
+		return fmt.Errorf("data partition directories: %w", err)
 	}
-	for _, m := range mounts.Data {
-		if err := n.Mounter.Mount(m); err != nil {
-			if m.Target == "/lib/modules" {
-				// Extra modules are optional; the image's own still load.
-				n.Log.Printf("event=mount-failed target=%s err=%q", m.Target, err.Error())
-				continue
+	err := mounts.SwitchToData(n.Mounter, n.Mounter, func(m mounts.Mount, err error) {
+		// Extra modules are optional; the image's own still load.
+		n.Log.Printf("event=mount-failed target=%s err=%q", m.Target, err.Error())
+	})
+	if err != nil {
+		if !errors.Is(err, mounts.ErrUndoIncomplete) {
+			if uerr := n.Mounter.Unmount(mounts.DataDir); uerr != nil {
+				err = fmt.Errorf("%w (%w: unmount %s: %w)", err, mounts.ErrUndoIncomplete, mounts.DataDir, uerr)
 			}
-			return err
 		}
+		return err
 	}
 	n.etcUpper, n.etcWork = mounts.DataDir+"/meta/etc", mounts.DataDir+"/meta/etc.work"
 	n.dataDevice = dev

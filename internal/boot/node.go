@@ -13,11 +13,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/cmdline"
 	"kios.dev/kios/internal/containerd"
 	"kios.dev/kios/internal/kmod"
 	"kios.dev/kios/internal/kubelet"
 	"kios.dev/kios/internal/logind"
 	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/primed"
 	"kios.dev/kios/internal/supervise"
 	"kios.dev/kios/internal/svcenv"
 	"kios.dev/kios/internal/syssock"
@@ -34,7 +36,8 @@ const (
 // replace; New fills them with the real operations.
 type Node struct {
 	Log        Logger
-	Mounter    mounts.Mounter
+	Cmdline    cmdline.Kios // the kernel command line's kios.* keys, read once
+	Mounter    mounts.MountUnmounter
 	LoadModule func(path string) error
 	Sup        *supervise.Supervisor
 	Env        []string
@@ -349,7 +352,7 @@ func (n *Node) waitContainerd(ctx context.Context) error {
 // importImages imports the images primed into the image, then those
 // primed on the data partition (kios disk --image).
 func (n *Node) importImages(ctx context.Context) error {
-	idx, err := containerd.ReadIndex(filepath.Join(PrimedImagesDir, "index.json"))
+	idx, err := primed.Read(filepath.Join(PrimedImagesDir, primed.IndexFile))
 	if err != nil {
 		return err
 	}
@@ -364,7 +367,7 @@ func (n *Node) importImages(ctx context.Context) error {
 	err = containerd.Import(ictx, c, PrimedImagesDir, idx, containerd.SandboxImage, n.Log)
 	dataImages := filepath.Join(mounts.DataDir, mounts.DataImages)
 	if n.dataDevice != "" {
-		if didx, derr := containerd.ReadIndex(filepath.Join(dataImages, "index.json")); derr == nil {
+		if didx, derr := primed.Read(filepath.Join(dataImages, primed.IndexFile)); derr == nil {
 			err = errors.Join(err, containerd.Import(ictx, c, dataImages, didx, "", n.Log))
 		} else if !errors.Is(derr, os.ErrNotExist) {
 			err = errors.Join(err, derr)

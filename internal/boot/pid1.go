@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/applets"
+	"kios.dev/kios/internal/cmdline"
 	"kios.dev/kios/internal/logind"
 	"kios.dev/kios/internal/meminfo"
 	"kios.dev/kios/internal/mounts"
@@ -46,8 +47,9 @@ func Main() {
 	// now, on the other CPU, takes their decompression off the path (the
 	// kubelet's 80 MB cost about half a second under emulation).
 	Go(log, "prefetch", func() { prefetch("/bin/containerd-shim-runc-v2", "/bin/runc", "/bin/kubelet") })
+	args := readCmdline(log)
 	var mirror io.Writer
-	if cmdlineHas("kios.log=console") {
+	if args.LogConsole {
 		mirror = os.Stdout
 	}
 	out := &supervise.Output{Dir: "/var/log", MaxBytes: 8 << 20, Mirror: mirror}
@@ -61,7 +63,7 @@ func Main() {
 	}
 	sup := supervise.New(start, Backoff, log, func(pid int, s syscall.Signal) error { return unix.Kill(pid, s) })
 	Go(log, "reaper", func() { supervise.Reap(sup, log) })
-	node := &Node{Log: log, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
+	node := &Node{Log: log, Cmdline: args, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
 	node.shutdownCtx, node.continueShutdown = context.WithCancel(context.Background())
 	// Signals are taken from the start: a power-off during boot works.
 	Go(log, "signals", func() {
@@ -72,13 +74,13 @@ func Main() {
 	failed := Run(context.Background(), log, node.Steps())
 	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
 	ReleaseMemory(log, "boot")
-	Go(log, "meminfo", func() { reportMemory(log) })
+	Go(log, "meminfo", func() { reportMemory(log, args.DebugMeminfo) })
 	select {} // PID 1 never returns; its goroutines do the work
 }
 
 // reportMemory logs the memory in use 30 and 60 seconds after the boot
 // steps end, when the node has settled; benchmarks read these lines.
-func reportMemory(log Logger) {
+func reportMemory(log Logger, full bool) {
 	for _, wait := range []time.Duration{30 * time.Second, 30 * time.Second} {
 		time.Sleep(wait)
 		f, err := os.Open("/proc/meminfo")
@@ -91,7 +93,7 @@ func reportMemory(log Logger) {
 			log.Printf("event=meminfo-failed err=%q", err.Error())
 			return
 		}
-		if b, err := os.ReadFile("/proc/meminfo"); err == nil && cmdlineHas("kios.debug=meminfo") {
+		if b, err := os.ReadFile("/proc/meminfo"); err == nil && full {
 			log.Printf("%s", b)
 		}
 		log.Printf("event=meminfo total_mib=%.1f used_mib=%.1f shmem_mib=%.1f cached_mib=%.1f anon_mib=%.1f slab_mib=%.1f buffers_mib=%.1f",
@@ -127,14 +129,18 @@ func openLog() *Log {
 	return NewLog(os.Stdout, "", nil)
 }
 
-func cmdlineHas(word string) bool {
-	b, _ := os.ReadFile("/proc/cmdline")
-	for _, f := range strings.Fields(string(b)) {
-		if f == word {
-			return true
-		}
+// readCmdline reads the kernel command line's kios.* keys, once: a word
+// PID 1 cannot use is logged and left at its default.
+func readCmdline(log Logger) cmdline.Kios {
+	b, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		log.Printf("event=cmdline-unreadable err=%q", err.Error())
 	}
-	return false
+	args, problems := cmdline.Parse(string(b))
+	for _, p := range problems {
+		log.Printf("event=cmdline-ignored err=%q", p.Error())
+	}
+	return args
 }
 
 // Hang keeps PID 1 alive after a fatal error, reaping children.

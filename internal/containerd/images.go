@@ -2,7 +2,6 @@ package containerd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
+
+	"kios.dev/kios/internal/primed"
 )
 
 // Namespace is the containerd namespace the CRI plugin uses.
@@ -20,27 +21,6 @@ const Namespace = "k8s.io"
 // ArchiveLabel records on each imported image the SHA-256 of the archive
 // it came from, so a reboot with the same archive skips the import.
 const ArchiveLabel = "dev.kios.archive.sha256"
-
-// Primed is one entry of the image's primed-images index, written by the
-// image builder next to the archives.
-type Primed struct {
-	File   string   `json:"file"`   // archive file name, relative to the index
-	SHA256 string   `json:"sha256"` // of the archive
-	Names  []string `json:"names"`  // image references it provides
-}
-
-// ReadIndex reads the primed-images index.
-func ReadIndex(path string) ([]Primed, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read primed image index: %w", err)
-	}
-	var idx []Primed
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	return idx, nil
-}
 
 // Logger is the one method this package needs.
 type Logger interface {
@@ -55,7 +35,7 @@ const SandboxImage = "localhost/kios/pause:v1"
 // skipped; the rest are imported, the one providing first (the sandbox
 // image) before the others. The CRI plugin unpacks an image into the
 // snapshotter when a container first uses it.
-func Import(ctx context.Context, c *client.Client, dir string, idx []Primed, first string, log Logger) error {
+func Import(ctx context.Context, c *client.Client, dir string, idx []primed.Entry, first string, log Logger) error {
 	ctx = withNS(ctx)
 	is := c.ImageService()
 	var errs []error
@@ -77,8 +57,8 @@ func Import(ctx context.Context, c *client.Client, dir string, idx []Primed, fir
 	return nil
 }
 
-func importOrder(idx []Primed, first string) []Primed {
-	var head, tail []Primed
+func importOrder(idx []primed.Entry, first string) []primed.Entry {
+	var head, tail []primed.Entry
 	for _, p := range idx {
 		if slices.Contains(p.Names, first) {
 			head = append(head, p)
@@ -89,7 +69,7 @@ func importOrder(idx []Primed, first string) []Primed {
 	return append(head, tail...)
 }
 
-func present(ctx context.Context, is images.Store, p Primed) bool {
+func present(ctx context.Context, is images.Store, p primed.Entry) bool {
 	for _, n := range p.Names {
 		img, err := is.Get(ctx, n)
 		if err != nil || img.Labels[ArchiveLabel] != p.SHA256 {
@@ -99,7 +79,7 @@ func present(ctx context.Context, is images.Store, p Primed) bool {
 	return len(p.Names) > 0
 }
 
-func importOne(ctx context.Context, c *client.Client, path string, p Primed) error {
+func importOne(ctx context.Context, c *client.Client, path string, p primed.Entry) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err

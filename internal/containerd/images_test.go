@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/primed"
 )
 
 func TestImportOrderPutsSandboxFirst(t *testing.T) {
-	idx := []Primed{{File: "dhcp"}, {File: "ntp"}, {File: "pause", Names: []string{SandboxImage}}, {File: "web"}}
+	idx := []primed.Entry{{File: "dhcp"}, {File: "ntp"}, {File: "pause", Names: []string{SandboxImage}}, {File: "web"}}
 	var got []string
 	for _, p := range importOrder(idx, SandboxImage) {
 		got = append(got, p.File)

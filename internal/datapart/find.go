@@ -18,9 +18,9 @@ import (
 	"kios.dev/kios/internal/gpt"
 )
 
-// Kinds of kios.data= values.
+// Kinds of kios.data= values. Auto, the zero value, searches by GPT type.
 const (
-	Auto     = "auto"
+	Auto     = ""
 	PartUUID = "partuuid"
 	Label    = "label"
 	Path     = "path"
@@ -33,28 +33,20 @@ type Spec struct{ Kind, Value string }
 // ErrNone means no data partition: the node runs RAM-only.
 var ErrNone = errors.New("no data partition")
 
-// ParseCmdline reads kios.data= from the kernel command line.
-func ParseCmdline(cmdline string) (Spec, error) {
-	s := Spec{Kind: Auto}
-	for _, f := range strings.Fields(cmdline) {
-		v, ok := strings.CutPrefix(f, "kios.data=")
-		if !ok {
-			continue
-		}
-		switch {
-		case v == "tmpfs":
-			s = Spec{Kind: TmpFS}
-		case strings.HasPrefix(v, "PARTUUID="):
-			s = Spec{Kind: PartUUID, Value: strings.ToLower(strings.TrimPrefix(v, "PARTUUID="))}
-		case strings.HasPrefix(v, "LABEL="):
-			s = Spec{Kind: Label, Value: strings.TrimPrefix(v, "LABEL=")}
-		case strings.HasPrefix(v, "/dev/"):
-			s = Spec{Kind: Path, Value: v}
-		default:
-			return Spec{}, fmt.Errorf("kios.data=%q: want PARTUUID=, LABEL=, /dev/... or tmpfs", v)
-		}
+// ParseSpec reads a kios.data= value: PARTUUID=, LABEL=, a /dev/ path,
+// or tmpfs.
+func ParseSpec(v string) (Spec, error) {
+	switch {
+	case v == "tmpfs":
+		return Spec{Kind: TmpFS}, nil
+	case strings.HasPrefix(v, "PARTUUID=") && len(v) > len("PARTUUID="):
+		return Spec{Kind: PartUUID, Value: strings.ToLower(strings.TrimPrefix(v, "PARTUUID="))}, nil
+	case strings.HasPrefix(v, "LABEL=") && len(v) > len("LABEL="):
+		return Spec{Kind: Label, Value: strings.TrimPrefix(v, "LABEL=")}, nil
+	case strings.HasPrefix(v, "/dev/") && len(v) > len("/dev/"):
+		return Spec{Kind: Path, Value: v}, nil
 	}
-	return s, nil
+	return Spec{}, fmt.Errorf("kios.data=%q: want PARTUUID=..., LABEL=..., /dev/... or tmpfs", v)
 }
 
 // Disk is what Find reads: a block device by name. Find closes each

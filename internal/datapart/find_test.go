@@ -14,21 +14,22 @@ import (
 	"kios.dev/kios/internal/gpt"
 )
 
-func TestParseCmdline(t *testing.T) {
+func TestParseSpec(t *testing.T) {
 	tests := []struct {
 		in   string
 		want Spec
 		bad  bool
 	}{
-		{"console=ttyS0", Spec{Kind: Auto}, false},
-		{"kios.data=tmpfs", Spec{Kind: TmpFS}, false},
-		{"kios.data=PARTUUID=ABC-1", Spec{Kind: PartUUID, Value: "abc-1"}, false},
-		{"kios.data=LABEL=kios-data", Spec{Kind: Label, Value: "kios-data"}, false},
-		{"kios.data=/dev/vdb1", Spec{Kind: Path, Value: "/dev/vdb1"}, false},
-		{"kios.data=somewhere", Spec{}, true},
+		{"tmpfs", Spec{Kind: TmpFS}, false},
+		{"PARTUUID=ABC-1", Spec{Kind: PartUUID, Value: "abc-1"}, false},
+		{"LABEL=kios-data", Spec{Kind: Label, Value: "kios-data"}, false},
+		{"/dev/vdb1", Spec{Kind: Path, Value: "/dev/vdb1"}, false},
+		{"somewhere", Spec{}, true},
+		{"LABEL=", Spec{}, true},
+		{"/dev/", Spec{}, true},
 	}
 	for _, tt := range tests {
-		got, err := ParseCmdline(tt.in)
+		got, err := ParseSpec(tt.in)
 		if (err != nil) != tt.bad {
 			t.Errorf("%q: err = %v", tt.in, err)
 			continue

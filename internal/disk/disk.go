@@ -6,7 +6,6 @@ package disk
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +19,7 @@ import (
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/image"
 	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/primed"
 )
 
 // Options says what disk to write.
@@ -132,11 +132,11 @@ func primeImages(dir string, files []string) error {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(idx, "", "  ")
+	b, err := primed.Marshal(idx)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "index.json"), append(b, '\n'), 0o400)
+	return os.WriteFile(filepath.Join(dir, primed.IndexFile), b, 0o400)
 }
 
 // treeBytes is the space the files under dir take in 4 KiB blocks.

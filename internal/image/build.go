@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +19,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"kios.dev/kios/internal/atomicfile"
-	"kios.dev/kios/internal/containerd"
+	"kios.dev/kios/internal/cmdline"
 	"kios.dev/kios/internal/cpio"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/primed"
 	"kios.dev/kios/internal/svcenv"
 	"kios.dev/kios/internal/uki"
 )
@@ -55,6 +55,10 @@ type Options struct {
 func Build(o Options) error {
 	if o.Report == nil {
 		o.Report = io.Discard
+	}
+	// PID 1 would log and ignore these words at every boot.
+	if _, problems := cmdline.Parse(o.Cmdline); len(problems) > 0 {
+		return fmt.Errorf("--cmdline: %w", errors.Join(problems...))
 	}
 	work, err := os.MkdirTemp(filepath.Dir(o.Output), ".kios-build-")
 	if err != nil {
@@ -96,12 +100,12 @@ func Build(o Options) error {
 		return fmt.Errorf("read EFI stub: %w", err)
 	}
 	osrel, _ := defaults.ReadFile("rootfs/etc/os-release")
-	cmdline := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline)
+	kernelArgs := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline)
 	stubSbat, _ := uki.SectionData(stub, ".sbat")
 	sbat := append(bytes.TrimRight(append([]byte(nil), stubSbat...), "\x00"), []byte(sbatLine)...)
 	efi, err := uki.Build(stub, []uki.Section{
 		{Name: ".osrel", Data: osrel},
-		{Name: ".cmdline", Data: []byte(cmdline)},
+		{Name: ".cmdline", Data: []byte(kernelArgs)},
 		{Name: ".uname", Data: []byte(release)},
 		{Name: ".sbat", Data: sbat},
 		{Name: ".initrd", Data: initrd},
@@ -301,18 +305,18 @@ func primeImages(t *Tree, files []string) error {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(idx, "", "  ")
+	b, err := primed.Marshal(idx)
 	if err != nil {
 		return err
 	}
-	return t.File("lib/kios/images/index.json", 0o400, append(b, '\n'))
+	return t.File("lib/kios/images/"+primed.IndexFile, 0o400, b)
 }
 
 // PrimedIndex checks image archives (readable, each image name in one
 // only) and returns the index PID 1 imports them by: entry i names
 // files[i], numbered to keep the order.
-func PrimedIndex(files []string) ([]containerd.Primed, error) {
-	var idx []containerd.Primed
+func PrimedIndex(files []string) ([]primed.Entry, error) {
+	var idx []primed.Entry
 	seen := map[string]string{}
 	for i, f := range files {
 		a, err := ociimage.Inspect(f)
@@ -329,7 +333,7 @@ func PrimedIndex(files []string) ([]containerd.Primed, error) {
 		if err != nil {
 			return nil, fmt.Errorf("image archive %s: %w", f, err)
 		}
-		idx = append(idx, containerd.Primed{File: fmt.Sprintf("%02d-%s", i, filepath.Base(f)), SHA256: sum, Names: a.Names})
+		idx = append(idx, primed.Entry{File: fmt.Sprintf("%02d-%s", i, filepath.Base(f)), SHA256: sum, Names: a.Names})
 	}
 	return idx, nil
 }

@@ -67,7 +67,7 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 	out := t.TempDir()
 	var efis [][]byte
 	for i := 0; i < 2; i++ {
-		o := Options{Parts: parts, Config: cfg, Images: []string{img}, Cmdline: "kios.test=1",
+		o := Options{Parts: parts, Config: cfg, Images: []string{img}, Cmdline: "kios.debug=meminfo",
 			Output: filepath.Join(out, "kios.efi")}
 		if err := Build(o); err != nil {
 			t.Fatal(err)
@@ -92,7 +92,7 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 		}
 	}
 	cmdline, _ := uki.SectionData(efis[0], ".cmdline")
-	if !strings.HasPrefix(string(cmdline), DefaultCmdline) || !strings.HasSuffix(string(cmdline), " kios.test=1") {
+	if !strings.HasPrefix(string(cmdline), DefaultCmdline) || !strings.HasSuffix(string(cmdline), " kios.debug=meminfo") {
 		t.Errorf(".cmdline = %q", cmdline)
 	}
 	sbat, _ := uki.SectionData(efis[0], ".sbat")
@@ -143,6 +143,8 @@ func TestBuildRejectsBadInput(t *testing.T) {
 		{"config is a file", Options{Config: good}, good},
 		{"config with a symlink", Options{Config: symCfg}, filepath.Join(symCfg, "shell")},
 		{"missing parts", Options{Parts: noParts}, noParts},
+		{"unknown kios key on the command line", Options{Cmdline: "quiet kios.dta=tmpfs"}, "kios.dta=tmpfs"},
+		{"bad kios.data value", Options{Cmdline: "kios.data=somewhere"}, "kios.data=somewhere"},
 		{"bad service environment", Options{Config: badEnv}, filepath.Join(badEnv, "kios", "env", "kubelet") + " (the environment PID 1 gives kubelet): line 1"},
 	}
 	if os.Getuid() != 0 { // root reads mode-0 files

@@ -1,6 +1,8 @@
 package mounts
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -69,4 +71,90 @@ var Data = []Mount{
 	{DataDir + "/meta/log", "/var/log", "ext4", bind | locked, "", 0o755},
 	{DataDir + "/data/cni-bin", "/opt/cni/bin", "ext4", bind | storage, "", 0o755},
 	{"overlay", "/lib/modules", "overlay", unix.MS_RDONLY | storage, "lowerdir=/lib/modules:" + DataDir + "/modules", 0o755},
+}
+
+// Unmounter detaches a mount; the real one calls umount2(2) with
+// MNT_DETACH.
+type Unmounter interface {
+	Unmount(target string) error
+}
+
+// MountUnmounter mounts and detaches.
+type MountUnmounter interface {
+	Mounter
+	Unmounter
+}
+
+// ErrUndoIncomplete means a failed switch to the data partition could not
+// be fully undone: some of the node's writable state may sit on the
+// partition, some in RAM.
+var ErrUndoIncomplete = errors.New("undo incomplete")
+
+// SwitchToData moves the node's writable state onto the data partition
+// mounted at DataDir: it detaches the Replaced tmpfs mounts (still empty)
+// and applies Data. All or nothing: when a mount fails, what was done is
+// undone in reverse, the tmpfs mounts are back, and the error names the
+// mount that failed. A failure of an optional mount (extra modules) is
+// given to optional and does not stop the switch. The caller unmounts
+// DataDir after an error; an error wrapping ErrUndoIncomplete says that
+// the node is not back in its RAM-only state and what is left.
+func SwitchToData(m Mounter, u Unmounter, optional func(Mount, error)) error {
+	var done []string // targets to detach on undo, in mount order
+	var detached []Mount
+	undo := func(cause error) error {
+		var left []error
+		for i := len(done) - 1; i >= 0; i-- {
+			if err := u.Unmount(done[i]); err != nil {
+				left = append(left, fmt.Errorf("unmount %s: %w", done[i], err))
+			}
+		}
+		for _, t := range detached {
+			if err := m.Mount(t); err != nil {
+				left = append(left, fmt.Errorf("mount tmpfs %s again: %w", t.Target, err))
+			}
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("%w (%w: %w)", cause, ErrUndoIncomplete, errors.Join(left...))
+		}
+		return cause
+	}
+	for _, target := range Replaced {
+		t, ok := writable(target)
+		if !ok {
+			return undo(fmt.Errorf("%s is not a tmpfs of the mount table", target))
+		}
+		err := u.Unmount(target)
+		switch {
+		case errors.Is(err, unix.EINVAL):
+			continue // not mounted: nothing to put back either
+		case err != nil:
+			return undo(fmt.Errorf("unmount tmpfs %s: %w", target, err))
+		}
+		detached = append(detached, t)
+	}
+	for _, d := range Data {
+		if err := m.Mount(d); err != nil {
+			if d.Target == "/lib/modules" {
+				optional(d, err)
+				continue
+			}
+			return undo(fmt.Errorf("data partition mount %s: %w", d.Target, err))
+		}
+		done = append(done, d.Target)
+	}
+	return nil
+}
+
+func writable(target string) (Mount, bool) {
+	for _, w := range Writable {
+		if w.Target == target {
+			return w, true
+		}
+	}
+	return Mount{}, false
+}
+
+// Unmount detaches the mount at target (under Root).
+func (s System) Unmount(target string) error {
+	return unix.Unmount(filepath.Join(s.Root, target), unix.MNT_DETACH)
 }

@@ -2,7 +2,7 @@ package ociimage
 
 import (
 	"archive/tar"
-	"encoding/json"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -74,27 +74,6 @@ func tarEntries(file string) (map[string]bool, error) {
 	return out, nil
 }
 
-func readMember(file, member string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil, fmt.Errorf("no %s in the archive", member)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if path.Clean(h.Name) == path.Clean(member) {
-			return io.ReadAll(tr)
-		}
-	}
-}
-
 func opener(file string) tarball.Opener {
 	return func() (io.ReadCloser, error) { return os.Open(file) }
 }
@@ -122,7 +101,7 @@ func inspectDocker(file string) (Archive, error) {
 			if err != nil {
 				return Archive{}, fmt.Errorf("image %s: %w", t, err)
 			}
-			if err := verify(img); err != nil {
+			if err := verify(img, d.Config); err != nil {
 				return Archive{}, fmt.Errorf("image %s: %w", t, err)
 			}
 			a.Names = append(a.Names, ref.Name())
@@ -131,8 +110,21 @@ func inspectDocker(file string) (Archive, error) {
 	return a, nil
 }
 
-// verify reads the whole image: config, and every layer through its digest.
-func verify(img v1.Image) error {
+// verify reads the whole image: the config, and every layer, whose
+// uncompressed content must hash to the config's diff_id for it (the
+// compressed side has gzip's own checksum). configFile is the config's
+// name in the archive: when it is named by its digest, that is checked
+// too.
+func verify(img v1.Image, configFile string) error {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if hexd := strings.TrimSuffix(path.Base(configFile), ".json"); len(hexd) == 64 {
+		if got := fmt.Sprintf("%x", sha256.Sum256(raw)); got != hexd {
+			return fmt.Errorf("config %s is corrupt: its content has digest sha256:%s", configFile, got)
+		}
+	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -144,12 +136,16 @@ func verify(img v1.Image) error {
 	if err != nil {
 		return fmt.Errorf("layers: %w", err)
 	}
+	if len(layers) != len(cfg.RootFS.DiffIDs) {
+		return fmt.Errorf("%d layers, but the config lists %d", len(layers), len(cfg.RootFS.DiffIDs))
+	}
 	for i, l := range layers {
 		rc, err := l.Uncompressed()
 		if err != nil {
 			return fmt.Errorf("layer %d: %w", i, err)
 		}
-		tr := tar.NewReader(rc)
+		h := sha256.New()
+		tr := tar.NewReader(io.TeeReader(rc, h))
 		for {
 			_, err := tr.Next()
 			if err == io.EOF {
@@ -157,52 +153,17 @@ func verify(img v1.Image) error {
 			}
 			if err != nil {
 				rc.Close()
-				return fmt.Errorf("layer %d: %w", i, err)
+				return fmt.Errorf("layer %d (%s): %w", i, cfg.RootFS.DiffIDs[i], err)
 			}
 		}
+		_, err = io.Copy(h, rc) // the tar's end padding
 		rc.Close()
+		if err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i, cfg.RootFS.DiffIDs[i], err)
+		}
+		if got := "sha256:" + fmt.Sprintf("%x", h.Sum(nil)); got != cfg.RootFS.DiffIDs[i].String() {
+			return fmt.Errorf("layer %d is corrupt: its content has diff_id %s, the config says %s", i, got, cfg.RootFS.DiffIDs[i])
+		}
 	}
 	return nil
-}
-
-type ociIndex struct {
-	Manifests []struct {
-		MediaType   string            `json:"mediaType"`
-		Digest      string            `json:"digest"`
-		Annotations map[string]string `json:"annotations"`
-	} `json:"manifests"`
-}
-
-func inspectOCI(file string) (Archive, error) {
-	b, err := readMember(file, "index.json")
-	if err != nil {
-		return Archive{}, err
-	}
-	var idx ociIndex
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return Archive{}, fmt.Errorf("index.json: %w", err)
-	}
-	a := Archive{Format: "oci-layout"}
-	for _, m := range idx.Manifests {
-		n := m.Annotations["io.containerd.image.name"]
-		if n == "" {
-			n = m.Annotations["org.opencontainers.image.ref.name"]
-		}
-		ref, err := name.ParseReference(n, name.StrictValidation)
-		if n == "" || err != nil || !strings.ContainsAny(n, "/:") {
-			return Archive{}, fmt.Errorf("%w: manifest %s needs a full image name in io.containerd.image.name or org.opencontainers.image.ref.name", ErrNoName, m.Digest)
-		}
-		h, err := v1.NewHash(m.Digest)
-		if err != nil {
-			return Archive{}, fmt.Errorf("manifest digest %q: %w", m.Digest, err)
-		}
-		if _, err := readMember(file, "blobs/"+h.Algorithm+"/"+h.Hex); err != nil {
-			return Archive{}, fmt.Errorf("manifest %s: %w", m.Digest, err)
-		}
-		a.Names = append(a.Names, ref.Name())
-	}
-	if len(a.Names) == 0 {
-		return Archive{}, fmt.Errorf("%w: index.json lists no manifests", ErrNoName)
-	}
-	return a, nil
 }

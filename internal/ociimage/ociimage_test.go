@@ -3,12 +3,16 @@ package ociimage
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -124,5 +128,149 @@ func TestInspectRejects(t *testing.T) {
 		if _, err := Inspect(f); err == nil {
 			t.Errorf("%s accepted", f)
 		}
+	}
+}
+
+func TestInspectOCIChecksEveryBlob(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "prog")
+	os.WriteFile(bin, []byte("x"), 0o755)
+	img, _, err := FromBinary(bin, "localhost/x:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerDigest, _ := layers[0].Digest()
+	configDigest, _ := img.ConfigName()
+	manifestDigest, _ := img.Digest()
+	blobPath := func(lay string, h v1.Hash) string { return filepath.Join(lay, "blobs", h.Algorithm, h.Hex) }
+	tests := []struct {
+		name   string
+		damage func(lay string) error
+		want   string // "" for accepted; else what the error names
+	}{
+		{"intact", func(string) error { return nil }, ""},
+		{"corrupt layer", func(lay string) error { return flipByte(blobPath(lay, layerDigest)) }, "layer 0: blob " + layerDigest.String() + " is corrupt"},
+		{"missing layer", func(lay string) error { return os.Remove(blobPath(lay, layerDigest)) }, "layer 0: blob " + layerDigest.String() + " is missing"},
+		{"corrupt config", func(lay string) error { return flipByte(blobPath(lay, configDigest)) }, "config: blob " + configDigest.String() + " is corrupt"},
+		{"missing manifest", func(lay string) error { return os.Remove(blobPath(lay, manifestDigest)) }, "manifest: blob " + manifestDigest.String() + " is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lay := filepath.Join(t.TempDir(), "layout")
+			p, err := layout.Write(lay, mutate.IndexMediaType(empty.Index, "application/vnd.oci.image.index.v1+json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "localhost/x:v1"})); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.damage(lay); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "oci.tar")
+			tarDir(t, lay, out)
+			_, err = Inspect(out)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("intact layout refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func flipByte(p string) error {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	b[len(b)/2] ^= 0xff
+	return os.WriteFile(p, b, 0o644)
+}
+
+func TestInspectDockerChecksLayerContent(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "prog")
+	os.WriteFile(bin, bytes.Repeat([]byte("kios"), 4096), 0o755)
+	img, tag, err := FromBinary(bin, "localhost/x:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.tar")
+	if err := WriteArchive(good, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Inspect(good); err != nil {
+		t.Fatalf("intact archive refused: %v", err)
+	}
+	// The same archive with one byte of the layer's content changed and
+	// the layer recompressed: gzip's checksum is right, the content is not.
+	bad := filepath.Join(dir, "bad.tar")
+	rewriteMembers(t, good, bad, func(name string, b []byte) []byte {
+		if !strings.HasSuffix(name, ".tar.gz") {
+			return b
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(plain, []byte("kioskios"))
+		if i < 0 {
+			t.Fatal("layer does not hold the program")
+		}
+		plain[i] = 'K'
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(plain)
+		zw.Close()
+		return out.Bytes()
+	})
+	_, err = Inspect(bad)
+	if err == nil || !strings.Contains(err.Error(), "layer 0") {
+		t.Fatalf("archive with a changed layer: err = %v, want one naming layer 0", err)
+	}
+}
+
+// rewriteMembers copies a tar, passing each regular member through f.
+func rewriteMembers(t *testing.T, in, out string, f func(name string, b []byte) []byte) {
+	t.Helper()
+	src, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var buf bytes.Buffer
+	tr, tw := tar.NewReader(src), tar.NewWriter(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b = f(h.Name, b)
+			h.Size = int64(len(b))
+		}
+		tw.WriteHeader(h)
+		tw.Write(b)
+	}
+	tw.Close()
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

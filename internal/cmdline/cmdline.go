@@ -1,0 +1,97 @@
+// Package cmdline reads the kiOS keys of the kernel command line
+// (kios.*) into one typed value. PID 1 reads /proc/cmdline once, at its
+// start; `kios build --cmdline` refuses what PID 1 would ignore.
+package cmdline
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"kios.dev/kios/internal/datapart"
+)
+
+// Kios is what the command line asks of kiOS.
+type Kios struct {
+	Data         datapart.Spec // kios.data=: where the data partition is (Auto: searched)
+	LogConsole   bool          // kios.log=console: services' output also on the console
+	DebugMeminfo bool          // kios.debug=meminfo: PID 1 logs all of /proc/meminfo
+}
+
+// Error is one kios.* word that is not understood; PID 1 logs it and
+// goes on as if the word were not there.
+type Error struct {
+	Word   string
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("kernel command line %q: %s", e.Word, e.Reason) }
+
+// keys are the kios.* keys and how each value is applied.
+var keys = map[string]func(k *Kios, v string) error{
+	"kios.data": func(k *Kios, v string) error {
+		s, err := datapart.ParseSpec(v)
+		if err != nil {
+			return err
+		}
+		k.Data = s
+		return nil
+	},
+	"kios.log": func(k *Kios, v string) error {
+		if v != "console" {
+			return fmt.Errorf("want kios.log=console")
+		}
+		k.LogConsole = true
+		return nil
+	},
+	"kios.debug": func(k *Kios, v string) error {
+		if v != "meminfo" {
+			return fmt.Errorf("want kios.debug=meminfo")
+		}
+		k.DebugMeminfo = true
+		return nil
+	},
+}
+
+// Keys are the known kios.* keys, sorted.
+func Keys() []string {
+	var ks []string
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Parse reads the kios.* words of a command line; other words are the
+// kernel's and are left alone. Each word it cannot use is returned as
+// an *Error and leaves that key at its default; a key given twice keeps
+// its last value, as the kernel does with its own, and says so.
+func Parse(line string) (Kios, []error) {
+	var k Kios
+	var errs []error
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(line) {
+		if !strings.HasPrefix(w, "kios.") {
+			continue
+		}
+		key, v, ok := strings.Cut(w, "=")
+		apply, known := keys[key]
+		switch {
+		case !known:
+			errs = append(errs, &Error{w, "unknown key (known: " + strings.Join(Keys(), ", ") + ")"})
+			continue
+		case !ok || v == "":
+			errs = append(errs, &Error{w, "no value"})
+			continue
+		}
+		if seen[key] {
+			errs = append(errs, &Error{w, key + " given more than once: the last one counts"})
+		}
+		seen[key] = true
+		if err := apply(&k, v); err != nil {
+			errs = append(errs, &Error{w, err.Error()})
+		}
+	}
+	return k, errs
+}

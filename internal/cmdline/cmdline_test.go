@@ -1,0 +1,67 @@
+package cmdline
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/datapart"
+)
+
+func TestParse(t *testing.T) {
+	auto := datapart.Spec{Kind: datapart.Auto}
+	tests := []struct {
+		line     string
+		want     Kios
+		badWords []string // the words reported, in order
+	}{
+		{"console=ttyS0 loglevel=6 quiet", Kios{Data: auto}, nil},
+		{"kios.data=tmpfs kios.log=console kios.debug=meminfo",
+			Kios{Data: datapart.Spec{Kind: datapart.TmpFS}, LogConsole: true, DebugMeminfo: true}, nil},
+		{"kios.data=LABEL=data", Kios{Data: datapart.Spec{Kind: datapart.Label, Value: "data"}}, nil},
+		{"kios.data=somewhere kios.log=console", Kios{Data: auto, LogConsole: true}, []string{"kios.data=somewhere"}},
+		{"kios.dta=tmpfs", Kios{Data: auto}, []string{"kios.dta=tmpfs"}},
+		{"kios.log kios.debug=", Kios{Data: auto}, []string{"kios.log", "kios.debug="}},
+		{"kios.log=serial", Kios{Data: auto}, []string{"kios.log=serial"}},
+		{"kios.data=tmpfs kios.data=/dev/vdb1", Kios{Data: datapart.Spec{Kind: datapart.Path, Value: "/dev/vdb1"}}, []string{"kios.data=/dev/vdb1"}},
+		{"xkios.data=tmpfs", Kios{Data: auto}, nil},
+	}
+	for _, tt := range tests {
+		got, errs := Parse(tt.line)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tt.line, diff)
+		}
+		var words []string
+		for _, err := range errs {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%q: error %v is not an *Error", tt.line, err)
+			}
+			if e.Reason == "" {
+				t.Errorf("%q: %q reported without a reason", tt.line, e.Word)
+			}
+			words = append(words, e.Word)
+		}
+		if diff := cmp.Diff(tt.badWords, words); diff != "" {
+			t.Errorf("%q: reported words (-want +got):\n%s", tt.line, diff)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("kios.data=LABEL=x kios.log=console console=ttyS0")
+	f.Add("kios.=kios.data==")
+	f.Fuzz(func(t *testing.T, line string) {
+		k, errs := Parse(line)
+		_, again := Parse(line + " " + line)
+		if len(errs) > 0 && len(again) < len(errs) {
+			t.Errorf("%q: doubling the line reported fewer problems (%d < %d)", line, len(again), len(errs))
+		}
+		switch k.Data.Kind {
+		case datapart.Auto, datapart.TmpFS, datapart.PartUUID, datapart.Label, datapart.Path:
+		default:
+			t.Errorf("%q: data partition kind %q is none of datapart's", line, k.Data.Kind)
+		}
+	})
+}
