@@ -166,34 +166,12 @@ func layout(stage, config string) error {
 	if config == "" {
 		return nil
 	}
-	st, err := os.Stat(config)
-	if err != nil {
-		return fmt.Errorf("config directory: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("config directory %s: not a directory", config)
-	}
-	return filepath.WalkDir(config, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("config directory: %w", err)
-		}
-		rel, _ := filepath.Rel(config, p)
-		dst := filepath.Join(root, "meta", "etc", rel)
-		switch {
-		case rel == ".":
-			return nil
-		case d.IsDir():
+	return image.WalkConfig(config, func(e image.ConfigEntry) error {
+		dst := filepath.Join(root, "meta", "etc", filepath.FromSlash(e.Rel))
+		if e.Dir {
 			return os.MkdirAll(dst, 0o755)
-		case d.Type().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return fmt.Errorf("config file: %w", err)
-			}
-			info, _ := d.Info()
-			return os.WriteFile(dst, b, info.Mode().Perm()&0o666)
-		default:
-			return fmt.Errorf("config file %s: only regular files and directories are allowed", p)
 		}
+		return os.WriteFile(dst, e.Data, e.Mode)
 	})
 }
 

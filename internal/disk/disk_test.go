@@ -92,13 +92,22 @@ func TestWriteRejects(t *testing.T) {
 	big := filepath.Join(dir, "big")
 	os.MkdirAll(big, 0o755)
 	os.WriteFile(filepath.Join(big, "blob"), bytes.Repeat([]byte{1}, 300<<20), 0o644) // not zeros: mkfs would leave holes
+	// kios disk reads --config as kios build does (image.WalkConfig).
+	badHost := filepath.Join(dir, "badhost")
+	os.MkdirAll(badHost, 0o755)
+	os.WriteFile(filepath.Join(badHost, "hostname"), []byte("not_a_host\n"), 0o644)
+	badPod := filepath.Join(dir, "badpod")
+	os.MkdirAll(filepath.Join(badPod, "kubernetes", "manifests"), 0o755)
+	os.WriteFile(filepath.Join(badPod, "kubernetes", "manifests", "x.yaml"), []byte("kind: Pod\nspec: [\n"), 0o644)
 	for name, o := range map[string]Options{
-		"not an image":        {EFI: efi, Size: 1 << 30, Images: []string{notArchive}},
-		"contents do not fit": {EFI: efi, Size: 400 << 20, Config: big},
-		"too small":           {EFI: efi, Size: 200 << 20},
-		"missing EFI":         {EFI: filepath.Join(dir, "none.efi"), Size: 1 << 30},
-		"bad format":          {EFI: efi, Size: 1 << 30, Format: "vmdk"},
-		"missing config":      {EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")},
+		"bad hostname in config": {EFI: efi, Size: 1 << 30, Config: badHost},
+		"bad manifest in config": {EFI: efi, Size: 1 << 30, Config: badPod},
+		"not an image":           {EFI: efi, Size: 1 << 30, Images: []string{notArchive}},
+		"contents do not fit":    {EFI: efi, Size: 400 << 20, Config: big},
+		"too small":              {EFI: efi, Size: 200 << 20},
+		"missing EFI":            {EFI: filepath.Join(dir, "none.efi"), Size: 1 << 30},
+		"bad format":             {EFI: efi, Size: 1 << 30, Format: "vmdk"},
+		"missing config":         {EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")},
 	} {
 		o.Output = filepath.Join(dir, "out.img")
 		if err := Write(o); err == nil {

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,7 +23,6 @@ import (
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/primed"
-	"kios.dev/kios/internal/svcenv"
 	"kios.dev/kios/internal/uki"
 )
 
@@ -248,48 +246,11 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 // regular files are taken, and files lose any execute bit: the image has
 // no executables outside /bin.
 func layConfig(t *Tree, dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("config directory: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("config directory %s: not a directory", dir)
-	}
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("config directory: %w", err)
+	return WalkConfig(dir, func(e ConfigEntry) error {
+		if e.Dir {
+			return t.put("etc/"+e.Rel, &Entry{Mode: fs.ModeDir | 0o755, User: true})
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel == "." {
-			return nil
-		}
-		target := "etc/" + filepath.ToSlash(rel)
-		switch {
-		case d.IsDir():
-			return t.put(target, &Entry{Mode: fs.ModeDir | 0o755, User: true})
-		case d.Type().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return fmt.Errorf("config file: %w", err)
-			}
-			info, err := d.Info()
-			if err != nil {
-				return fmt.Errorf("config file: %w", err)
-			}
-			if isManifest(target) {
-				if err := CheckManifest(p, b); err != nil {
-					return err
-				}
-			}
-			if path.Dir(target) == svcenv.Dir {
-				if _, err := svcenv.Parse(b); err != nil {
-					return fmt.Errorf("config file %s (the environment PID 1 gives %s): %w", p, path.Base(target), err)
-				}
-			}
-			return t.put(target, &Entry{Mode: info.Mode().Perm() & 0o666, Data: b, User: true})
-		default:
-			return fmt.Errorf("config file %s: only regular files and directories are allowed", p)
-		}
+		return t.put("etc/"+e.Rel, &Entry{Mode: e.Mode, Data: e.Data, User: true})
 	})
 }
 
