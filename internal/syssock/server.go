@@ -73,10 +73,18 @@ func (s *Server) client(c net.Conn) {
 		c.Close()
 	}()
 	buf := make([]byte, 64)
+	ignored := 0
 	for {
 		n, err := c.Read(buf)
 		for _, b := range buf[:n] {
-			s.Handle(b)
+			if s.Handle(b) {
+				continue
+			}
+			// One line per client: a client streaming garbage must not
+			// flood the kernel log (PID 1 writes /dev/kmsg unthrottled).
+			if ignored++; ignored == 1 {
+				s.Log.Printf("event=system-socket-ignored byte=%#02x note=%q", b, "further unknown bytes from this client are not logged")
+			}
 		}
 		if err != nil {
 			return
@@ -84,8 +92,9 @@ func (s *Server) client(c net.Conn) {
 	}
 }
 
-// Handle acts on one byte from a client.
-func (s *Server) Handle(b byte) {
+// Handle acts on one byte from a client; it reports whether the byte
+// is a request.
+func (s *Server) Handle(b byte) bool {
 	switch b {
 	case SoftShutdown:
 		s.Log.Printf("event=system-socket request=soft-shutdown")
@@ -105,8 +114,9 @@ func (s *Server) Handle(b byte) {
 			s.Log.Printf("event=system-socket-error err=%q", err.Error())
 		}
 	default:
-		s.Log.Printf("event=system-socket-ignored byte=%#02x", b)
+		return false
 	}
+	return true
 }
 
 // Broadcast sends b to every client; a client that does not take it

@@ -1,8 +1,10 @@
 package syssock
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,11 +87,83 @@ func waitFor(t *testing.T, f func() bool) {
 func FuzzHandle(f *testing.F) {
 	f.Add([]byte{0x01, 0x02, 0x03, 0x04, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := &Server{H: &rec{}, Log: nopLog{}}
+		h := &rec{}
+		s := &Server{H: h, Log: nopLog{}}
+		requests := 0
 		for _, b := range data {
-			s.Handle(b)
+			known := b >= SoftShutdown && b <= RestartRuntime
+			if got := s.Handle(b); got != known {
+				t.Fatalf("Handle(%#02x) = %v, want %v", b, got, known)
+			}
+			if known {
+				requests++
+			}
+		}
+		// Each request calls its handler once; nothing else calls one.
+		if got := len(h.list()); got != requests {
+			t.Errorf("%d handler calls for %d requests", got, requests)
 		}
 	})
+}
+
+// A client streaming unknown bytes is logged once, however many it sends.
+func TestUnknownBytesLogOncePerClient(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "system.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	h := &rec{}
+	log := &countLog{}
+	s := &Server{H: h, Log: log}
+	go s.Serve(ln)
+	for client := 0; client < 2; client++ {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		garbage := make([]byte, 4096)
+		for i := range garbage {
+			garbage[i] = byte(0x80 + i%64)
+		}
+		if _, err := c.Write(garbage); err != nil {
+			t.Fatal(err)
+		}
+		// A request after the garbage is still served: the client is read
+		// to the end.
+		if _, err := c.Write([]byte{RestartKubelet}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return len(h.list()) == client+1 })
+		c.Close()
+	}
+	if got := log.count("event=system-socket-ignored"); got != 2 {
+		t.Errorf("%d ignored-byte lines for two clients sending 4096 unknown bytes each, want 2", got)
+	}
+}
+
+type countLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *countLog) Printf(f string, a ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(f, a...))
+}
+
+func (l *countLog) count(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 type nopLog struct{}
