@@ -3,6 +3,9 @@ package image
 import (
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 const goodPod = `apiVersion: v1
@@ -45,7 +48,14 @@ func FuzzCheckManifest(f *testing.F) {
 	f.Add([]byte(goodPod))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		CheckManifest("fuzz.yaml", data)
+		if CheckManifest("fuzz.yaml", data) != nil {
+			return
+		}
+		// Accepted: it is a Pod the kubelet can read.
+		var pod corev1.Pod
+		if err := yaml.Unmarshal(data, &pod); err != nil || pod.Kind != "Pod" || pod.Name == "" || len(pod.Spec.Containers) == 0 {
+			t.Errorf("accepted %q: kind %q name %q, %d containers, err %v", data, pod.Kind, pod.Name, len(pod.Spec.Containers), err)
+		}
 	})
 }
 

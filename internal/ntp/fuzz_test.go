@@ -11,7 +11,13 @@ func FuzzParseReply(f *testing.F) {
 	f.Add([]byte{0x24})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := ParseReply(b, t1); err == nil {
-			Offset(t1, r, t1)
+			if r.Stratum == 0 || r.Stratum > 15 || r.Receive.IsZero() || r.Transmit.IsZero() {
+				t.Errorf("accepted a reply a client must refuse: %+v", r)
+			}
+			// Sent and received at once: no delay but the server's own.
+			if _, delay := Offset(t1, r, t1); delay != -r.Transmit.Sub(r.Receive) {
+				t.Errorf("delay %s, want %s", delay, -r.Transmit.Sub(r.Receive))
+			}
 		}
 	})
 }

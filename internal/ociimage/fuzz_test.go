@@ -3,6 +3,7 @@ package ociimage
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,7 +26,21 @@ func FuzzInspect(f *testing.F) {
 	f.Add([]byte("not a tar"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "in.tar")
-		os.WriteFile(p, data, 0o600)
-		Inspect(p)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a, err := Inspect(p)
+		if err != nil {
+			return
+		}
+		// Accepted: a known format that names at least one full reference.
+		if a.Format != "docker-archive" && a.Format != "oci-layout" || len(a.Names) == 0 {
+			t.Errorf("accepted an archive as %q naming %v", a.Format, a.Names)
+		}
+		for _, n := range a.Names {
+			if !strings.ContainsAny(n, "/:") {
+				t.Errorf("accepted name %q is not a full reference", n)
+			}
+		}
 	})
 }

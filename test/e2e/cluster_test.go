@@ -117,18 +117,24 @@ func TestJoin(t *testing.T) {
 
 	v.ExpectAnywhere(`event=kubelet-mode mode=standalone`, 4*time.Minute)
 	v.ExpectAnywhere(`event=container-started pod=join-kios-node-1`, 4*time.Minute)
-	// The join pod's log, read through the node's own log files is not
-	// reachable yet (standalone kubelet serves nothing): wait a few
-	// retries, then check the node has not become a cluster node.
-	time.Sleep(20 * time.Second)
-	if nodes, _ := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); len(nodes.Items) != 0 {
-		t.Fatalf("a node registered with an unknown token: %v", nodes.Items[0].Name)
-	}
-	for _, line := range v.Lines() {
-		if strings.Contains(line.Text, "event=kubelet-mode mode=cluster") {
-			t.Fatal("kubelet went to cluster mode with an unknown token")
+	// The join pod's log, read through the node's own log files, is not
+	// reachable yet (a standalone kubelet serves nothing): for 20 s, a
+	// few of its retries, the node must not become a cluster node.
+	vmtest.Holds(t, "no node registers and the kubelet stays standalone with an unknown token", 20*time.Second, func() error {
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list nodes: %w", err)
 		}
-	}
+		if len(nodes.Items) != 0 {
+			return fmt.Errorf("node %s registered", nodes.Items[0].Name)
+		}
+		for _, line := range v.Lines() {
+			if strings.Contains(line.Text, "event=kubelet-mode mode=cluster") {
+				return fmt.Errorf("the kubelet went to cluster mode: %s", line.Text)
+			}
+		}
+		return nil
+	})
 
 	if err := cluster.StoreToken(ctx, cs, token, time.Hour); err != nil {
 		t.Fatal(err)

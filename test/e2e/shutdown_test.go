@@ -102,12 +102,15 @@ func TestShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 		v.Expect(`event=service-started name=containerd pid=\d+ restarts=1`, time.Minute)
-		time.Sleep(20 * time.Second)
-		for _, l := range v.Lines()[v.Mark():] {
-			if strings.Contains(l.Text, "event=container-started pod=normal-kios-shutdown") {
-				t.Errorf("a pod was restarted: %s", l.Text)
+		mark := v.Mark()
+		vmtest.Holds(t, "no pod restarted after the kubelet and containerd restarts", 20*time.Second, func() error {
+			for _, l := range v.Lines()[mark:] {
+				if strings.Contains(l.Text, "event=container-started pod=normal-kios-shutdown") {
+					return fmt.Errorf("a pod was restarted: %s", l.Text)
+				}
 			}
-		}
+			return nil
+		})
 		if _, err := get(insp + "/report"); err != nil {
 			t.Errorf("inspector pod after the restarts: %v", err)
 		}

@@ -163,3 +163,22 @@ func Eventually(t *testing.T, what string, timeout time.Duration, f func() error
 	}
 	t.Fatalf("%s: %v", what, fmt.Errorf("still failing after %s: %w", timeout, err))
 }
+
+// Holds checks, every 2 s for the whole of d, that something has not
+// happened: f returns nil while it holds. The first error fails the
+// test, whether the thing happened or f could not look (a check that
+// cannot look proves nothing). The failure says what was waited for.
+func Holds(t *testing.T, what string, d time.Duration, f func() error) {
+	t.Helper()
+	start := time.Now()
+	for {
+		if err := f(); err != nil {
+			t.Fatalf("%s: after %s of the %s waited for: %v", what, time.Since(start).Round(time.Second), d, err)
+		}
+		if time.Since(start) >= d {
+			t.Logf("%s: held for %s", what, d)
+			return
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
