@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"kios.dev/kios/internal/hostname"
 )
 
 // MachineID returns the node's machine-id: the DMI product UUID when the
@@ -42,13 +44,9 @@ func Hostname(root string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read /etc/hostname: %w", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			if len(line) > 64 {
-				return "", fmt.Errorf("/etc/hostname: %q is longer than 64 characters", line)
-			}
-			return line, nil
-		}
+	name, err := hostname.Parse(b)
+	if err != nil {
+		return "", fmt.Errorf("/etc/hostname: %w", err)
 	}
-	return "", nil
+	return name, nil
 }

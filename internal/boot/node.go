@@ -306,7 +306,9 @@ func (n *Node) identity(context.Context) error {
 	}
 	name, err := Hostname("/")
 	if err != nil {
-		errs = append(errs, err)
+		// The node still needs a name: it takes the one it would have
+		// with no /etc/hostname, and says why.
+		n.Log.Printf("event=etc-file-refused path=/etc/hostname err=%q fallback=%q", err.Error(), "a name from the machine-id")
 	}
 	if name == "" {
 		b, _ := os.ReadFile("/etc/machine-id")

@@ -13,10 +13,10 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"k8s.io/apimachinery/pkg/util/validation"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
 
+	"kios.dev/kios/internal/hostname"
 	"kios.dev/kios/internal/kubelet"
 )
 
@@ -52,14 +52,8 @@ func Check(rel string, b []byte) error {
 }
 
 func checkHostname(b []byte) error {
-	name := strings.TrimSpace(string(b))
-	if name == "" {
-		return nil // no name: PID 1 derives one from the machine ID
-	}
-	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		return fmt.Errorf("%q is not a valid host name: %s", name, strings.Join(errs, "; "))
-	}
-	return nil
+	_, err := hostname.Parse(b)
+	return err
 }
 
 func checkNodeLabels(b []byte) error {

@@ -31,7 +31,7 @@ func TestCheck(t *testing.T) {
 		{"hostname", "node-a\n", ""},
 		{"hostname", "\n", ""},
 		{"hostname", "Node_A\n", `"Node_A" is not a valid host name`},
-		{"hostname", "a.b\n", `"a.b" is not a valid host name`},
+		{"hostname", "# rack 4\nnode-a.example.com\n", ""},
 		{"kubernetes/node-labels", "# rack\ntopology.kubernetes.io/zone: a\n", ""},
 		{"kubernetes/node-labels", "zone a\n", `line 1`},
 		{"kubernetes/node-labels", "ok: yes\nbad key!: x\n", `line 2`},
