@@ -5,15 +5,18 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	certv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -313,6 +316,179 @@ func TestJoin(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("anonymous GET /pods: %s, want 401", resp.Status)
 		}
+	})
+
+	// Issue 14's fault matrix, the rows that share this node: the
+	// runtime, the kubelet and a pod's shim killed; the web Deployment's
+	// pods must keep running (or, for the shim, be restarted) throughout.
+	t.Run("faults: containerd killed three times, the kubelet killed, a pod's shim killed", func(t *testing.T) {
+		c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: l.DialContext}}
+		insp := func(path string) (string, error) {
+			resp, err := c.Get("http://" + nodeIP + ":9090" + path)
+			if err != nil {
+				return "", err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return string(b), err
+		}
+		kill := func(query string) {
+			t.Helper()
+			body, err := insp("/kill?" + query)
+			if err != nil || strings.TrimSpace(body) == "null" {
+				t.Fatalf("kill %s: %v %s", query, err, body)
+			}
+		}
+		webPods := func() (map[string]int32, error) {
+			list, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+			if err != nil {
+				return nil, err
+			}
+			restarts := map[string]int32{}
+			for _, p := range list.Items {
+				for _, st := range p.Status.ContainerStatuses {
+					restarts[string(p.UID)] += st.RestartCount
+				}
+			}
+			return restarts, nil
+		}
+		nodeReady := func(what string) {
+			t.Helper()
+			vmtest.Eventually(t, what, 3*time.Minute, func() error {
+				n, err := cs.CoreV1().Nodes().Get(ctx, "kios-node-1", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				for _, c := range n.Status.Conditions {
+					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+						return nil
+					}
+				}
+				return fmt.Errorf("not Ready: %v", n.Status.Conditions)
+			})
+		}
+		untouched := func(what string, before map[string]int32) {
+			t.Helper()
+			vmtest.Holds(t, what, 30*time.Second, func() error {
+				now, err := webPods()
+				if err != nil {
+					return fmt.Errorf("list the web pods: %w", err)
+				}
+				if diff := cmp.Diff(before, now); diff != "" {
+					return fmt.Errorf("web pods (UID -> restarts) changed (-before +now):\n%s", diff)
+				}
+				return nil
+			})
+		}
+		before, err := webPods()
+		if err != nil || len(before) != 3 {
+			t.Fatalf("web pods before the faults: %v (err %v)", before, err)
+		}
+
+		// containerd: restarted with a growing back-off; the shims outlive
+		// it, so the containers keep running and no pod is recreated.
+		var waits []time.Duration
+		for i := 1; i <= 3; i++ {
+			kill("exe=/bin/containerd")
+			line := v.Expect(`event=service-exited name=containerd .*restart_in=\S+`, time.Minute)
+			d, err := time.ParseDuration(regexp.MustCompile(`restart_in=(\S+)`).FindStringSubmatch(line)[1])
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			waits = append(waits, d)
+			v.Expect(fmt.Sprintf(`event=service-started name=containerd pid=\d+ restarts=%d`, i), time.Minute)
+		}
+		if !(waits[0] < waits[1] && waits[1] < waits[2]) {
+			t.Errorf("containerd restarted after %v: want a growing back-off", waits)
+		}
+		nodeReady("node Ready after containerd's restarts")
+		untouched("web pods neither recreated nor restarted after containerd's restarts", before)
+
+		// The kubelet: restarted; the pods stay as they are.
+		kill("exe=/bin/kubelet")
+		v.Expect(`event=service-exited name=kubelet`, time.Minute)
+		v.Expect(`event=service-started name=kubelet pid=\d+`, time.Minute)
+		nodeReady("node Ready after the kubelet's restart")
+		untouched("web pods neither recreated nor restarted after the kubelet's restart", before)
+
+		// A pod's shim: the kubelet restarts the pod's containers; no
+		// process of the old ones is left.
+		rep, err := insp("/report")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Report
+		if err := json.Unmarshal([]byte(rep), &r); err != nil {
+			t.Fatal(err)
+		}
+		exe := map[int]string{}
+		for _, p := range r.Processes {
+			exe[p.Pid] = p.Exe
+		}
+		shim := 0
+		for _, p := range r.Processes {
+			if p.Exe == "/bin/demo" && exe[p.PPid] == "/bin/containerd-shim-runc-v2" {
+				shim = p.PPid
+				break
+			}
+		}
+		if shim == 0 {
+			t.Fatal("no web pod process with a shim for a parent")
+		}
+		kill(fmt.Sprintf("exe=/bin/containerd-shim-runc-v2&pid=%d", shim))
+		vmtest.Eventually(t, "a web pod restarted after its shim was killed, three Running", 4*time.Minute, func() error {
+			now, err := webPods()
+			if err != nil {
+				return err
+			}
+			more := 0
+			for uid, n := range now {
+				if n > before[uid] {
+					more++
+				}
+			}
+			if more == 0 {
+				return fmt.Errorf("no web pod's containers restarted: %v", now)
+			}
+			list, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+			if err != nil {
+				return err
+			}
+			for _, p := range list.Items {
+				if p.Status.Phase != corev1.PodRunning {
+					return fmt.Errorf("%s is %s", p.Name, p.Status.Phase)
+				}
+			}
+			return nil
+		})
+		vmtest.Eventually(t, "three web processes, each under a live shim", 2*time.Minute, func() error {
+			body, err := insp("/report")
+			if err != nil {
+				return err
+			}
+			var r Report
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				return err
+			}
+			exe := map[int]string{}
+			for _, p := range r.Processes {
+				exe[p.Pid] = p.Exe
+			}
+			n := 0
+			for _, p := range r.Processes {
+				if p.Exe != "/bin/demo" {
+					continue
+				}
+				if exe[p.PPid] != "/bin/containerd-shim-runc-v2" {
+					return fmt.Errorf("stray web process %d: its parent %d is %q", p.Pid, p.PPid, exe[p.PPid])
+				}
+				n++
+			}
+			if n != 3 {
+				return fmt.Errorf("%d web processes, want 3", n)
+			}
+			return nil
+		})
 	})
 
 	// A second node boots with the join's result in its image, as a

@@ -199,11 +199,12 @@ func main() {
 		json.NewEncoder(w).Encode(rep)
 	})
 	http.HandleFunc("/kill", func(w http.ResponseWriter, r *http.Request) {
-		name := r.URL.Query().Get("exe")      // e.g. /bin/kubelet
-		any := r.URL.Query().Get("any") != "" // not only children of PID 1
+		name := r.URL.Query().Get("exe")                 // e.g. /bin/kubelet
+		any := r.URL.Query().Get("any") != ""            // not only children of PID 1
+		pid, _ := strconv.Atoi(r.URL.Query().Get("pid")) // only this one, if it runs exe
 		var killed []int
 		for _, p := range processes() {
-			if p.Exe == name && (p.PPid == 1 || any) && p.Pid != 1 {
+			if p.Exe == name && (p.PPid == 1 || any) && p.Pid != 1 && (pid == 0 || p.Pid == pid) {
 				if err := syscall.Kill(p.Pid, syscall.SIGKILL); err == nil {
 					killed = append(killed, p.Pid)
 				}
