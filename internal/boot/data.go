@@ -157,23 +157,26 @@ func (n *Node) mountData(found datapart.Found) error {
 	if err := n.Mounter.Mount(mounts.DataPartition(dev)); err != nil {
 		return err
 	}
-	if err := mounts.MakeDataDirs(mounts.DataDir); err != nil {
-		if uerr := n.Mounter.Unmount(mounts.DataDir); uerr != nil {
-			return fmt.Errorf("%w (%w: unmount %s: %w)", err, mounts.ErrUndoIncomplete, mounts.DataDir, uerr)
+	// After a failure the partition is unmounted again, unless the
+	// switch could not be undone: then what is left stays as it is.
+	unmountData := func(cause error) error {
+		if errors.Is(cause, mounts.ErrUndoIncomplete) {
+			return cause
 		}
-		return fmt.Errorf("data partition directories: %w", err)
+		if err := n.Mounter.Unmount(mounts.DataDir); err != nil {
+			return fmt.Errorf("%w (%w: unmount %s: %w)", cause, mounts.ErrUndoIncomplete, mounts.DataDir, err)
+		}
+		return cause
 	}
-	err := mounts.SwitchToData(n.Mounter, n.Mounter, func(m mounts.Mount, err error) {
+	if err := mounts.MakeDataDirs(mounts.DataDir); err != nil {
+		return unmountData(fmt.Errorf("data partition directories: %w", err))
+	}
+	err := mounts.SwitchToData(n.Mounter, func(m mounts.Mount, err error) {
 		// Extra modules are optional; the image's own still load.
 		n.Log.Printf("event=mount-failed target=%s err=%q", m.Target, err.Error())
 	})
 	if err != nil {
-		if !errors.Is(err, mounts.ErrUndoIncomplete) {
-			if uerr := n.Mounter.Unmount(mounts.DataDir); uerr != nil {
-				err = fmt.Errorf("%w (%w: unmount %s: %w)", err, mounts.ErrUndoIncomplete, mounts.DataDir, uerr)
-			}
-		}
-		return err
+		return unmountData(err)
 	}
 	n.etcUpper, n.etcWork = mounts.DataDir+"/meta/etc", mounts.DataDir+"/meta/etc.work"
 	n.dataDevice = dev

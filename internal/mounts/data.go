@@ -73,16 +73,11 @@ var Data = []Mount{
 	{"overlay", "/lib/modules", "overlay", unix.MS_RDONLY | storage, "lowerdir=/lib/modules:" + DataDir + "/modules", 0o755},
 }
 
-// Unmounter detaches a mount; the real one calls umount2(2) with
-// MNT_DETACH.
-type Unmounter interface {
-	Unmount(target string) error
-}
-
-// MountUnmounter mounts and detaches.
+// MountUnmounter mounts and detaches; the real one detaches with
+// umount2(2) and MNT_DETACH.
 type MountUnmounter interface {
 	Mounter
-	Unmounter
+	Unmount(target string) error
 }
 
 // ErrUndoIncomplete means a failed switch to the data partition could not
@@ -98,13 +93,13 @@ var ErrUndoIncomplete = errors.New("undo incomplete")
 // given to optional and does not stop the switch. The caller unmounts
 // DataDir after an error; an error wrapping ErrUndoIncomplete says that
 // the node is not back in its RAM-only state and what is left.
-func SwitchToData(m Mounter, u Unmounter, optional func(Mount, error)) error {
+func SwitchToData(m MountUnmounter, optional func(Mount, error)) error {
 	var done []string // targets to detach on undo, in mount order
 	var detached []Mount
 	undo := func(cause error) error {
 		var left []error
 		for i := len(done) - 1; i >= 0; i-- {
-			if err := u.Unmount(done[i]); err != nil {
+			if err := m.Unmount(done[i]); err != nil {
 				left = append(left, fmt.Errorf("unmount %s: %w", done[i], err))
 			}
 		}
@@ -123,7 +118,7 @@ func SwitchToData(m Mounter, u Unmounter, optional func(Mount, error)) error {
 		if !ok {
 			return undo(fmt.Errorf("%s is not a tmpfs of the mount table", target))
 		}
-		err := u.Unmount(target)
+		err := m.Unmount(target)
 		switch {
 		case errors.Is(err, unix.EINVAL):
 			continue // not mounted: nothing to put back either

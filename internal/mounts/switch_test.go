@@ -92,7 +92,7 @@ func TestSwitchToDataIsAllOrNothing(t *testing.T) {
 			f := tt.table
 			f.mounted = ramOnly()
 			var optional []string
-			err := SwitchToData(&f, &f, func(m Mount, err error) { optional = append(optional, m.Target) })
+			err := SwitchToData(&f, func(m Mount, err error) { optional = append(optional, m.Target) })
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("SwitchToData: %v", err)

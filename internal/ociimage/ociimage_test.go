@@ -92,14 +92,7 @@ func TestInspectOCILayout(t *testing.T) {
 		{"tag only", "v2", ErrNoName},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			lay := filepath.Join(t.TempDir(), "layout")
-			p, err := layout.Write(lay, mutate.IndexMediaType(empty.Index, "application/vnd.oci.image.index.v1+json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tt.annotation})); err != nil {
-				t.Fatal(err)
-			}
+			lay := writeLayout(t, img, tt.annotation)
 			out := filepath.Join(t.TempDir(), "oci.tar")
 			tarDir(t, lay, out)
 			a, err := Inspect(out)
@@ -160,14 +153,7 @@ func TestInspectOCIChecksEveryBlob(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lay := filepath.Join(t.TempDir(), "layout")
-			p, err := layout.Write(lay, mutate.IndexMediaType(empty.Index, "application/vnd.oci.image.index.v1+json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "localhost/x:v1"})); err != nil {
-				t.Fatal(err)
-			}
+			lay := writeLayout(t, img, "localhost/x:v1")
 			if err := tt.damage(lay); err != nil {
 				t.Fatal(err)
 			}
@@ -182,6 +168,20 @@ func TestInspectOCIChecksEveryBlob(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeLayout writes img as an OCI layout directory, named by ref.
+func writeLayout(t *testing.T, img v1.Image, ref string) string {
+	t.Helper()
+	lay := filepath.Join(t.TempDir(), "layout")
+	p, err := layout.Write(lay, mutate.IndexMediaType(empty.Index, "application/vnd.oci.image.index.v1+json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref})); err != nil {
+		t.Fatal(err)
+	}
+	return lay
 }
 
 func flipByte(p string) error {

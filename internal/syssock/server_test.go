@@ -30,16 +30,22 @@ type tlog struct{ t *testing.T }
 
 func (l tlog) Printf(f string, a ...any) { l.t.Logf(f, a...) }
 
-func TestServer(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "system.sock")
+// serve runs a server on a fresh socket until the test ends.
+func serve(t *testing.T, h Handler, log Logger) (path string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "system.sock")
 	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
+	go (&Server{H: h, Log: log}).Serve(ln)
+	return path
+}
+
+func TestServer(t *testing.T) {
 	h := &rec{}
-	s := &Server{H: h, Log: tlog{t}}
-	go s.Serve(ln)
+	path := serve(t, h, tlog{t})
 
 	// A client that never reads, and one that listens for the event.
 	stuck, _ := net.Dial("unix", path)
@@ -108,16 +114,9 @@ func FuzzHandle(f *testing.F) {
 
 // A client streaming unknown bytes is logged once, however many it sends.
 func TestUnknownBytesLogOncePerClient(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "system.sock")
-	ln, err := Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	h := &rec{}
 	log := &countLog{}
-	s := &Server{H: h, Log: log}
-	go s.Serve(ln)
+	path := serve(t, h, log)
 	for client := 0; client < 2; client++ {
 		c, err := net.Dial("unix", path)
 		if err != nil {
