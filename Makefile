@@ -133,8 +133,9 @@ bench: bench-probe
 
 # The same comparison grown to 100 pods (10 at a time) on each node:
 # seconds to Running and RAM per pod (report in out/bench-pods). Under
-# emulation a round takes about an hour, so it is its own target with one
-# round by default (docs/benchmark.md).
+# emulation its first round ran over 90 minutes on 2026-12-01 (two of its
+# three boots: docs/bench/pods), so it is its own target with one round
+# by default (docs/benchmark.md).
 BENCH_POD_PAIRS ?= 1
 bench-pods: bench-probe
 	$(OUT)/kios bench --baseline --pairs $(BENCH_POD_PAIRS) --pods 10,50,100 --out $(OUT)/bench-pods
