@@ -155,3 +155,28 @@ func TestWriteComparison(t *testing.T) {
 		}
 	}
 }
+
+func TestSurplus(t *testing.T) {
+	fp := func(names ...string) probe.Footprint {
+		var f probe.Footprint
+		for i, n := range names {
+			f.Processes = append(f.Processes, probe.Process{PID: i + 1, Name: n})
+		}
+		return f
+	}
+	rest := fp("systemd", "containerd-shim", "pause", "pause")
+	for _, tc := range []struct {
+		name string
+		now  probe.Footprint
+		want map[string]int
+	}{
+		{"at rest", rest, map[string]int{}},
+		{"a pod's shim and pause left", fp("systemd", "containerd-shim", "containerd-shim", "pause", "pause", "pause"), map[string]int{"containerd-shim": 1, "pause": 1}},
+		{"a helper that did not run at rest", fp("systemd", "systemd-userwor", "containerd-shim", "pause", "pause"), map[string]int{}},
+		{"fewer than at rest", fp("systemd", "pause"), map[string]int{}},
+	} {
+		if diff := cmp.Diff(tc.want, surplus(rest, tc.now)); diff != "" {
+			t.Errorf("%s: surplus (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
