@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -25,9 +26,12 @@ type ControlPlane struct {
 	Layout    Layout
 	Advertise net.IP
 	procs     []proc
+	stopped   []proc // ended by StopComponent, to start again
 }
 
 type proc struct {
+	name string
+	argv []string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -95,7 +99,9 @@ func (cp *ControlPlane) start(r Runner, name string, argv []string) error {
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(logs, name+".log"))
+	// Appended to: a component started again (StartComponent) keeps
+	// its earlier log.
+	f, err := os.OpenFile(filepath.Join(logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -108,7 +114,7 @@ func (cp *ControlPlane) start(r Runner, name string, argv []string) error {
 		f.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	pr := proc{cmd: cmd, done: make(chan struct{})}
+	pr := proc{name: name, argv: argv, cmd: cmd, done: make(chan struct{})}
 	cp.procs = append(cp.procs, pr)
 	go func() { _ = cmd.Wait(); f.Close(); close(pr.done) }()
 	return nil
@@ -160,15 +166,53 @@ func (cp *ControlPlane) waitReady(ctx context.Context, r Runner) error {
 // Stop ends every control plane process: SIGTERM, then SIGKILL after 10 s.
 func (cp *ControlPlane) Stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
-		p := cp.procs[i]
-		pid := p.cmd.Process.Pid
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-p.done
-		}
+		cp.procs[i].end()
 	}
 	cp.procs = nil
+}
+
+func (p proc) end() {
+	pid := p.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+var errNotRunning = errors.New("not running")
+
+// StopComponent ends one component (e.g. "kube-apiserver") as Stop ends
+// them all, for fault tests; StartComponent starts it again.
+func (cp *ControlPlane) StopComponent(name string) error {
+	for i, p := range cp.procs {
+		if p.name == name {
+			p.end()
+			cp.procs = append(cp.procs[:i], cp.procs[i+1:]...)
+			cp.stopped = append(cp.stopped, p)
+			return nil
+		}
+	}
+	return fmt.Errorf("stop %s: %w", name, errNotRunning)
+}
+
+// StartComponent starts a component StopComponent ended, with the same
+// arguments; the API server is waited for until it is ready.
+func (cp *ControlPlane) StartComponent(ctx context.Context, r Runner, name string) error {
+	for i, p := range cp.stopped {
+		if p.name != name {
+			continue
+		}
+		cp.stopped = append(cp.stopped[:i], cp.stopped[i+1:]...)
+		if err := cp.start(r, name, p.argv); err != nil {
+			return err
+		}
+		if name == "kube-apiserver" {
+			return cp.waitReady(ctx, r)
+		}
+		return nil
+	}
+	return fmt.Errorf("start %s: not stopped by StopComponent", name)
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -486,6 +487,94 @@ func TestJoin(t *testing.T) {
 			}
 			if n != 3 {
 				return fmt.Errorf("%d web processes, want 3", n)
+			}
+			return nil
+		})
+	})
+
+	// The API server away for 5 minutes: the node's pods run on, its
+	// kubelet is not restarted, and it is Ready within a minute of the
+	// API server's return.
+	t.Run("faults: the API server stopped for 5 minutes", func(t *testing.T) {
+		c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: l.DialContext}}
+		demoPids := func() ([]int, error) {
+			resp, err := c.Get("http://" + nodeIP + ":9090/report")
+			if err != nil {
+				return nil, fmt.Errorf("the inspector pod: %w", err)
+			}
+			defer resp.Body.Close()
+			var r Report
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				return nil, err
+			}
+			var pids []int
+			for _, p := range r.Processes {
+				if p.Exe == "/bin/demo" {
+					pids = append(pids, p.Pid)
+				}
+			}
+			sort.Ints(pids)
+			return pids, nil
+		}
+		before, err := demoPids()
+		if err != nil || len(before) != 3 {
+			t.Fatalf("web processes before: %v (err %v)", before, err)
+		}
+		if err := cp.StopComponent("kube-apiserver"); err != nil {
+			t.Fatal(err)
+		}
+		mark := len(v.Lines())
+		kubeletRestarts := func() []string {
+			var out []string
+			for _, l := range v.Lines()[mark:] {
+				if strings.Contains(l.Text, "event=service-exited name=kubelet") || strings.Contains(l.Text, "event=kubelet-restart") {
+					out = append(out, l.Text)
+				}
+			}
+			return out
+		}
+		vmtest.Holds(t, "pods keep running and the kubelet is not restarted while the API server is away", 5*time.Minute, func() error {
+			now, err := demoPids()
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(before, now); diff != "" {
+				return fmt.Errorf("web processes changed (-before +now):\n%s", diff)
+			}
+			if r := kubeletRestarts(); len(r) > 0 {
+				return fmt.Errorf("the kubelet was restarted: %v", r)
+			}
+			return nil
+		})
+		back := time.Now()
+		if err := cp.StartComponent(ctx, l, "kube-apiserver"); err != nil {
+			t.Fatal(err)
+		}
+		vmtest.Eventually(t, "node Ready, its lease renewed since the API server's return, within a minute", time.Minute+time.Since(back), func() error {
+			lease, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "kios-node-1", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if lease.Spec.RenewTime == nil || lease.Spec.RenewTime.Time.Before(back) {
+				return fmt.Errorf("lease last renewed %v, before the API server's return", lease.Spec.RenewTime)
+			}
+			n, err := cs.CoreV1().Nodes().Get(ctx, "kios-node-1", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady {
+					if c.Status != corev1.ConditionTrue {
+						return fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("no Ready condition")
+		})
+		vmtest.Holds(t, "no kubelet restart after the API server's return", 30*time.Second, func() error {
+			if r := kubeletRestarts(); len(r) > 0 {
+				return fmt.Errorf("the kubelet was restarted: %v", r)
 			}
 			return nil
 		})
