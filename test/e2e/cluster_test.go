@@ -497,7 +497,8 @@ func TestJoin(t *testing.T) {
 	// API server's return.
 	t.Run("faults: the API server stopped for 5 minutes", func(t *testing.T) {
 		c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: l.DialContext}}
-		demoPids := func() ([]int, error) {
+		// The web pods' and the static system pods' processes.
+		podPids := func() ([]string, error) {
 			resp, err := c.Get("http://" + nodeIP + ":9090/report")
 			if err != nil {
 				return nil, fmt.Errorf("the inspector pod: %w", err)
@@ -507,18 +508,18 @@ func TestJoin(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 				return nil, err
 			}
-			var pids []int
+			var pids []string
 			for _, p := range r.Processes {
-				if p.Exe == "/bin/demo" {
-					pids = append(pids, p.Pid)
+				if p.Exe == "/bin/demo" || p.Exe == "/bin/system" {
+					pids = append(pids, fmt.Sprintf("%s %d", p.Exe, p.Pid))
 				}
 			}
-			sort.Ints(pids)
+			sort.Strings(pids)
 			return pids, nil
 		}
-		before, err := demoPids()
-		if err != nil || len(before) != 3 {
-			t.Fatalf("web processes before: %v (err %v)", before, err)
+		before, err := podPids()
+		if web := strings.Count(strings.Join(before, "\n"), "/bin/demo"); err != nil || web != 3 || len(before) == web {
+			t.Fatalf("want 3 web processes and the system pods' before: %v (err %v)", before, err)
 		}
 		if err := cp.StopComponent("kube-apiserver"); err != nil {
 			t.Fatal(err)
@@ -534,12 +535,12 @@ func TestJoin(t *testing.T) {
 			return out
 		}
 		vmtest.Holds(t, "pods keep running and the kubelet is not restarted while the API server is away", 5*time.Minute, func() error {
-			now, err := demoPids()
+			now, err := podPids()
 			if err != nil {
 				return err
 			}
 			if diff := cmp.Diff(before, now); diff != "" {
-				return fmt.Errorf("web processes changed (-before +now):\n%s", diff)
+				return fmt.Errorf("pod processes changed (-before +now):\n%s", diff)
 			}
 			if r := kubeletRestarts(); len(r) > 0 {
 				return fmt.Errorf("the kubelet was restarted: %v", r)
@@ -572,6 +573,7 @@ func TestJoin(t *testing.T) {
 			}
 			return fmt.Errorf("no Ready condition")
 		})
+		t.Logf("figure: the API server back after 5 min, node Ready with a renewed lease %.0f s later", time.Since(back).Seconds())
 		vmtest.Holds(t, "no kubelet restart after the API server's return", 30*time.Second, func() error {
 			if r := kubeletRestarts(); len(r) > 0 {
 				return fmt.Errorf("the kubelet was restarted: %v", r)
