@@ -59,6 +59,7 @@ type Node struct {
 	dataDevice       string // the data partition, when mounted
 	journal          string // its journal at mount time: clean or replayed
 	etcWork          string
+	imageEtc         *os.File // the image's /etc, under the overlay, from the etc step to etc-check
 }
 
 // Steps is PID 1's boot, in order. The overlay module loads while the
@@ -75,6 +76,7 @@ func (n *Node) Steps() []Step {
 		{"overlay-module", n.loadOverlay},
 		{"data", n.data},
 		{"etc", n.mountEtc},
+		{"etc-check", n.checkEtc},
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
 		{"system-socket", n.systemSocket},
@@ -292,7 +294,18 @@ func (n *Node) mountEtc(context.Context) error {
 			return err
 		}
 	}
-	return n.Mounter.Mount(mounts.Etc(upper, work))
+	// Kept open: the image's copy of a file is what etc-check falls back
+	// to, and the overlay hides it.
+	img, err := os.Open("/etc")
+	if err != nil {
+		return fmt.Errorf("open the image's /etc: %w", err)
+	}
+	if err := n.Mounter.Mount(mounts.Etc(upper, work)); err != nil {
+		img.Close()
+		return err
+	}
+	n.imageEtc = img
+	return nil
 }
 
 func (n *Node) identity(context.Context) error {

@@ -1,128 +1,43 @@
 // Package etccheck checks the files under /etc that PID 1, the kubelet
 // and containerd read, the way each reader will: `kios build --config`
 // and `kios disk --config` refuse a file that cannot work, naming the
-// file and the reason, instead of a node that fails at boot.
+// file and the reason, instead of a node that fails at boot. It runs
+// etcfiles' checks (the ones PID 1 also runs at boot) and decodes the
+// kubelet's configuration strictly against the pinned kubelet's types,
+// which only host tools link.
 package etccheck
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"path"
-	"regexp"
-	"strings"
 
-	"github.com/pelletier/go-toml/v2"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
 
-	"kios.dev/kios/internal/hostname"
-	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/etcfiles"
 )
-
-// File is one file kiOS reads under /etc, by a path pattern (path.Match)
-// relative to /etc.
-type File struct {
-	Pattern string
-	Reader  string // who reads it, for messages
-	Check   func(b []byte) error
-}
-
-// Files are the checked files.
-var Files = []File{
-	{"hostname", "PID 1, as the node's name", checkHostname},
-	{strings.TrimPrefix(kubelet.NodeLabelsFile, "etc/"), "PID 1, for the kubelet's --node-labels", checkNodeLabels},
-	{"kubernetes/config.yaml", "the kubelet (--config)", checkKubeletConfig},
-	{"kios/kubelet-standalone.d/*.conf", "the kubelet in standalone mode (--config-dir)", checkKubeletConfig},
-	{"containerd/config.toml", "containerd", checkContainerdConfig},
-	{"kios/modules", "PID 1, as the modules to load at boot", checkModuleList},
-}
 
 // Check checks a file given its path relative to /etc; files kiOS does
 // not read pass.
 func Check(rel string, b []byte) error {
-	for _, f := range Files {
-		if ok, _ := path.Match(f.Pattern, rel); ok {
-			if err := f.Check(b); err != nil {
-				return fmt.Errorf("/etc/%s (read by %s): %w", rel, f.Reader, err)
-			}
-		}
-	}
-	return nil
-}
-
-func checkHostname(b []byte) error {
-	_, err := hostname.Parse(b)
-	return err
-}
-
-func checkNodeLabels(b []byte) error {
-	var bad []string
-	if _, err := kubelet.ParseNodeLabels(bytes.NewReader(b), collect{&bad}); err != nil {
+	if err := etcfiles.Check(rel, b); err != nil {
 		return err
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%s", strings.Join(bad, "; "))
-	}
-	return nil
-}
-
-type collect struct{ msgs *[]string }
-
-func (c collect) Printf(format string, args ...any) {
-	*c.msgs = append(*c.msgs, fmt.Sprintf(format, args...))
-}
-
-// checkKubeletConfig decodes strictly into the pinned kubelet's own
-// configuration type: an unknown or misspelt field, or a value of the
-// wrong type, is what the kubelet itself would refuse at start.
-func checkKubeletConfig(b []byte) error {
-	var meta struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}
-	if err := yaml.Unmarshal(b, &meta); err != nil {
-		return fmt.Errorf("not YAML: %w", err)
-	}
-	if want := kubeletv1beta1.SchemeGroupVersion.String(); meta.APIVersion != want || meta.Kind != "KubeletConfiguration" {
-		return fmt.Errorf("apiVersion %q, kind %q: want %s, KubeletConfiguration", meta.APIVersion, meta.Kind, want)
+	f, ok := etcfiles.Lookup(rel)
+	if !ok || !isKubeletConfig(f.Pattern) {
+		return nil
 	}
 	var cfg kubeletv1beta1.KubeletConfiguration
 	if err := yaml.UnmarshalStrict(b, &cfg); err != nil {
-		return fmt.Errorf("not a KubeletConfiguration of kubelet v1.35: %w", err)
+		return fmt.Errorf("/etc/%s (read by %s): not a KubeletConfiguration of kubelet v1.35: %w", rel, f.Reader, err)
 	}
 	return nil
 }
 
-// checkContainerdConfig parses the TOML and checks the schema version
-// containerd 2 reads.
-func checkContainerdConfig(b []byte) error {
-	var cfg map[string]any
-	if err := toml.Unmarshal(b, &cfg); err != nil {
-		return fmt.Errorf("not TOML: %w", err)
-	}
-	switch v := cfg["version"].(type) {
-	case nil:
-		return fmt.Errorf("no version: containerd 2 wants version = 2, 3 or 4")
-	case int64:
-		if v < 2 || v > 4 {
-			return fmt.Errorf("version = %d: containerd 2 reads versions 2 to 4", v)
-		}
-	default:
-		return fmt.Errorf("version = %v: want a number", v)
-	}
-	return nil
-}
-
-var moduleName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-func checkModuleList(b []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		name := strings.TrimSpace(strings.SplitN(sc.Text(), "#", 2)[0])
-		if name != "" && !moduleName.MatchString(name) {
-			return fmt.Errorf("line %d: %q is not a module name (one name a line, '#' comments)", n, name)
-		}
-	}
-	return sc.Err()
+// isKubeletConfig tells the patterns whose files the kubelet decodes as
+// its configuration: the ones etcfiles checks with CheckKubeletConfigKind.
+func isKubeletConfig(pattern string) bool {
+	ok1, _ := path.Match(pattern, "kubernetes/config.yaml")
+	ok2, _ := path.Match(pattern, "kios/kubelet-standalone.d/x.conf")
+	return ok1 || ok2
 }

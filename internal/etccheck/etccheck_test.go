@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+
 	"kios.dev/kios/internal/etccheck"
+	"kios.dev/kios/internal/etcfiles"
 	"kios.dev/kios/internal/image"
 )
 
@@ -60,5 +63,13 @@ func TestCheck(t *testing.T) {
 		case tt.want != "" && (!strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "/etc/"+tt.rel)):
 			t.Errorf("%s %q: error %q does not name the file and %q", tt.rel, tt.content, err, tt.want)
 		}
+	}
+}
+
+// PID 1 checks the apiVersion without linking the kubelet's types: it
+// must be the one of the types the build decodes against.
+func TestKubeletConfigVersion(t *testing.T) {
+	if got, want := etcfiles.KubeletConfigVersion, kubeletv1beta1.SchemeGroupVersion.String(); got != want {
+		t.Errorf("etcfiles.KubeletConfigVersion = %q, the kubelet's types are %q", got, want)
 	}
 }

@@ -1,7 +1,9 @@
 package mounts
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -19,8 +21,11 @@ type System struct{ Root string }
 // Mount creates the target directory when missing, then mounts.
 func (s System) Mount(m Mount) error {
 	target := filepath.Join(s.Root, m.Target)
-	if err := os.MkdirAll(target, os.FileMode(m.Mode&0o777)); err != nil {
-		return fmt.Errorf("create mount point %s: %w", m.Target, err)
+	// A file is a mount point too (EtcFileFallback).
+	if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(target, os.FileMode(m.Mode&0o777)); err != nil {
+			return fmt.Errorf("create mount point %s: %w", m.Target, err)
+		}
 	}
 	if m.Flags&unix.MS_BIND != 0 {
 		// A bind takes its flags only from a second, remounting call.

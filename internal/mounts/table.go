@@ -52,6 +52,17 @@ var Writable = []Mount{
 // data partition.
 const EtcUpper = "/run/kios/etc"
 
+// EtcFileFallback shows src, read-only, at /etc/rel: the image's copy
+// of a file whose copy in /etc's writable layer cannot work. The stored
+// file stays as it is under the bind, on the data partition.
+func EtcFileFallback(src, rel string) Mount {
+	return Mount{src, "/etc/" + rel, "", unix.MS_BIND | unix.MS_RDONLY | locked, "", 0}
+}
+
+// EmptyFile is what EtcFileFallback shows for a file the image has no
+// copy of.
+const EmptyFile = "/run/kios/empty"
+
 // Etc is the overlay that makes /etc writable over the image's defaults.
 func Etc(upper, work string) Mount {
 	return Mount{"overlay", "/etc", "overlay", locked,
