@@ -76,7 +76,7 @@ func (n *Node) data(ctx context.Context) error {
 	n.logToFile()
 	n.Log.Printf("event=data-partition status=mounted device=%s journal=%s reason=%q", found.Device, n.journal, found.Reason)
 	n.serveGrant(found.Device)
-	Go(n.Log, "data-space", func() { n.watchSpace(ctx, mounts.DataDir, 5*time.Second) })
+	Go(n.Log, "data-watch", func() { n.watchData(ctx, mounts.DataDir, 5*time.Second) })
 	return nil
 }
 

@@ -57,12 +57,19 @@ func human(b uint64) string {
 	return fmt.Sprintf("%dB", b)
 }
 
-func (n *Node) watchSpace(ctx context.Context, dir string, every time.Duration) {
-	w := &SpaceWatch{Device: n.dataDevice}
+// watchData samples the data partition's space and health.
+func (n *Node) watchData(ctx context.Context, dir string, every time.Duration) {
+	space := &SpaceWatch{Device: n.dataDevice}
+	faults := &FaultWatch{Device: n.dataDevice}
 	for {
 		var st unix.Statfs_t
 		if err := unix.Statfs(dir, &st); err == nil {
-			for _, l := range w.Sample(st) {
+			lines := space.Sample(st)
+			lines = append(lines, faults.Sample(DiskHealth{
+				Errors:   ext4Errors("/sys", n.dataDevice),
+				ReadOnly: st.Flags&unix.ST_RDONLY != 0,
+			})...)
+			for _, l := range lines {
 				n.Log.Printf("%s", l)
 			}
 		}

@@ -6,6 +6,7 @@ package vm
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,10 @@ type Config struct {
 	ESP   string   // or boot this directory tree as the EFI System Partition
 	Disk  string   // or boot this disk image
 	Disks []string // more disks, attached after the boot disk (vdb, vdc...)
+	// DiskFaults lets DiskWriteErrors make the boot disk's writes fail:
+	// the disk is attached through node names, with an I/O error
+	// injector (QEMU's blkdebug) beside it, unused until then.
+	DiskFaults bool
 	// SecureBoot boots the snakeoil firmware, Secure Boot enforced.
 	SecureBoot bool
 	MemoryMiB  int
@@ -80,7 +85,9 @@ type VM struct {
 	start time.Time
 	qmp   string
 	done  chan struct{}
-	err   error
+	// diskFormat is the boot disk's format when Config.DiskFaults is set.
+	diskFormat string
+	err        error
 
 	mu    sync.Mutex
 	lines []Line
@@ -146,6 +153,13 @@ func Args(c Config, kvm bool) ([]string, error) {
 		args = append(args, "-accel", "tcg", "-cpu", "max")
 	}
 	switch {
+	case c.Disk != "" && c.DiskFaults:
+		file, _ := json.Marshal(map[string]string{"driver": "file", "node-name": diskFile, "filename": c.Disk})
+		format, _ := json.Marshal(map[string]string{"driver": diskFormat(c.Disk), "node-name": diskNode, "file": diskFile})
+		failing, _ := json.Marshal(map[string]any{"driver": "blkdebug", "node-name": diskFailing, "image": diskFile,
+			"inject-error": []map[string]any{{"event": "none", "iotype": "write", "errno": 5}}})
+		args = append(args, "-blockdev", string(file), "-blockdev", string(format), "-blockdev", string(failing),
+			"-device", "virtio-blk-pci,drive="+diskNode)
 	case c.Disk != "":
 		args = append(args, "-drive", "if=none,id=disk0,format="+diskFormat(c.Disk)+",file="+c.Disk,
 			"-device", "virtio-blk-pci,drive=disk0")
@@ -215,6 +229,9 @@ func Start(c Config) (*VM, error) {
 		return nil, err
 	}
 	v := &VM{args: args, qmp: filepath.Join(c.Dir, "qmp.sock"), done: make(chan struct{})}
+	if c.DiskFaults {
+		v.diskFormat = diskFormat(c.Disk)
+	}
 	v.cond = sync.NewCond(&v.mu)
 	v.cmd = exec.Command(args[0], args[1:]...)
 	v.cmd.Stdin = nil

@@ -20,6 +20,32 @@ func (v *VM) CtrlAltDel() error {
 	return v.qmp2("send-key", map[string]any{"keys": keys})
 }
 
+// The boot disk's block nodes when Config.DiskFaults is set.
+const (
+	diskFile    = "disk0-file"    // the image file
+	diskNode    = "disk0"         // its format, which the virtio disk uses
+	diskFailing = "disk0-failing" // blkdebug over the file: every write fails with EIO
+)
+
+// DiskWriteErrors makes every write to the boot disk fail with EIO (on),
+// as a failing disk's do, or succeed again (off); reads are served
+// throughout. The format node's file is swapped between the image and
+// the error injector with blockdev-reopen, while the guest runs.
+func (v *VM) DiskWriteErrors(on bool) error {
+	if v.diskFormat == "" {
+		return fmt.Errorf("disk write errors: the VM was not started with DiskFaults")
+	}
+	file := diskFile
+	if on {
+		file = diskFailing
+	}
+	opts := []map[string]string{{"driver": v.diskFormat, "node-name": diskNode, "file": file}}
+	if err := v.qmp2("blockdev-reopen", map[string]any{"options": opts}); err != nil {
+		return fmt.Errorf("disk write errors %v: %w", on, err)
+	}
+	return nil
+}
+
 // qmp2 runs one QMP command with optional arguments.
 func (v *VM) qmp2(cmd string, args any) error {
 	c, err := net.DialTimeout("unix", v.qmp, 2*time.Second)

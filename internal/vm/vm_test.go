@@ -36,6 +36,23 @@ func TestArgsStayOnThisMachine(t *testing.T) {
 	if line := strings.Join(args, " "); !strings.Contains(line, "format=qcow2") || !strings.Contains(line, "-accel kvm") {
 		t.Errorf("disk boot: %s", line)
 	}
+	// A disk with faults: the device uses the format node, the error
+	// injector sits over the same file.
+	args, _ = Args(Config{Disk: "/d/disk,1.img", Dir: "/d", DiskFaults: true}, false)
+	line = strings.Join(args, " ")
+	for _, want := range []string{
+		`{"driver":"file","filename":"/d/disk,1.img","node-name":"disk0-file"}`,
+		`{"driver":"raw","file":"disk0-file","node-name":"disk0"}`,
+		`"driver":"blkdebug","image":"disk0-file"`,
+		"virtio-blk-pci,drive=disk0",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("disk with faults: command line lacks %s: %s", want, line)
+		}
+	}
+	if err := (&VM{}).DiskWriteErrors(true); err == nil {
+		t.Error("DiskWriteErrors on a VM without DiskFaults: no error")
+	}
 }
 
 func TestTimeline(t *testing.T) {

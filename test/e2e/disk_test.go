@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -50,7 +51,10 @@ type writerStatus map[string]struct {
 // TestDataPartition boots a disk made by `kios disk`, a 2 GiB image on an
 // 8 GiB disk, three times: a first boot (the grow pod, a full disk, a
 // hostname change), a reboot through Ctrl-Alt-Del, and a boot after a
-// power cut. What the node wrote and synced must survive each.
+// power cut. What the node wrote and synced must survive each. Before the
+// reboot, files under /etc that cannot work are stored; the second boot
+// refuses them and runs on the image's, then its disk fails every write
+// for 30 s before the power cut.
 func TestDataPartition(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
@@ -79,7 +83,7 @@ func TestDataPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	webPort, inspPort, writerPort := vmtest.FreePort(t), vmtest.FreePort(t), vmtest.FreePort(t)
-	config := vm.Config{Disk: img, MemoryMiB: 2048, CPUs: 2,
+	config := vm.Config{Disk: img, DiskFaults: true, MemoryMiB: 2048, CPUs: 2,
 		Forwards: []vm.Forward{{Host: webPort, Guest: 80}, {Host: inspPort, Guest: 9090}, {Host: writerPort, Guest: 9091}}}
 	insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
 	web := fmt.Sprintf("http://127.0.0.1:%d/", webPort)
@@ -187,6 +191,20 @@ func TestDataPartition(t *testing.T) {
 	if _, err := get(insp + "/write?path=/etc/hostname&data=kios-renamed%0A"); err != nil {
 		t.Fatalf("change the hostname: %v", err)
 	}
+	// Files under /etc that cannot work, stored on the data partition as
+	// a user's mistake would be: the next boot must refuse each once,
+	// run on the image's copy (or none), and keep the stored file.
+	badEtc := map[string]string{
+		"containerd/config.toml": "version = 1\n",
+		"kubernetes/config.yaml": "apiVersion: v1\nkind: Pod\n",
+		"kubernetes/node-labels": "Not A Key: x\n",
+		"kios/modules":           "../evil\n",
+	}
+	for rel, data := range badEtc {
+		if _, err := get(insp + "/write?path=/etc/" + rel + "&data=" + url.QueryEscape(data)); err != nil {
+			t.Fatalf("store a bad /etc/%s: %v", rel, err)
+		}
+	}
 	before := status(t)
 	if err := v.CtrlAltDel(); err != nil {
 		t.Fatal(err)
@@ -201,6 +219,43 @@ func TestDataPartition(t *testing.T) {
 	v.Expect(`event=image-present file=\S+pause.tar`, 2*time.Minute)
 	v.Expect(`event=image-present file=00-primed.tar`, time.Minute)
 	v.Expect(`event=container-started pod=writer-kios-renamed`, 4*time.Minute)
+	t.Run("bad files under /etc are refused once, the node runs on the image's", func(t *testing.T) {
+		second := v.Lines()[secondBoot:]
+		for rel := range badEtc {
+			var refused []string
+			for _, l := range second {
+				if strings.Contains(l.Text, "event=etc-file-refused path=/etc/"+rel+" ") {
+					refused = append(refused, l.Text)
+				}
+			}
+			if len(refused) != 1 {
+				t.Errorf("/etc/%s: want one event=etc-file-refused line, got %d: %q", rel, len(refused), refused)
+			}
+		}
+		for _, l := range second {
+			if strings.Contains(l.Text, "step=etc-check status=failed") {
+				t.Errorf("the etc-check step failed: %s", l.Text)
+			}
+		}
+		// The stored files are kept for the operator, unchanged.
+		for rel, data := range badEtc {
+			got, err := fileContents(insp + "/file?glob=" + mounts.DataDir + "/meta/etc/" + rel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != data {
+				t.Errorf("the stored /etc/%s: %q, want %q as written", rel, got, data)
+			}
+		}
+		// What the node reads is the image's copy.
+		got, err := fileContents(insp + "/file?glob=/etc/containerd/config.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == badEtc["containerd/config.toml"] || !strings.Contains(got, "version = ") {
+			t.Errorf("/etc/containerd/config.toml as the node reads it: %.200q, want the image's copy", got)
+		}
+	})
 	t.Run("reboot keeps files, images, identity and logs", func(t *testing.T) {
 		// A static pod's identity includes the node's name: renamed, the
 		// node runs a new writer pod with a new emptyDir, while the
@@ -243,6 +298,48 @@ func TestDataPartition(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	// The data disk fails every write for 30 s, as a dying disk or a
+	// lost SAN path does; then the power is cut and the third boot must
+	// replay the journal and find what was synced.
+	t.Run("the data disk fails writes for 30 s", func(t *testing.T) {
+		from := len(v.Lines())
+		before := status(t)
+		if err := v.DiskWriteErrors(true); err != nil {
+			t.Fatal(err)
+		}
+		vmtest.Holds(t, "the web pod answers while the disk fails every write", 30*time.Second, func() error {
+			_, err := get(web)
+			return err
+		})
+		if err := v.DiskWriteErrors(false); err != nil {
+			t.Fatal(err)
+		}
+		v.Expect(`event=data-partition-readonly device=/dev/vda2 `, time.Minute)
+		if after := status(t); after["/hostpath"].Errors <= before["/hostpath"].Errors {
+			t.Errorf("the writer saw no failed write (before %+v, after %+v): the fault did not reach the guest", before["/hostpath"], after["/hostpath"])
+		}
+		vmtest.Holds(t, "the node runs on once the errors stop, the failing mount logged once", 30*time.Second, func() error {
+			if _, err := get(web); err != nil {
+				return err
+			}
+			var said []string
+			for _, l := range v.Lines()[from:] {
+				if strings.Contains(l.Text, "event=data-partition-readonly") || strings.Contains(l.Text, "event=data-partition-failing") {
+					said = append(said, l.Text)
+				}
+			}
+			if len(said) == 0 || len(said) > 2 || strings.Count(strings.Join(said, "\n"), "event=data-partition-readonly") != 1 {
+				return fmt.Errorf("want one data-partition-readonly line (and at most one failing line before it), got %q", said)
+			}
+			return nil
+		})
+		for _, l := range v.Lines()[from:] {
+			if strings.Contains(l.Text, "event=service-exited") {
+				t.Logf("a service exited during the fault (PID 1 restarts it): %s", l.Text)
+			}
+		}
 	})
 
 	// Power cut: the writer is syncing records as QEMU dies.

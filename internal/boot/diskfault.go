@@ -1,0 +1,62 @@
+package boot
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DiskHealth is one sample of the data partition's state as the kernel
+// reports it.
+type DiskHealth struct {
+	Errors   uint64 // ext4's error count (/sys/fs/ext4/DEV/errors_count)
+	ReadOnly bool   // the filesystem went read-only (ST_RDONLY)
+}
+
+// FaultWatch turns health samples into log lines: one when the kernel
+// first reports errors on the data partition, one when it makes it
+// read-only (the same line when both come at once). A disk that keeps
+// failing is not logged again: the kernel's own messages say the rest.
+// Errors counted before the first sample (an earlier boot's) are not
+// this boot's.
+type FaultWatch struct {
+	Device   string
+	base     uint64
+	sampled  bool
+	failing  bool
+	readOnly bool
+}
+
+const readOnlyAdvice = "the kernel made the data partition read-only after errors: image pulls, pod volumes, logs and /etc changes fail until the node reboots and replays its journal (what was synced is kept); running pods keep running"
+
+// Sample returns the lines a sample calls for.
+func (w *FaultWatch) Sample(h DiskHealth) []string {
+	if !w.sampled {
+		w.sampled, w.base = true, h.Errors
+	}
+	errs := h.Errors - min(h.Errors, w.base)
+	var out []string
+	switch {
+	case h.ReadOnly && !w.readOnly:
+		w.readOnly, w.failing = true, true
+		out = append(out, fmt.Sprintf("event=data-partition-readonly device=%s errors=%d err=%q", w.Device, errs, readOnlyAdvice))
+	case errs > 0 && !w.failing:
+		w.failing = true
+		out = append(out, fmt.Sprintf("event=data-partition-failing device=%s errors=%d err=%q", w.Device, errs,
+			"the kernel reports errors on the data partition: writes to it may fail; running pods keep running"))
+	}
+	return out
+}
+
+// ext4Errors reads ext4's error count of a device ("/dev/vda2"); 0 when
+// the kernel does not say.
+func ext4Errors(sysfs, device string) uint64 {
+	b, err := os.ReadFile(filepath.Join(sysfs, "fs/ext4", filepath.Base(device), "errors_count"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
