@@ -36,7 +36,9 @@ func Main() {
 		syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGQUIT)
 	debug.SetGCPercent(PID1GCPercent)
 	log := openLog()
-	log.Printf("event=init-start pid=%d", os.Getpid())
+	// The wall clock as the hardware gave it: a node that boots with a
+	// wrong one (no battery-backed clock) shows it here until ntp steps it.
+	log.Printf("event=init-start pid=%d clock=%s", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 	// Ctrl-Alt-Del sends PID 1 SIGINT (an orderly reboot) instead of
 	// rebooting at once.
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {

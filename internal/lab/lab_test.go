@@ -13,6 +13,8 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"kios.dev/kios/internal/ntp"
 )
 
 func TestReply(t *testing.T) {
@@ -137,5 +139,28 @@ func TestLabGivesLeases(t *testing.T) {
 	}
 	if _, ok := l.FirstLease(hw, time.Now()); ok {
 		t.Errorf("FirstLease after the only ACK found one")
+	}
+	// The gateway serves the host's clock over NTP.
+	var offset time.Duration
+	var stratum uint8
+	err = inNS(client, func() error {
+		link, err := netlink.LinkByName("vmach")
+		if err != nil {
+			return err
+		}
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: lease.ACK.YourIPAddr, Mask: Subnet.Mask}}
+		if err := netlink.AddrAdd(link, addr); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		offset, _, stratum, err = ntp.Query(ctx, Gateway.String())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("no time from the lab's NTP server: %v", err)
+	}
+	if stratum != 1 || offset > time.Second || offset < -time.Second {
+		t.Errorf("lab NTP: offset %s stratum %d, want the host's clock (offset under 1 s) at stratum 1", offset, stratum)
 	}
 }

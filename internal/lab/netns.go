@@ -1,6 +1,6 @@
 // Package lab is a private network on this machine for kiOS VMs and a
 // control plane: a network namespace with a bridge, one TAP per VM, a
-// DHCP server, and a way to run programs and dial addresses inside it.
+// DHCP server, an NTP server (the host's clock, on the gateway), and a way to run programs and dial addresses inside it.
 // Nothing outside the namespace is ever addressed, and Close removes it.
 package lab
 
@@ -34,6 +34,7 @@ type Lab struct {
 	Name string // network namespace name
 	ns   netns.NsHandle
 	dhcp *dhcpServer
+	ntp  net.PacketConn
 }
 
 // inNS runs f on a thread switched into ns, then switches back.
@@ -101,6 +102,10 @@ func Create(name string) (*Lab, error) {
 	}
 	l := &Lab{Name: name, ns: ns}
 	if l.dhcp, err = startDHCP(l); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if l.ntp, err = startNTP(l); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -173,11 +178,14 @@ func (l *Lab) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	return c, err
 }
 
-// Close stops the DHCP server and deletes the namespace with every
+// Close stops the DHCP and NTP servers and deletes the namespace with every
 // device in it.
 func (l *Lab) Close() error {
 	if l.dhcp != nil {
 		l.dhcp.close()
+	}
+	if l.ntp != nil {
+		l.ntp.Close()
 	}
 	if l.ns.IsOpen() {
 		l.ns.Close()
