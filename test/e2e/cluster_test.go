@@ -391,6 +391,7 @@ func TestJoin(t *testing.T) {
 		// containerd: restarted with a growing back-off; the shims outlive
 		// it, so the containers keep running and no pod is recreated.
 		var waits []time.Duration
+		killed := time.Now()
 		for i := 1; i <= 3; i++ {
 			kill("exe=/bin/containerd")
 			line := v.Expect(`event=service-exited name=containerd .*restart_in=\S+`, time.Minute)
@@ -405,13 +406,16 @@ func TestJoin(t *testing.T) {
 			t.Errorf("containerd restarted after %v: want a growing back-off", waits)
 		}
 		nodeReady("node Ready after containerd's restarts")
+		t.Logf("figure: containerd killed 3 times (back-offs %v): node Ready %.0f s after the first kill", waits, time.Since(killed).Seconds())
 		untouched("web pods neither recreated nor restarted after containerd's restarts", before)
 
 		// The kubelet: restarted; the pods stay as they are.
+		killed = time.Now()
 		kill("exe=/bin/kubelet")
 		v.Expect(`event=service-exited name=kubelet`, time.Minute)
 		v.Expect(`event=service-started name=kubelet pid=\d+`, time.Minute)
 		nodeReady("node Ready after the kubelet's restart")
+		t.Logf("figure: the kubelet killed: node Ready %.0f s after the kill", time.Since(killed).Seconds())
 		untouched("web pods neither recreated nor restarted after the kubelet's restart", before)
 
 		// A pod's shim: the kubelet restarts the pod's containers; no
@@ -438,6 +442,7 @@ func TestJoin(t *testing.T) {
 		if shim == 0 {
 			t.Fatal("no web pod process with a shim for a parent")
 		}
+		killed = time.Now()
 		kill(fmt.Sprintf("exe=/bin/containerd-shim-runc-v2&pid=%d", shim))
 		vmtest.Eventually(t, "a web pod restarted after its shim was killed, three Running", 4*time.Minute, func() error {
 			now, err := webPods()
@@ -492,6 +497,7 @@ func TestJoin(t *testing.T) {
 			}
 			return nil
 		})
+		t.Logf("figure: a pod's shim killed: its containers restarted, three web processes under live shims %.0f s after the kill", time.Since(killed).Seconds())
 	})
 
 	// The API server away for 5 minutes: the node's pods run on, its

@@ -354,6 +354,7 @@ func TestDataPartition(t *testing.T) {
 			if !s.Valid || s.Resumed < cut[d].Synced {
 				t.Errorf("%s after the power cut: %+v; %d records were synced before it", d, s, cut[d].Synced)
 			}
+			t.Logf("figure: %s after disk write errors and a power cut: %d records synced before, resumed after record %d", d, cut[d].Synced, s.Resumed)
 		}
 		vmtest.Eventually(t, "web pod answers", 2*time.Minute, func() error {
 			_, err := get(web)
