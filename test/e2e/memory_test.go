@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,12 +28,28 @@ spec:
     args: ["--hog=24"]
 `
 
+// hogLimitedPod is the same with a memory limit: the kernel must kill it
+// at its own limit, inside its own cgroup, whatever the node has free.
+const hogLimitedPod = `apiVersion: v1
+kind: Pod
+metadata: {name: hog-limited, namespace: default}
+spec:
+  hostNetwork: true
+  containers:
+  - name: hog
+    image: localhost/kios-test/inspector:v1
+    imagePullPolicy: Never
+    args: ["--hog=16"]
+    resources: {limits: {memory: 48Mi}}
+`
+
 // TestMemoryPressure runs a pod that takes all the memory it can on a
 // RAM-only node in a 512 MiB VM, where a node without protection used to
 // thrash its own programs' code for minutes (soft lockups, no OOM kill).
 // The pod's process must be OOM-killed, the kubelet must start it again
 // (PID 1, containerd and the kubelet all still work), and no host process
-// may be killed or stall.
+// may be killed or stall. A second hog with a memory limit is killed at
+// its own limit, in its own cgroup, and started again.
 func TestMemoryPressure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
@@ -40,8 +58,10 @@ func TestMemoryPressure(t *testing.T) {
 	cfg := t.TempDir()
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-oom\n"), 0o644)
 	os.MkdirAll(filepath.Join(cfg, "kubernetes", "manifests"), 0o755)
-	if err := os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "hog.yaml"), []byte(hogPod), 0o644); err != nil {
-		t.Fatal(err)
+	for name, pod := range map[string]string{"hog.yaml": hogPod, "hog-limited.yaml": hogLimitedPod} {
+		if err := os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", name), []byte(pod), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	efi := filepath.Join(t.TempDir(), "oom.efi")
 	out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "--image", filepath.Join(testImageDir, "inspector.tar"),
@@ -62,6 +82,21 @@ func TestMemoryPressure(t *testing.T) {
 	// The kubelet notices and starts the container again: PID 1's event
 	// watcher, containerd and the kubelet all still run.
 	v.Expect(`event=container-started pod=hog-kios-oom container=hog`, 4*time.Minute)
+	// The limited pod is killed by its own cgroup's limit (the kernel
+	// names the cgroup whose limit was hit) and started again.
+	v.ExpectAnywhere(`oom-kill:.*oom_memcg=/kubepods/burstable/pod[0-9a-f-]+(/[0-9a-f]+)?,task_memcg=\S+,task=inspector`, 4*time.Minute)
+	vmtest.Eventually(t, "the limited hog started again after its OOM kill", 4*time.Minute, func() error {
+		n := 0
+		for _, l := range v.Lines() {
+			if strings.Contains(l.Text, "event=container-started pod=hog-limited-kios-oom container=hog") {
+				n++
+			}
+		}
+		if n < 2 {
+			return fmt.Errorf("the limited hog's container started %d times", n)
+		}
+		return nil
+	})
 	for _, l := range v.Lines() {
 		for _, bad := range []*regexp.Regexp{
 			regexp.MustCompile(`soft lockup`),
