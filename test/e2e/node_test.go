@@ -76,6 +76,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	vmtest.PrintRecap(os.Stdout)
 	if testImageDir != "" {
 		os.RemoveAll(testImageDir)
 	}

@@ -76,7 +76,7 @@ func (v *VM) Expect(pattern string, timeout time.Duration) string {
 	defer cancel()
 	l, i, err := v.WaitLine(ctx, regexp.MustCompile(pattern), v.mark)
 	if err != nil {
-		v.t.Fatalf("console: %v", err)
+		fatalf(v.t, "console: %v", err)
 	}
 	v.mark = i + 1
 	return l.Text
@@ -92,7 +92,7 @@ func (v *VM) ExpectAnywhere(pattern string, timeout time.Duration) string {
 	defer cancel()
 	l, _, err := v.WaitLine(ctx, regexp.MustCompile(pattern), 0)
 	if err != nil {
-		v.t.Fatalf("console: %v", err)
+		fatalf(v.t, "console: %v", err)
 	}
 	return l.Text
 }
@@ -161,7 +161,7 @@ func Eventually(t *testing.T, what string, timeout time.Duration, f func() error
 		}
 		time.Sleep(2 * time.Second)
 	}
-	t.Fatalf("%s: %v", what, fmt.Errorf("still failing after %s: %w", timeout, err))
+	fatalf(t, "%s: %v", what, fmt.Errorf("still failing after %s: %w", timeout, err))
 }
 
 // Holds checks, every 2 s for the whole of d, that something has not
@@ -173,7 +173,7 @@ func Holds(t *testing.T, what string, d time.Duration, f func() error) {
 	start := time.Now()
 	for {
 		if err := f(); err != nil {
-			t.Fatalf("%s: after %s of the %s waited for: %v", what, time.Since(start).Round(time.Second), d, err)
+			fatalf(t, "%s: after %s of the %s waited for: %v", what, time.Since(start).Round(time.Second), d, err)
 		}
 		if time.Since(start) >= d {
 			t.Logf("%s: held for %s", what, d)
