@@ -1,11 +1,14 @@
 package boot
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // DiskHealth is one sample of the data partition's state as the kernel
@@ -48,6 +51,24 @@ func (w *FaultWatch) Sample(h DiskHealth) []string {
 			"the kernel reports errors on the data partition: writes to it may fail; running pods keep running"))
 	}
 	return out
+}
+
+// Failing tells whether errors were seen: then, and only then, the
+// watch probes whether the filesystem still takes writes, as statfs
+// does not report ext4's read-only state after a journal abort.
+func (w *FaultWatch) Failing() bool { return w.failing }
+
+// readOnly probes dir's filesystem with a file created and removed:
+// true only when the kernel refuses it as read-only (EROFS).
+func readOnly(dir string) bool {
+	p := filepath.Join(dir, ".kios-write-probe")
+	fd, err := unix.Open(p, unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return errors.Is(err, unix.EROFS)
+	}
+	unix.Close(fd)
+	unix.Unlink(p)
+	return false
 }
 
 // ext4Errors reads ext4's error count of a device ("/dev/vda2"); 0 when

@@ -59,3 +59,18 @@ func TestExt4Errors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadOnlyProbe(t *testing.T) {
+	dir := t.TempDir()
+	if readOnly(dir) {
+		t.Errorf("a writable directory probed read-only")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".kios-write-probe")); !os.IsNotExist(err) {
+		t.Errorf("the probe left its file: %v", err)
+	}
+	// A directory that refuses writes for another reason than a
+	// read-only filesystem is not read-only.
+	if readOnly(filepath.Join(dir, "missing")) {
+		t.Errorf("a missing directory probed read-only")
+	}
+}

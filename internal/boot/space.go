@@ -64,11 +64,11 @@ func (n *Node) watchData(ctx context.Context, dir string, every time.Duration) {
 	for {
 		var st unix.Statfs_t
 		if err := unix.Statfs(dir, &st); err == nil {
-			lines := space.Sample(st)
-			lines = append(lines, faults.Sample(DiskHealth{
-				Errors:   ext4Errors("/sys", n.dataDevice),
-				ReadOnly: st.Flags&unix.ST_RDONLY != 0,
-			})...)
+			h := DiskHealth{Errors: ext4Errors("/sys", n.dataDevice), ReadOnly: st.Flags&unix.ST_RDONLY != 0}
+			if faults.Failing() && !h.ReadOnly {
+				h.ReadOnly = readOnly(dir)
+			}
+			lines := append(space.Sample(st), faults.Sample(h)...)
 			for _, l := range lines {
 				n.Log.Printf("%s", l)
 			}

@@ -237,24 +237,28 @@ func TestDataPartition(t *testing.T) {
 				t.Errorf("the etc-check step failed: %s", l.Text)
 			}
 		}
-		// The stored files are kept for the operator, unchanged.
-		for rel, data := range badEtc {
-			got, err := fileContents(insp + "/file?glob=" + mounts.DataDir + "/meta/etc/" + rel)
+		// The stored files are kept for the operator, unchanged, and the
+		// node reads the image's copy. (The inspector pod of the second
+		// boot may start after the writer.)
+		vmtest.Eventually(t, "the stored files kept, the image's copy read", 2*time.Minute, func() error {
+			for rel, data := range badEtc {
+				got, err := fileContents(insp + "/file?glob=" + mounts.DataDir + "/meta/etc/" + rel)
+				if err != nil {
+					return err
+				}
+				if got != data {
+					return fmt.Errorf("the stored /etc/%s: %q, want %q as written", rel, got, data)
+				}
+			}
+			got, err := fileContents(insp + "/file?glob=/etc/containerd/config.toml")
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			if got != data {
-				t.Errorf("the stored /etc/%s: %q, want %q as written", rel, got, data)
+			if got == badEtc["containerd/config.toml"] || !strings.Contains(got, "version = ") {
+				return fmt.Errorf("/etc/containerd/config.toml as the node reads it: %.200q, want the image's copy", got)
 			}
-		}
-		// What the node reads is the image's copy.
-		got, err := fileContents(insp + "/file?glob=/etc/containerd/config.toml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got == badEtc["containerd/config.toml"] || !strings.Contains(got, "version = ") {
-			t.Errorf("/etc/containerd/config.toml as the node reads it: %.200q, want the image's copy", got)
-		}
+			return nil
+		})
 	})
 	t.Run("reboot keeps files, images, identity and logs", func(t *testing.T) {
 		// A static pod's identity includes the node's name: renamed, the
