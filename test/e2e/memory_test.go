@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,18 +83,26 @@ func TestMemoryPressure(t *testing.T) {
 	// The kubelet notices and starts the container again: PID 1's event
 	// watcher, containerd and the kubelet all still run.
 	v.Expect(`event=container-started pod=hog-kios-oom container=hog`, 4*time.Minute)
-	// The limited pod is killed by its own cgroup's limit (the kernel
-	// names the cgroup whose limit was hit) and started again.
-	v.ExpectAnywhere(`oom-kill:.*oom_memcg=/kubepods/burstable/pod[0-9a-f-]+(/[0-9a-f]+)?,task_memcg=\S+,task=inspector`, 4*time.Minute)
-	vmtest.Eventually(t, "the limited hog started again after its OOM kill", 4*time.Minute, func() error {
-		n := 0
+	// The limited pod is killed at its own limit and started again. The
+	// kernel's kill line names the victim's oom_score_adj: 1000 for the
+	// BestEffort hog, less for the limited (Burstable) one; its resident
+	// memory at the kill is at most its 48 MiB limit.
+	killLine := regexp.MustCompile(`Memory cgroup out of memory: Killed process \d+ \(inspector\) total-vm:\d+kB, anon-rss:(\d+)kB.* oom_score_adj:(\d+)`)
+	vmtest.Eventually(t, "the limited hog killed at its limit, then started again", 4*time.Minute, func() error {
+		kills, starts := 0, 0
 		for _, l := range v.Lines() {
+			if m := killLine.FindStringSubmatch(l.Text); m != nil && m[2] != "1000" {
+				if rss, _ := strconv.Atoi(m[1]); rss > 48<<10 {
+					return fmt.Errorf("the limited hog was killed holding %d kB, over its 48 MiB limit: %s", rss, l.Text)
+				}
+				kills++
+			}
 			if strings.Contains(l.Text, "event=container-started pod=hog-limited-kios-oom container=hog") {
-				n++
+				starts++
 			}
 		}
-		if n < 2 {
-			return fmt.Errorf("the limited hog's container started %d times", n)
+		if kills == 0 || starts < 2 {
+			return fmt.Errorf("the limited hog was OOM-killed %d times and started %d times", kills, starts)
 		}
 		return nil
 	})
