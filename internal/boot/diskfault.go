@@ -53,10 +53,11 @@ func (w *FaultWatch) Sample(h DiskHealth) []string {
 	return out
 }
 
-// Failing tells whether errors were seen: then, and only then, the
-// watch probes whether the filesystem still takes writes, as statfs
-// does not report ext4's read-only state after a journal abort.
-func (w *FaultWatch) Failing() bool { return w.failing }
+// Probing tells whether the watch should probe if the filesystem still
+// takes writes (statfs does not report ext4's read-only state after a
+// journal abort): only once errors were seen, and only until it is
+// known read-only, as each probe of an aborted ext4 logs kernel errors.
+func (w *FaultWatch) Probing() bool { return w.failing && !w.readOnly }
 
 // readOnly probes dir's filesystem with a file created and removed:
 // true only when the kernel refuses it as read-only (EROFS).

@@ -22,6 +22,7 @@ func TestFaultWatch(t *testing.T) {
 		{DiskHealth{Errors: 12, ReadOnly: true}, nil},
 	}
 	w := &FaultWatch{Device: "/dev/vda2"}
+	probing := []bool{false, false, true, true, false, false} // after each step
 	for i, s := range steps {
 		var got []string
 		for _, l := range w.Sample(s.h) {
@@ -33,6 +34,9 @@ func TestFaultWatch(t *testing.T) {
 		}
 		if diff := cmp.Diff(s.want, got); diff != "" {
 			t.Errorf("step %d (-want +got):\n%s", i, diff)
+		}
+		if w.Probing() != probing[i] {
+			t.Errorf("step %d: Probing() = %v, want %v", i, w.Probing(), probing[i])
 		}
 	}
 

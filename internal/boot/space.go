@@ -65,7 +65,7 @@ func (n *Node) watchData(ctx context.Context, dir string, every time.Duration) {
 		var st unix.Statfs_t
 		if err := unix.Statfs(dir, &st); err == nil {
 			h := DiskHealth{Errors: ext4Errors("/sys", n.dataDevice), ReadOnly: st.Flags&unix.ST_RDONLY != 0}
-			if faults.Failing() && !h.ReadOnly {
+			if faults.Probing() && !h.ReadOnly {
 				h.ReadOnly = readOnly(dir)
 			}
 			lines := append(space.Sample(st), faults.Sample(h)...)
