@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"kios.dev/kios/internal/kubelet"
 )
 
 // watchKubeconfigs restarts the kubelet when its kubeconfigs appear,
@@ -44,15 +42,8 @@ func (n *Node) restartKubeletIfNeeded() {
 		n.Log.Printf("event=kubeconfig-check-failed err=%q", err.Error())
 		return
 	}
-	n.mu.Lock()
-	prev, started, pending := n.kubeletSnapshot, n.kubeletStarted, n.restartPending
-	if started && !pending && kubelet.NeedsRestart(prev, cur) {
-		n.restartPending = true
-	} else {
-		pending = true // nothing to do, or a restart is already on its way
-	}
-	n.mu.Unlock()
-	if pending {
+	prev, restart := n.kubelet.restartFor(cur)
+	if !restart { // nothing to do, or a restart is already on its way
 		return
 	}
 	reason := "kubeconfig changed"

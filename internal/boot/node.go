@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -46,20 +45,15 @@ type Node struct {
 	overlay     chan error // the overlay module's load, under way from the overlay-module step
 	coldplugged []string   // drivers the drivers step loaded for the devices present
 
-	mu               sync.Mutex
-	kubeletSnapshot  kubelet.Snapshot // what the running kubelet started with
-	kubeletStarted   bool
-	routeWatch       sync.Once // started when a kubelet is first held standalone
-	restartPending   bool      // a restart was asked for; the kubelet has not started again yet
-	shutdown         sync.Once
-	shutdownCtx      context.Context // ends when the wait for the kubelet is cut short (0x02)
-	continueShutdown context.CancelFunc
-	bus              *logind.Server
-	etcUpper         string // /etc's writable layer on the data partition
-	dataDevice       string // the data partition, when mounted
-	journal          string // its journal at mount time: clean or replayed
-	etcWork          string
-	imageEtc         *os.File // the image's /etc, under the overlay, from the etc step to etc-check
+	kubelet  kubeletState  // the supervised kubelet (kubeletstate.go)
+	shutdown shutdownState // the power-down under way, if any (shutdown.go)
+	bus      *logind.Server
+
+	etcUpper   string // /etc's writable layer on the data partition
+	etcWork    string
+	dataDevice string   // the data partition, when mounted
+	journal    string   // its journal at mount time: clean or replayed
+	imageEtc   *os.File // the image's /etc, under the overlay, from the etc step to etc-check
 }
 
 // Steps is PID 1's boot, in order. The overlay module loads while the
@@ -424,12 +418,10 @@ func (n *Node) startKubelet(context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			n.mu.Lock()
-			n.kubeletSnapshot, n.kubeletStarted, n.restartPending = snap, true, false
-			n.mu.Unlock()
+			n.kubelet.starting(snap)
 			if snap.Held {
 				n.Log.Printf("event=kubelet-mode mode=%s held=cluster api=%s reason=%q", snap.Mode, strings.Join(snap.APIServers, ","), "no route to the API server yet")
-				n.routeWatch.Do(func() {
+				n.kubelet.routeWatch.Do(func() {
 					Go(n.Log, "route-watch", func() { watchRoutes(n.Log, n.releaseHeldKubelet) })
 				})
 			} else {
@@ -464,10 +456,7 @@ func (n *Node) takeKubelet() (kubelet.Snapshot, error) {
 // releaseHeldKubelet restarts a held kubelet in cluster mode once a
 // route to its API server exists.
 func (n *Node) releaseHeldKubelet() {
-	n.mu.Lock()
-	held := n.kubeletStarted && n.kubeletSnapshot.Held
-	n.mu.Unlock()
-	if held {
+	if n.kubelet.held() {
 		n.restartKubeletIfNeeded()
 	}
 }

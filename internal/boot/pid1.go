@@ -66,7 +66,7 @@ func Main() {
 	sup := supervise.New(start, Backoff, log, func(pid int, s syscall.Signal) error { return unix.Kill(pid, s) })
 	Go(log, "reaper", func() { supervise.Reap(sup, log) })
 	node := &Node{Log: log, Cmdline: args, Mounter: mounts.System{}, LoadModule: applets.LoadModuleFile, Sup: sup, Env: Env}
-	node.shutdownCtx, node.continueShutdown = context.WithCancel(context.Background())
+	node.shutdown.wait, node.shutdown.cutWait = context.WithCancel(context.Background())
 	// Signals are taken from the start: a power-off during boot works.
 	Go(log, "signals", func() {
 		for s := range sigs {

@@ -1,8 +1,10 @@
 package boot
 
 import (
+	"context"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,20 +30,29 @@ func (n *Node) handleSignal(s os.Signal) {
 	}
 }
 
+// shutdownState is the node's one power-down: it runs once, whatever
+// and however many triggers arrive, and its wait for the kubelet to stop
+// the pods can be cut short (0x02 on the system socket).
+type shutdownState struct {
+	once    sync.Once
+	wait    context.Context // ends when the wait for the kubelet is cut short
+	cutWait context.CancelFunc
+}
+
 // PowerDown shuts the node down once, however many triggers arrive:
 // first the kubelet stops the pods (PrepareForShutdown on the system
 // bus, waiting for its inhibitor lock up to the configured maximum),
 // then every process goes, the filesystems are unmounted and the
 // machine powers off, halts or reboots (cmd).
 func (n *Node) PowerDown(cmd int, reason string) {
-	n.shutdown.Do(func() {
+	n.shutdown.once.Do(func() {
 		start := time.Now()
 		n.Log.Printf("event=shutdown-start reason=%s cmd=%#x", reason, cmd)
 		// A kubelet that dies while stopping pods is not started again:
 		// a new one would not know the node is going down.
 		n.Sup.Stop()
 		if n.bus != nil {
-			how := n.bus.PrepareForShutdown(n.shutdownCtx)
+			how := n.bus.PrepareForShutdown(n.shutdown.wait)
 			n.Log.Printf("event=pods-stopped how=%s took=%.1fs", how, time.Since(start).Seconds())
 		}
 		Shutdown(n.Log, n.Sup, cmd)
@@ -57,14 +68,14 @@ func (n *Node) SoftShutdown() {
 // ContinueShutdown stops waiting for the kubelet (or, with no shutdown
 // under way, starts one that does not wait).
 func (n *Node) ContinueShutdown() {
-	n.continueShutdown()
+	if n.shutdown.cutWait != nil {
+		n.shutdown.cutWait()
+	}
 	n.SoftShutdown()
 }
 
 func (n *Node) RestartKubelet() error {
-	n.mu.Lock()
-	n.restartPending = true
-	n.mu.Unlock()
+	n.kubelet.askRestart()
 	return n.Sup.Restart("kubelet")
 }
 
