@@ -559,6 +559,37 @@ func TestJoin(t *testing.T) {
 		if err := cp.StartComponent(ctx, l, "kube-apiserver"); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("the API server is back (started at %s, ready %.1f s later)", back.UTC().Format(time.RFC3339), time.Since(back).Seconds())
+		defer func() {
+			if !t.Failed() {
+				return
+			}
+			// What the API server, the node and its kubelet say, to tell a
+			// kubelet that does not post its status from a controller that
+			// overwrites it.
+			if n, err := cs.CoreV1().Nodes().Get(ctx, "kios-node-1", metav1.GetOptions{}); err == nil {
+				for _, c := range n.Status.Conditions {
+					t.Logf("node condition %s=%s reason=%s heartbeat=%s transition=%s: %s", c.Type, c.Status, c.Reason,
+						c.LastHeartbeatTime.UTC().Format(time.RFC3339), c.LastTransitionTime.UTC().Format(time.RFC3339), c.Message)
+				}
+			}
+			if lease, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "kios-node-1", metav1.GetOptions{}); err == nil && lease.Spec.RenewTime != nil {
+				t.Logf("lease renewed %s", lease.Spec.RenewTime.UTC().Format(time.RFC3339Nano))
+			}
+			if resp, err := c.Get("http://" + nodeIP + ":9090/file?glob=/var/log/kubelet.log"); err == nil {
+				var logs []string
+				json.NewDecoder(resp.Body).Decode(&logs)
+				resp.Body.Close()
+				var keep []string
+				for _, l := range strings.Split(strings.Join(logs, ""), "\n") {
+					if strings.Contains(l, "node status") || strings.Contains(l, "nodestatus") || strings.Contains(l, "lease") ||
+						strings.Contains(l, "Error updating node") || strings.Contains(l, "kubelet_node_status") {
+						keep = append(keep, l)
+					}
+				}
+				t.Logf("kubelet log, node status lines (last 40 of %d):\n%s", len(keep), strings.Join(keep[max(0, len(keep)-40):], "\n"))
+			}
+		}()
 		vmtest.Eventually(t, "node Ready, its lease renewed since the API server's return, within a minute", time.Minute+time.Since(back), func() error {
 			lease, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "kios-node-1", metav1.GetOptions{})
 			if err != nil {
@@ -574,7 +605,9 @@ func TestJoin(t *testing.T) {
 			for _, c := range n.Status.Conditions {
 				if c.Type == corev1.NodeReady {
 					if c.Status != corev1.ConditionTrue {
-						return fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
+						return fmt.Errorf("Ready=%s since %s, heartbeat %s, lease renewed %s: %s", c.Status,
+							c.LastTransitionTime.UTC().Format(time.RFC3339), c.LastHeartbeatTime.UTC().Format(time.RFC3339),
+							lease.Spec.RenewTime.UTC().Format(time.RFC3339), c.Message)
 					}
 					return nil
 				}
