@@ -35,7 +35,8 @@ func seedCall(t testing.TB, iface, member string, body ...any) []byte {
 }
 
 // FuzzBus feeds the bus what a client could send: the handshake, then
-// messages. Nothing may panic or hang.
+// messages. Nothing may panic or hang, and every reply must encode and
+// name the call it answers.
 func FuzzBus(f *testing.F) {
 	hs := []byte("\x00AUTH EXTERNAL 30\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n")
 	f.Add(append(append([]byte{}, hs...), seedCall(f, busName, "Hello")...))
@@ -57,8 +58,14 @@ func FuzzBus(f *testing.F) {
 			}
 			if msg.Type == dbus.TypeMethodCall {
 				if reply := s.call(c, msg); reply != nil {
+					// A reply the bus sends must encode and answer the call.
 					var b bytes.Buffer
-					_, _ = reply.EncodeToWithFDs(&b, binary.LittleEndian)
+					if _, err := reply.EncodeToWithFDs(&b, binary.LittleEndian); err != nil {
+						t.Errorf("reply to %v does not encode: %v", msg, err)
+					}
+					if v, ok := reply.Headers[dbus.FieldReplySerial]; !ok || v.Value() != msg.Serial() {
+						t.Errorf("reply to serial %d carries reply serial %v", msg.Serial(), v)
+					}
 				}
 			}
 		}
