@@ -52,7 +52,7 @@ func TestDataStepUndone(t *testing.T) {
 
 	inspPort := vmtest.FreePort(t)
 	v := vmtest.Boot(t, vm.Config{Disk: img, MemoryMiB: 2048, CPUs: 2, Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}})
-	v.Expect(`event=data-partition status=ram-only reason="data partition mount /var/lib/kubelet/pods: create mount point /var/lib/kubelet/pods: .*not a directory"`, 4*time.Minute)
+	v.Expect(`event=data-partition status=ram-only reason="data partition mount /var/lib/kubelet/pods: bind \S+ on /var/lib/kubelet/pods: not a directory"`, 4*time.Minute)
 	v.Expect(`step=data status=failed`, time.Minute)
 	v.ExpectAnywhere(`event=container-started pod=inspector-kios-e2e`, 5*time.Minute)
 

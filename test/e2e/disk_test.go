@@ -117,10 +117,17 @@ func TestDataPartition(t *testing.T) {
 
 	t.Run("grow pod fills an 8 GiB disk", func(t *testing.T) {
 		v.ExpectAnywhere(`event=data-partition-size device=/dev/vda2 bytes=\d+ size=7\.[5-9]\d*GiB`, 3*time.Minute)
-		logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log")
-		if !strings.Contains(logs, "ext4 grew from") {
-			t.Errorf("grow pod log: %.2000s", logs)
-		}
+		// The inspector pod may still be starting.
+		vmtest.Eventually(t, "the grow pod's log says ext4 grew", 2*time.Minute, func() error {
+			logs, err := fileContents(insp + "/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(logs, "ext4 grew from") {
+				return fmt.Errorf("grow pod log: %.2000s", logs)
+			}
+			return nil
+		})
 	})
 
 	var rep Report
