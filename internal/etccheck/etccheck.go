@@ -9,7 +9,6 @@ package etccheck
 
 import (
 	"fmt"
-	"path"
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
@@ -24,7 +23,7 @@ func Check(rel string, b []byte) error {
 		return err
 	}
 	f, ok := etcfiles.Lookup(rel)
-	if !ok || !isKubeletConfig(f.Pattern) {
+	if !ok || !f.KubeletConfig {
 		return nil
 	}
 	var cfg kubeletv1beta1.KubeletConfiguration
@@ -32,12 +31,4 @@ func Check(rel string, b []byte) error {
 		return fmt.Errorf("/etc/%s (read by %s): not a KubeletConfiguration of kubelet v1.35: %w", rel, f.Reader, err)
 	}
 	return nil
-}
-
-// isKubeletConfig tells the patterns whose files the kubelet decodes as
-// its configuration: the ones etcfiles checks with CheckKubeletConfigKind.
-func isKubeletConfig(pattern string) bool {
-	ok1, _ := path.Match(pattern, "kubernetes/config.yaml")
-	ok2, _ := path.Match(pattern, "kios/kubelet-standalone.d/x.conf")
-	return ok1 || ok2
 }

@@ -27,6 +27,9 @@ type File struct {
 	Pattern string
 	Reader  string // who reads it, for messages
 	Check   func(b []byte) error
+	// KubeletConfig: the kubelet decodes it as its configuration, which
+	// etccheck decodes strictly on the host.
+	KubeletConfig bool
 }
 
 // KubeletConfigVersion is the apiVersion of the kubelet's configuration
@@ -35,12 +38,12 @@ const KubeletConfigVersion = "kubelet.config.k8s.io/v1beta1"
 
 // Files are the checked files.
 var Files = []File{
-	{"hostname", "PID 1, as the node's name", checkHostname},
-	{strings.TrimPrefix(kubelet.NodeLabelsFile, "etc/"), "PID 1, for the kubelet's --node-labels", checkNodeLabels},
-	{strings.TrimPrefix(kubelet.ConfigFile, "etc/"), "the kubelet (--config)", CheckKubeletConfigKind},
-	{strings.TrimPrefix(kubelet.StandaloneDropins, "etc/") + "/*.conf", "the kubelet in standalone mode (--config-dir)", CheckKubeletConfigKind},
-	{"containerd/config.toml", "containerd", checkContainerdConfig},
-	{"kios/modules", "PID 1, as the modules to load at boot", checkModuleList},
+	{"hostname", "PID 1, as the node's name", checkHostname, false},
+	{strings.TrimPrefix(kubelet.NodeLabelsFile, "etc/"), "PID 1, for the kubelet's --node-labels", checkNodeLabels, false},
+	{strings.TrimPrefix(kubelet.ConfigFile, "etc/"), "the kubelet (--config)", CheckKubeletConfigKind, true},
+	{strings.TrimPrefix(kubelet.StandaloneDropins, "etc/") + "/*.conf", "the kubelet in standalone mode (--config-dir)", CheckKubeletConfigKind, true},
+	{"containerd/config.toml", "containerd", checkContainerdConfig, false},
+	{"kios/modules", "PID 1, as the modules to load at boot", checkModuleList, false},
 }
 
 // Lookup finds the entry of a path relative to /etc.

@@ -46,13 +46,10 @@ func Layer(upper, image string) []Refusal {
 		if err == nil {
 			b, err = os.ReadFile(filepath.Join(upper, rel))
 		}
-		switch {
-		case err != nil:
+		if err != nil {
 			err = fmt.Errorf("/etc/%s: %w", rel, err)
-		default:
-			if err = Check(rel, b); err == nil {
-				continue
-			}
+		} else if err = Check(rel, b); err == nil {
+			continue
 		}
 		r := Refusal{Rel: rel, Err: err}
 		if st, err := os.Stat(filepath.Join(image, rel)); err == nil && st.Mode().IsRegular() {
