@@ -117,17 +117,7 @@ func TestDataPartition(t *testing.T) {
 
 	t.Run("grow pod fills an 8 GiB disk", func(t *testing.T) {
 		v.ExpectAnywhere(`event=data-partition-size device=/dev/vda2 bytes=\d+ size=7\.[5-9]\d*GiB`, 3*time.Minute)
-		// The inspector pod may still be starting.
-		vmtest.Eventually(t, "the grow pod's log says ext4 grew", 2*time.Minute, func() error {
-			logs, err := fileContents(insp + "/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log")
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(logs, "ext4 grew from") {
-				return fmt.Errorf("grow pod log: %.2000s", logs)
-			}
-			return nil
-		})
+		eventuallyInFile(t, "the grow pod's log says ext4 grew", insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log", "ext4 grew from")
 	})
 
 	var rep Report
@@ -289,26 +279,8 @@ func TestDataPartition(t *testing.T) {
 			}
 		}
 		// The inspector pod of the second boot may start after the writer.
-		vmtest.Eventually(t, "init.log keeps the first boot's lines", 2*time.Minute, func() error {
-			log, err := fileContents(insp + "/file?glob=/var/log/init.log*")
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(log, "event=boot id="+bootID) {
-				return fmt.Errorf("init.log has no line of the first boot (%s)", bootID)
-			}
-			return nil
-		})
-		vmtest.Eventually(t, "grow pod has nothing to do", 2*time.Minute, func() error {
-			logs, err := fileContents(insp + "/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log")
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(logs, "nothing to do") {
-				return fmt.Errorf("grow pod log: %.1000s", logs)
-			}
-			return nil
-		})
+		eventuallyInFile(t, "init.log keeps the first boot's lines", insp+"/file?glob=/var/log/init.log*", "event=boot id="+bootID)
+		eventuallyInFile(t, "grow pod has nothing to do", insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log", "nothing to do")
 	})
 
 	// The data disk fails every write for 30 s, as a dying disk or a

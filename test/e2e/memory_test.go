@@ -15,34 +15,30 @@ import (
 	"kios.dev/kios/internal/vm/vmtest"
 )
 
-// hogPod allocates memory until it is killed. BestEffort, as most pods
-// that run out of memory are.
-const hogPod = `apiVersion: v1
+// hog is a pod that allocates rate MiB a second until it is killed;
+// resources is its container's resources field, or "{}".
+func hog(name string, rate int, resources string) string {
+	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
-metadata: {name: hog, namespace: default}
+metadata: {name: %s, namespace: default}
 spec:
   hostNetwork: true
   containers:
   - name: hog
     image: localhost/kios-test/inspector:v1
     imagePullPolicy: Never
-    args: ["--hog=24"]
-`
+    args: ["--hog=%d"]
+    resources: %s
+`, name, rate, resources)
+}
 
-// hogLimitedPod is the same with a memory limit: the kernel must kill it
-// at its own limit, inside its own cgroup, whatever the node has free.
-const hogLimitedPod = `apiVersion: v1
-kind: Pod
-metadata: {name: hog-limited, namespace: default}
-spec:
-  hostNetwork: true
-  containers:
-  - name: hog
-    image: localhost/kios-test/inspector:v1
-    imagePullPolicy: Never
-    args: ["--hog=16"]
-    resources: {limits: {memory: 48Mi}}
-`
+var (
+	// hogPod is BestEffort, as most pods that run out of memory are.
+	hogPod = hog("hog", 24, "{}")
+	// hogLimitedPod has a memory limit: the kernel must kill it at its
+	// own limit, inside its own cgroup, whatever the node has free.
+	hogLimitedPod = hog("hog-limited", 16, "{limits: {memory: 48Mi}}")
+)
 
 // TestMemoryPressure runs a pod that takes all the memory it can on a
 // RAM-only node in a 512 MiB VM, where a node without protection used to

@@ -447,6 +447,23 @@ func fileContents(url string) (string, error) {
 	return strings.Join(contents, "\n"), nil
 }
 
+// eventuallyInFile waits until a node file that the inspector serves at
+// url (a /file?glob= query) holds want; the inspector pod may still be
+// starting.
+func eventuallyInFile(t *testing.T, what, url, want string) {
+	t.Helper()
+	vmtest.Eventually(t, what, 2*time.Minute, func() error {
+		got, err := fileContents(url)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(got, want) {
+			return fmt.Errorf("%s lacks %q: %.1500s", url, want, got)
+		}
+		return nil
+	})
+}
+
 func hostProgram(exe string) bool {
 	switch exe {
 	case "/bin/init", "/bin/containerd", "/bin/kubelet", "/bin/containerd-shim-runc-v2", "/bin/runc":
