@@ -7,7 +7,7 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs procps mount openssl debootstrap
 include components/versions.env
 
-.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-pods bench-floor bench-probe bench-churn clean
+.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-pods bench-floor bench-probe bench-churn conformance clean
 
 all: build
 
@@ -151,6 +151,25 @@ bench-floor: bench-probe
 CHURN ?= 1h
 bench-churn: build
 	KIOS_CHURN=$(CHURN) $(GO) test ./test/e2e -run '^TestChurn$$' -count=1 -timeout 3h -v
+
+# The upstream [NodeConformance] tests (e2e.test of the kubelet's own
+# Kubernetes module) against a two-node `kios up` lab, test images built
+# here and served by the lab registry; report in out/conformance
+# (docs/conformance.md). `make conformance KUBECONFIG=FILE` runs them
+# against another cluster with kiOS nodes instead. CONFORMANCE_FOCUS
+# narrows the run to matching tests (one pass).
+CONFORMANCE_PROCS ?= 4
+CONFORMANCE_FLAGS = --procs $(CONFORMANCE_PROCS) $(if $(CONFORMANCE_FOCUS),--focus '$(CONFORMANCE_FOCUS)')
+conformance: build
+	@components/build.sh e2e
+	@components/build.sh e2e-debs
+ifeq ($(origin KUBECONFIG),command line)
+	$(OUT)/kios conformance --kubeconfig $(KUBECONFIG) --node cluster $(CONFORMANCE_FLAGS)
+else
+	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab
+	$(OUT)/kios conformance --dir $(OUT)/conformance-lab $(CONFORMANCE_FLAGS); \
+		status=$$?; $(OUT)/kios down --dir $(OUT)/conformance-lab; exit $$status
+endif
 
 clean:
 	rm -rf $(OUT)

@@ -79,6 +79,44 @@ runc)
 	ld="-s -w -buildid= -X main.version=${RUNC_VERSION#v} -X main.gitCommit=module -extldflags -static"
 	(cd "$here/runc" && CGO_ENABLED=1 go build -tags "seccomp netgo osusergo" -ldflags "$ld" -o "$cache/$d/runc" github.com/opencontainers/runc)
 	finish "$d" ;;
+e2e)
+	# The upstream conformance suite (make conformance): e2e.test as
+	# Kubernetes' own build makes it (go test -c of test/e2e), the ginkgo
+	# runner that runs it in parallel processes, and the programs of two
+	# test images (agnhost, nnp), all from the kubelet's module.
+	d=e2e-$KUBERNETES_VERSION
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
+	ld=$(k8s_ldflags)
+	(cd "$here/kubernetes" &&
+		go test -c -ldflags "$ld" -o "$cache/$d/e2e.test" k8s.io/kubernetes/test/e2e &&
+		go build -ldflags "-s -w -buildid=" -o "$cache/$d/ginkgo" github.com/onsi/ginkgo/v2/ginkgo &&
+		go build -ldflags "$ld" -o "$cache/$d/agnhost" k8s.io/kubernetes/test/images/agnhost &&
+		go build -ldflags "-s -w -buildid=" -o "$cache/$d/nnp" k8s.io/kubernetes/test/images/nonewprivs)
+	m=$(cd "$here/kubernetes" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)
+	mkdir -p "$cache/$d/agnhost-files"
+	cp "$m/test/images/agnhost/porter/localhost.crt" "$m/test/images/agnhost/porter/localhost.key" "$cache/$d/agnhost-files/"
+	finish "$d" ;;
+e2e-debs)
+	# The Debian packages the test images are made of (busybox for the
+	# shells and tools, nginx and the libraries it links), unpacked one
+	# directory per package; versions.txt records what was downloaded.
+	key=$(printf '%s' "$TESTIMAGE_PACKAGES" | sha256sum | cut -c1-12)
+	d=e2e-debs-$key
+	done_or_build "$d" && exit 0
+	rm -rf "$cache/$d" && mkdir -p "$cache/$d/debs"
+	pkgs=$(echo "$TESTIMAGE_PACKAGES" | tr , ' ')
+	(cd "$cache/$d/debs" && apt-get download $pkgs >/dev/null 2>&1) ||
+		{ apt-get update -qq >/dev/null 2>&1 && cd "$cache/$d/debs" && apt-get download $pkgs >/dev/null 2>&1; } ||
+		{ echo "components: apt-get download $pkgs failed" >&2; exit 1; }
+	for deb in "$cache/$d"/debs/*.deb; do
+		p=$(dpkg-deb -f "$deb" Package)
+		dpkg-deb -x "$deb" "$cache/$d/$p"
+		echo "$p $(dpkg-deb -f "$deb" Version) $(sha256sum "$deb" | cut -d' ' -f1)" >>"$cache/$d/versions.txt"
+	done
+	rm -rf "$cache/$d/debs"
+	ln -sfn "$d" "$cache/e2e-debs"
+	finish "$d" ;;
 kernel|stub)
 	if [ "$1" = kernel ]; then p=$KERNEL_PACKAGE v=$KERNEL_VERSION sum=$KERNEL_SHA256; else p=$STUB_PACKAGE v=$STUB_VERSION sum=$STUB_SHA256; fi
 	d=$1-$v

@@ -22,6 +22,7 @@ commands:
   down      stop the local cluster and remove everything it made
   bench     boot an image several times and report timeline, size, RAM
   mkimage   make a single-binary OCI image archive (used by make)
+  conformance  run the upstream [NodeConformance] tests against a lab or cluster (make conformance)
 `
 
 // Run runs the kios command line.
@@ -47,6 +48,8 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		return runLabDaemon(args[1:], stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(args[1:], stdout, stderr)
 	case "mkimage":
 		return mkimage(args[1:], stderr)
 	case "help", "-h", "--help":

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"kios.dev/kios/internal/conformance"
+	"kios.dev/kios/internal/testimages"
+	"kios.dev/kios/internal/up"
+)
+
+func runConformance(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("conformance", stderr)
+	cache := defaultCache()
+	e2e := fs.String("e2e", newest(cache, "e2e-v*"), "e2e.test and ginkgo (components/build.sh e2e)")
+	debs := fs.String("debs", filepath.Join(cache, "e2e-debs"), "the test images' Debian packages (components/build.sh e2e-debs)")
+	pause := fs.String("pause", filepath.Join("out", "bin", "pause"), "kiOS's pause program (make build)")
+	dir := fs.String("dir", "", "a `kios up` lab to test: its kubeconfig, and its registry for the test images")
+	kubeconfig := fs.String("kubeconfig", "", "any other cluster to test (its nodes pull the test images from their registries)")
+	node := fs.String("node", "kios", "the node system under test, as the report names it")
+	out := fs.String("out", filepath.Join("out", "conformance"), "report directory (report.md, junit.xml; a directory per node system)")
+	procs := fs.Int("procs", 4, "parallel test processes of the first pass")
+	focus := fs.String("focus", "", "run only these tests (a ginkgo --focus regexp within the selection), in one pass: a smoke run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*dir == "") == (*kubeconfig == "") {
+		return errors.New("conformance: give --dir (a kios up lab) or --kubeconfig (another cluster), not both")
+	}
+	if _, err := os.Stat(filepath.Join(*e2e, "e2e.test")); err != nil {
+		return fmt.Errorf("conformance: no e2e.test in %q (components/build.sh e2e): %w", *e2e, err)
+	}
+	kc := *kubeconfig
+	if *dir != "" {
+		kc = filepath.Join(*dir, up.Kubeconfig)
+		files, err := testimages.BuildAll(testimages.Inputs{E2E: *e2e, Debs: *debs, Pause: *pause}, filepath.Join(*out, "images"))
+		if err != nil {
+			return fmt.Errorf("conformance: test images: %w", err)
+		}
+		for _, f := range files {
+			if err := up.Load(*dir, f, stdout); err != nil {
+				return fmt.Errorf("conformance: %w", err)
+			}
+		}
+	}
+	passes := conformance.Passes(*procs)
+	if *focus != "" {
+		p := passes[0]
+		p.Name, p.Focus = "smoke", *focus+".*"+p.Focus+"|"+p.Focus+".*"+*focus
+		passes = []conformance.Pass{p}
+	}
+	r, err := conformance.Run(context.Background(), conformance.Config{
+		E2E: *e2e, Kubeconfig: kc, Out: filepath.Join(*out, *node), Node: *node, Passes: passes, Output: stdout,
+	})
+	if err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	if err := conformance.WriteReport(*out, *node); err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	fmt.Fprintf(stdout, "conformance: %s: %d passed, %d failed, %d skipped; report %s\n",
+		r.Node, r.Count("passed"), r.Count("failed"), r.Count("skipped"), filepath.Join(*out, "report.md"))
+	if n := r.Count("failed"); n > 0 {
+		return fmt.Errorf("conformance: %d test(s) failed on %s", n, r.Node)
+	}
+	return nil
+}
+
+// newest is the last directory of the cache matching pattern, or the
+// pattern's path when there is none (the error then names it).
+func newest(cache, pattern string) string {
+	m, _ := filepath.Glob(filepath.Join(cache, pattern))
+	if len(m) == 0 {
+		return filepath.Join(cache, pattern)
+	}
+	return m[len(m)-1]
+}

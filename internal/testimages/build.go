@@ -1,0 +1,94 @@
+package testimages
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"kios.dev/kios/internal/ociimage"
+)
+
+// Image builds one test image from in.
+func (im Image) Image(in Inputs) (v1.Image, name.Reference, error) {
+	ref, err := name.ParseReference(im.Name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image name %q: %w", im.Name, err)
+	}
+	t := tree{}
+	if err := im.fill(in, t); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
+	}
+	data, err := t.tar()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: layer: %w", im.Name, err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Created = v1.Time{Time: time.Unix(0, 0)}
+	cfg.History = nil
+	cfg.Config = im.config
+	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if cfg.Config.WorkingDir == "" {
+		cfg.Config.WorkingDir = "/"
+	}
+	img, err = mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
+	}
+	return img, ref, nil
+}
+
+// ArchiveName is the file an image is written to: its repository's last
+// element and its tag.
+func (im Image) ArchiveName() string {
+	n := im.Name[strings.LastIndex(im.Name, "/")+1:]
+	return strings.ReplaceAll(n, ":", "-") + ".tar"
+}
+
+// BuildAll writes every image of the catalog to dir as a docker-archive
+// (what `kios load` pushes) and returns the files in catalog order.
+func BuildAll(in Inputs, dir string) ([]string, error) {
+	if err := in.Check(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, im := range Catalog {
+		img, ref, err := im.Image(in)
+		if err != nil {
+			return nil, err
+		}
+		f := filepath.Join(dir, im.ArchiveName())
+		if err := ociimage.WriteArchive(f, ref, img); err != nil {
+			return nil, fmt.Errorf("%s: %w", im.Name, err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}

@@ -1,0 +1,115 @@
+package testimages
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type header struct {
+	Name string
+	Mode int64
+	Link string
+}
+
+func readLayer(t *testing.T, data []byte) []header {
+	t.Helper()
+	var got []header
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, header{h.Name, h.Mode, h.Linkname})
+	}
+}
+
+func TestTreeWritesParentsFirstAndKeepsModes(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "nnp"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := tree{}
+	tr.copy("usr/local/bin/nnp", 0o4755, filepath.Join(dir, "nnp"))
+	tr.symlink("bin/sh", "/bin/busybox")
+	tr.dir("tmp", 0o1777)
+	data, err := tr.tar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []header{
+		{"bin/", 0o755, ""},
+		{"bin/sh", 0o777, "/bin/busybox"},
+		{"tmp/", 0o1777, ""},
+		{"usr/", 0o755, ""},
+		{"usr/local/", 0o755, ""},
+		{"usr/local/bin/", 0o755, ""},
+		{"usr/local/bin/nnp", 0o4755, ""},
+	}
+	if d := cmp.Diff(want, readLayer(t, data)); d != "" {
+		t.Errorf("layer (-want +got):\n%s", d)
+	}
+}
+
+func TestTreeOverlayLeavesDocsOut(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"usr/sbin/nginx", "usr/share/doc/nginx/copyright", "etc/nginx/nginx.conf"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("nginx", filepath.Join(root, "usr/sbin/nginx-link")); err != nil {
+		t.Fatal(err)
+	}
+	tr := tree{}
+	if err := tr.overlay(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tr["usr/share/doc/nginx/copyright"]; ok {
+		t.Error("the package's documentation is in the image")
+	}
+	if e := tr["usr/sbin/nginx-link"]; e.link != "nginx" {
+		t.Errorf("usr/sbin/nginx-link: got %+v, want a link to nginx", e)
+	}
+	if e := tr["etc/nginx/nginx.conf"]; e.src == "" {
+		t.Errorf("etc/nginx/nginx.conf: got %+v, want the package's file", e)
+	}
+}
+
+func TestMissingInputsAreNamed(t *testing.T) {
+	err := Inputs{E2E: "/nonexistent/e2e", Debs: "/nonexistent/debs", Pause: "/nonexistent/pause"}.Check()
+	if err == nil {
+		t.Fatal("Check with no inputs: got nil")
+	}
+	for _, want := range []string{"/nonexistent/e2e/agnhost", "/nonexistent/debs/busybox-static/bin/busybox", "/nonexistent/pause", "/nonexistent/debs/nginx"} {
+		if !bytes.Contains([]byte(err.Error()), []byte(want)) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestArchiveNames(t *testing.T) {
+	seen := map[string]string{}
+	for _, im := range Catalog {
+		n := im.ArchiveName()
+		if other, dup := seen[n]; dup {
+			t.Errorf("%s and %s are both written to %s", other, im.Name, n)
+		}
+		seen[n] = im.Name
+	}
+	if got := Catalog[1].ArchiveName(); got != "agnhost-2.59.tar" {
+		t.Errorf("agnhost's archive: got %s, want agnhost-2.59.tar", got)
+	}
+}
