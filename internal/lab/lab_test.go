@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
@@ -162,5 +163,40 @@ func TestLabGivesLeases(t *testing.T) {
 	}
 	if stratum != 1 || offset > time.Second || offset < -time.Second {
 		t.Errorf("lab NTP: offset %s stratum %d, want the host's clock (offset under 1 s) at stratum 1", offset, stratum)
+	}
+}
+
+// The gateway routes each node's pod network to the node, so pods on two
+// nodes reach each other; routing again is not an error.
+func TestRoutePods(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: network namespaces")
+	}
+	l, err := Create(fmt.Sprintf("kios-labtest-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	_, n1, _ := net.ParseCIDR("10.244.1.0/24")
+	_, n2, _ := net.ParseCIDR("10.244.2.0/24")
+	for _, r := range []struct {
+		cidr *net.IPNet
+		node net.IP
+	}{{n1, net.IPv4(10, 88, 0, 11)}, {n2, net.IPv4(10, 88, 0, 12)}, {n1, net.IPv4(10, 88, 0, 11)}} {
+		if err := l.RoutePods(r.cidr, r.node); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := l.PodRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"10.244.1.0/24": "10.88.0.11", "10.244.2.0/24": "10.88.0.12"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("lab routes (-want +got):\n%s", d)
 	}
 }

@@ -154,6 +154,7 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 		case <-tick.C:
 		}
 		_, _ = cluster.ApproveServingCSRs(ctx, cs)
+		routePods(ctx, cs, l, reported, p)
 		n := readyNodes(ctx, cs, names, reported, p)
 		if n == len(names) && !ready {
 			ready = true
@@ -184,6 +185,38 @@ func readyNodes(ctx context.Context, cs kubernetes.Interface, names []string, re
 		}
 	}
 	return n
+}
+
+// routePods routes each node's pod network through the gateway to the
+// node once the node has one (the controller manager allocates it at
+// registration), so pods on different nodes reach each other.
+func routePods(ctx context.Context, cs kubernetes.Interface, l *lab.Lab, reported map[string]bool, p *progress) {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, n := range nodes.Items {
+		key := n.Name + "/routed " + n.Spec.PodCIDR
+		if n.Spec.PodCIDR == "" || reported[key] {
+			continue
+		}
+		_, cidr, err := net.ParseCIDR(n.Spec.PodCIDR)
+		if err != nil {
+			continue
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type != corev1.NodeInternalIP {
+				continue
+			}
+			if err := l.RoutePods(cidr, net.ParseIP(a.Address)); err != nil {
+				p.say("node %s: %v", n.Name, err)
+				break
+			}
+			reported[key] = true
+			p.say("node %s: pod network %s routed to %s", n.Name, cidr, a.Address)
+			break
+		}
+	}
 }
 
 // MirrorConfig is containerd's hosts.toml that makes the lab registry a
