@@ -155,9 +155,12 @@ bench-churn: build
 # The upstream [NodeConformance] tests (e2e.test of the kubelet's own
 # Kubernetes module) against a two-node `kios up` lab, test images built
 # here and served by the lab registry; report in out/conformance
-# (docs/conformance.md). `make conformance KUBECONFIG=FILE` runs them
-# against another cluster with kiOS nodes instead. CONFORMANCE_FOCUS
-# narrows the run to matching tests (one pass).
+# (docs/conformance.md). `make conformance NODE=baseline` runs them
+# against two of the benchmark's Debian nodes in the same lab, for the
+# report's second column; `make conformance KUBECONFIG=FILE` against
+# another cluster with kiOS nodes. CONFORMANCE_FOCUS narrows the run to
+# matching tests (one pass).
+NODE ?= kios
 CONFORMANCE_PROCS ?= 4
 CONFORMANCE_FLAGS = --procs $(CONFORMANCE_PROCS) $(if $(CONFORMANCE_FOCUS),--focus '$(CONFORMANCE_FOCUS)')
 conformance: build
@@ -166,8 +169,9 @@ conformance: build
 ifeq ($(origin KUBECONFIG),command line)
 	$(OUT)/kios conformance --kubeconfig $(KUBECONFIG) --node cluster $(CONFORMANCE_FLAGS)
 else
-	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab
-	$(OUT)/kios conformance --dir $(OUT)/conformance-lab $(CONFORMANCE_FLAGS); \
+	@if [ "$(NODE)" = baseline ]; then components/build.sh baseline; fi
+	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline)
+	$(OUT)/kios conformance --dir $(OUT)/conformance-lab --node $(NODE) $(CONFORMANCE_FLAGS); \
 		status=$$?; $(OUT)/kios down --dir $(OUT)/conformance-lab; exit $$status
 endif
 

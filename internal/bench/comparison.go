@@ -14,8 +14,6 @@ import (
 	"kios.dev/kios/internal/baseline"
 	"kios.dev/kios/internal/compare"
 	"kios.dev/kios/internal/disk"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/lab"
 	"kios.dev/kios/internal/up"
 	"kios.dev/kios/internal/vm"
 )
@@ -103,7 +101,7 @@ func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonC
 			return nil, fmt.Errorf("push %s to the lab registry: %w", a, err)
 		}
 	}
-	joinFiles, err := kubeadmJoin(ctx, env)
+	joinFiles, err := env.KubeadmJoin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -150,29 +148,6 @@ func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonC
 			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole, ConsoleBestEffort: true},
 		{Name: compare.KiOSRAMOnly, EFI: kiosEFI, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
 	}, nil
-}
-
-// kubeadmJoin does what kubeadm join does before it starts the kubelet:
-// discover the cluster with the token, pinned to the CA's hash, and make
-// the bootstrap kubeconfig and the CA (by path under /etc/kubernetes).
-// Both nodes get the result, so their boots start where a joined
-// kubeadm node's do.
-func kubeadmJoin(ctx context.Context, env *up.Env) (map[string][]byte, error) {
-	p := join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash, Dial: env.Lab.DialContext}
-	// The controller manager signs cluster-info for a new token a little
-	// after it is stored: retry for a while, as kubeadm join does.
-	var r join.Result
-	var err error
-	for try := 0; try < 60; try++ {
-		if r, err = join.Discover(ctx, p); err == nil {
-			break
-		}
-		time.Sleep(time.Second)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("discover the lab cluster: %w", err)
-	}
-	return join.Files(r, env.Token), nil
 }
 
 // ReportFrom writes the report again (e.g. with a newer table or chart)

@@ -26,6 +26,7 @@ func labFlags(name string, stderr io.Writer) (*up.Config, func([]string) error) 
 	fs.IntVar(&c.Nodes, "nodes", 1, "number of kiOS nodes")
 	fs.StringVar(&c.Parts, "parts", defaultParts(), "built components (make build)")
 	fs.StringVar(&c.Cache, "cache", defaultCache(), "component cache with the control plane (make controlplane)")
+	fs.BoolVar(&c.Baseline, "baseline", false, "boot the benchmark's Debian node (components/build.sh baseline) instead of kiOS, to compare")
 	return c, func(args []string) error {
 		if err := fs.Parse(args); err != nil {
 			return err

@@ -30,6 +30,10 @@ type Config struct {
 	Nodes int
 	Parts string // out/parts, as for kios build
 	Cache string // build/cache with the control plane's binaries
+	// Baseline boots the benchmark's conventional Debian node
+	// (components/build.sh baseline) instead of kiOS: the same cluster
+	// for comparisons (make conformance NODE=baseline).
+	Baseline bool
 }
 
 // Files of the state directory.
@@ -103,12 +107,12 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 	if err != nil {
 		return err
 	}
-	l, cs, token, hash := env.Lab, env.Client, env.Token, env.CAHash
-	efi, err := BuildNode(c.Dir, c.Parts, &join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash}, nil)
+	l, cs := env.Lab, env.Client
+	boot, err := nodeImages(ctx, c, env)
 	if err != nil {
 		return err
 	}
-	p.say("node image built: %s", efi)
+	p.say("node image built: %s", boot.image)
 	var vms []*vm.VM
 	*cleanups = append(*cleanups, func() {
 		for _, v := range vms {
@@ -130,16 +134,17 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 		}
 		dir := filepath.Join(c.Dir, fmt.Sprintf("node-%d", i))
 		os.MkdirAll(dir, 0o755)
-		// Every node boots the same image; the firmware UUID gives each its
-		// machine-id and so its name (kios-0000000N).
-		uuid := fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i)
-		v, err := vm.Start(vm.Config{EFI: efi, Dir: dir, MemoryMiB: 2048, CPUs: 2, TAP: tap, MAC: mac,
-			Wrap: []string{"ip", "netns", "exec", l.Name}, Console: console, Extra: []string{"-uuid", uuid}})
+		vc, name, err := boot.node(i, dir)
+		if err != nil {
+			return err
+		}
+		vc.Dir, vc.MemoryMiB, vc.CPUs, vc.TAP, vc.MAC, vc.Console = dir, 2048, 2, tap, mac, console
+		vc.Wrap = []string{"ip", "netns", "exec", l.Name}
+		v, err := vm.Start(vc)
 		if err != nil {
 			return err
 		}
 		vms = append(vms, v)
-		name := fmt.Sprintf("kios-%08x", i)
 		names = append(names, name)
 		p.say("node %s booting at 10.88.0.%d (console: %s)", name, 10+i, console.Name())
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"kios.dev/kios/internal/cluster"
+	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
 )
 
@@ -124,4 +125,28 @@ func (e *Env) Close() {
 		e.cleanups[i]()
 	}
 	e.cleanups = nil
+}
+
+// KubeadmJoin does what kubeadm join does before it starts the kubelet:
+// discover the cluster with the token, pinned to the CA's hash, and make
+// the bootstrap kubeconfig and the CA (by path under /etc/kubernetes).
+// The comparison benchmark gives it to both its systems and kios up
+// --baseline to its Debian nodes, so their boots start where a joined
+// kubeadm node's do.
+func (env *Env) KubeadmJoin(ctx context.Context) (map[string][]byte, error) {
+	p := join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash, Dial: env.Lab.DialContext}
+	// The controller manager signs cluster-info for a new token a little
+	// after it is stored: retry for a while, as kubeadm join does.
+	var r join.Result
+	var err error
+	for try := 0; try < 60; try++ {
+		if r, err = join.Discover(ctx, p); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("discover the lab cluster: %w", err)
+	}
+	return join.Files(r, env.Token), nil
 }

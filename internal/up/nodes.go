@@ -1,0 +1,65 @@
+package up
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"kios.dev/kios/internal/baseline"
+	"kios.dev/kios/internal/join"
+	"kios.dev/kios/internal/lab"
+	"kios.dev/kios/internal/vm"
+)
+
+// nodeBoot is what the lab's nodes boot: node gives the i-th node's VM
+// (what it boots) and the name it registers with.
+type nodeBoot struct {
+	image string
+	node  func(i int, dir string) (vm.Config, string, error)
+}
+
+func nodeImages(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
+	if c.Baseline {
+		return baselineNodes(ctx, c, env)
+	}
+	efi, err := BuildNode(c.Dir, c.Parts, &join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash}, nil)
+	if err != nil {
+		return nodeBoot{}, err
+	}
+	return nodeBoot{image: efi, node: func(i int, _ string) (vm.Config, string, error) {
+		// Every node boots the same image; the firmware UUID gives each
+		// its machine-id and so its name (kios-0000000N).
+		uuid := fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i)
+		return vm.Config{EFI: efi, Extra: []string{"-uuid", uuid}}, fmt.Sprintf("kios-%08x", i), nil
+	}}, nil
+}
+
+// baselineNodes are Debian nodes (the comparison benchmark's), each with
+// its own root disk holding the join and its hostname (baseline-N).
+func baselineNodes(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
+	root := filepath.Join(c.Cache, "baseline", "root")
+	base, err := baseline.Build(baseline.Options{Root: root, Parts: c.Parts, Cache: c.Cache,
+		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(MirrorConfig)}})
+	if err != nil {
+		return nodeBoot{}, fmt.Errorf("build the baseline node (components/build.sh baseline): %w", err)
+	}
+	joinFiles, err := env.KubeadmJoin(ctx)
+	if err != nil {
+		return nodeBoot{}, err
+	}
+	return nodeBoot{image: base.EFI, node: func(i int, dir string) (vm.Config, string, error) {
+		name := fmt.Sprintf("%s-%d", baseline.Hostname, i)
+		files := map[string][]byte{
+			"etc/hostname": []byte(name + "\n"),
+			"etc/hosts":    []byte("127.0.0.1 localhost\n127.0.1.1 " + name + "\n"),
+		}
+		for p, b := range joinFiles {
+			files["etc/kubernetes/"+p] = b
+		}
+		disk := filepath.Join(dir, "root.img")
+		if err := base.Session(disk, files); err != nil {
+			return vm.Config{}, "", err
+		}
+		return vm.Config{EFI: base.EFI, Disks: []string{disk}}, name, nil
+	}}, nil
+}
