@@ -138,7 +138,7 @@ bench: bench-probe
 # by default (docs/benchmark.md).
 BENCH_POD_PAIRS ?= 1
 bench-pods: bench-probe
-	$(OUT)/kios bench --baseline --pairs $(BENCH_POD_PAIRS) --pods 10,50,100 --out $(OUT)/bench-pods
+	$(OUT)/kios bench --baseline --pairs $(BENCH_POD_PAIRS) --pods 10,50,100 --no-shutdown --out $(OUT)/bench-pods
 
 # The smallest VM memory (64 MiB steps down from 1024 MiB, bisected) in
 # which each system of the comparison reaches Ready and runs 10 pause

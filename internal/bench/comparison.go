@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,7 +29,15 @@ type ComparisonConfig struct {
 	Rounds       int    // boots of each system, one of each per round
 	Pods         []int
 	MemoryMiB    int
-	Log          Logger
+	// Only, when set, boots only these systems (compare.KiOS...): a run
+	// to complete an earlier one whose other systems it keeps
+	// (runs.json of both, then --report-from).
+	Only []string
+	// NoShutdown leaves the shutdown out (make bench-pods: measured by
+	// make bench on a node at rest, which a node that ran 100 pods is not
+	// for many minutes under emulation).
+	NoShutdown bool
+	Log        Logger
 }
 
 // Comparison builds the nodes for one lab cluster (kiOS on its disk,
@@ -45,8 +54,20 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 		return rep, err
 	}
 	defer env.Close()
+	if len(c.Only) > 0 {
+		var kept []System
+		for _, s := range systems {
+			if slices.Contains(c.Only, s.Name) {
+				kept = append(kept, s)
+			}
+		}
+		if len(kept) == 0 {
+			return rep, fmt.Errorf("no system is named %v (the systems: %v)", c.Only, compare.Columns)
+		}
+		systems = kept
+	}
 	runs, err := RunRounds(ctx, env, systems, PairsConfig{Rounds: c.Rounds, Pods: c.Pods, MemoryMiB: c.MemoryMiB,
-		Consoles: filepath.Join(c.Out, "consoles"), Log: c.Log})
+		Consoles: filepath.Join(c.Out, "consoles"), NoShutdown: c.NoShutdown, Log: c.Log})
 	if werr := writeJSON(filepath.Join(c.Out, "runs.json"), runs); werr != nil && err == nil {
 		err = werr
 	}

@@ -36,6 +36,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	floorMin := fs.Int("floor-min", 256, "with --floor: the smallest VM memory tried (MiB)")
 	floorPods := fs.Int("floor-pods", 10, "with --floor: pause pods the node must run")
 	floorHold := fs.Duration("floor-hold", time.Minute, "with --floor: how long it must run them")
+	only := fs.String("systems", "", "with --baseline: boot only these systems (comma-separated: kios, kios_ram_only, baseline)")
+	noShutdown := fs.Bool("no-shutdown", false, "with --baseline: leave the shutdown figure out")
 	probeArchive := fs.String("probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,8 +77,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			rep.Markdown(stdout)
 			return nil
 		}
-		rep, err := bench.Comparison(bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
-			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Rounds: *pairs, Pods: steps, MemoryMiB: *memory, Log: writerLog{stderr}})
+		cfg := bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
+			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Rounds: *pairs, Pods: steps, MemoryMiB: *memory, NoShutdown: *noShutdown, Log: writerLog{stderr}}
+		if *only != "" {
+			cfg.Only = strings.Split(*only, ",")
+		}
+		rep, err := bench.Comparison(cfg)
 		if err != nil {
 			return err
 		}
