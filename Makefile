@@ -81,8 +81,12 @@ node: build
 	@echo "node: booting; the demo pod answers on http://localhost:8080; Ctrl-C powers off"
 	$(OUT)/kios vm --efi $(OUT)/kios-demo.efi --forward 8080:80 --timeline
 
+# The e2e suite's binary and test images' packages are for the
+# conformance smoke in TestUpLoadDown (make conformance runs the suite).
 test: build controlplane
-	$(GO) test -count=1 -timeout 50m ./...
+	@components/build.sh e2e
+	@components/build.sh e2e-debs
+	$(GO) test -count=1 -timeout 55m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 unit:

@@ -18,7 +18,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	cache := defaultCache()
 	e2e := fs.String("e2e", newest(cache, "e2e-v*"), "e2e.test and ginkgo (components/build.sh e2e)")
 	debs := fs.String("debs", filepath.Join(cache, "e2e-debs"), "the test images' Debian packages (components/build.sh e2e-debs)")
-	pause := fs.String("pause", filepath.Join("out", "bin", "pause"), "kiOS's pause program (make build)")
+	pause := fs.String("pause", filepath.Join(filepath.Dir(defaultParts()), "bin", "pause"), "kiOS's pause program (make build)")
 	dir := fs.String("dir", "", "a `kios up` lab to test: its kubeconfig, and its registry for the test images")
 	kubeconfig := fs.String("kubeconfig", "", "any other cluster to test (its nodes pull the test images from their registries)")
 	node := fs.String("node", "kios", "the node system under test, as the report names it")
@@ -50,7 +50,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	passes := conformance.Passes(*procs)
 	if *focus != "" {
 		p := passes[0]
-		p.Name, p.Focus = "smoke", *focus+".*"+p.Focus+"|"+p.Focus+".*"+*focus
+		f := "(?:" + *focus + ")"
+		p.Name, p.Focus = "smoke", f+".*"+p.Focus+"|"+p.Focus+".*"+f
 		passes = []conformance.Pass{p}
 	}
 	r, err := conformance.Run(context.Background(), conformance.Config{

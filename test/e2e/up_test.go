@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"kios.dev/kios/internal/conformance"
 )
 
 // TestUpLoadDown drives the user's commands: kios up gives a cluster
@@ -64,6 +67,7 @@ func TestUpLoadDown(t *testing.T) {
 	if len(pods) != 3 {
 		t.Fatalf("%d pods", len(pods))
 	}
+	conformanceSmoke(t, run, dir)
 	// Only this lab's namespace: another test package, or a killed run,
 	// may have a lab of its own.
 	ns := regexp.MustCompile(`lab network (kios-lab-[0-9a-f]+)`).FindStringSubmatch(out)
@@ -87,5 +91,46 @@ func TestUpLoadDown(t *testing.T) {
 	case errors.As(err, &exit) && exit.ExitCode() == 1:
 	default:
 		t.Errorf("look for processes of the lab: pgrep: %v", err)
+	}
+}
+
+// smokeTests are three upstream [NodeConformance] tests that
+// conformanceSmoke runs: a pod's host IP, a Secret and the downward API
+// in a container's environment.
+var smokeTests = []string{
+	"Pods should get a host IP",
+	"Secrets should be consumable from pods in env vars",
+	"Downward API should provide pod name, namespace and IP address as env vars",
+}
+
+// conformanceSmoke is a short run of make conformance in the lab: the
+// test images built and pushed, upstream e2e.test run through ginkgo on
+// three tests, the report read back. The whole suite is make
+// conformance.
+func conformanceSmoke(t *testing.T, run func(args ...string) string, dir string) {
+	t.Helper()
+	need(t, "build/cache/e2e-debs/versions.txt")
+	out := filepath.Join(t.TempDir(), "conformance")
+	focus := strings.Join(smokeTests, "|")
+	run("conformance", "--dir", dir, "--out", out, "--procs", "2", "--focus", focus)
+	r, err := conformance.ReadResult(filepath.Join(out, "kios", "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var passed []string
+	for _, o := range r.Tests {
+		if o.Status == "passed" {
+			passed = append(passed, o.Name)
+		}
+	}
+	if len(passed) != len(smokeTests) || r.Count("failed") != 0 {
+		t.Errorf("conformance smoke: passed %q, %d failed; want the %d tests %q passed", passed, r.Count("failed"), len(smokeTests), smokeTests)
+	}
+	report, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("| passed | %d |", len(smokeTests)); !strings.Contains(string(report), want) {
+		t.Errorf("report.md lacks %q:\n%s", want, report)
 	}
 }
