@@ -198,6 +198,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 			return nil, err
 		}
 		figs[fmt.Sprintf("pods_%d_ram_used_mib", n)] = f.UsedMiB()
+		addCPU(figs, fmt.Sprintf("pods_%d_", n), f)
 	}
 	addPerPod(figs, c.Pods)
 	if err := l.deleteAndWait(ctx, "growth"); err != nil {
@@ -252,6 +253,20 @@ func addFootprint(figs map[string]float64, f probe.Footprint) {
 	figs["host_rss_mib"] = float64(total) / 1024
 	for name, kib := range byName {
 		figs["rss_"+sanitize(name)+"_mib"] = float64(kib) / 1024
+	}
+	addCPU(figs, "", f)
+}
+
+// addCPU adds the CPU time each program's running processes have used
+// since they started (prefix + "cpu_" + program + "_s"), to see which
+// program a slow step spends its time in.
+func addCPU(figs map[string]float64, prefix string, f probe.Footprint) {
+	byName := map[string]int64{}
+	for _, p := range f.Processes {
+		byName[p.Name] += p.CPUTicks
+	}
+	for name, ticks := range byName {
+		figs[prefix+"cpu_"+sanitize(name)+"_s"] = float64(ticks) / 100
 	}
 }
 

@@ -26,6 +26,9 @@ type Process struct {
 	PPID   int    `json:"ppid"`
 	Name   string `json:"name"`
 	RSSKiB int64  `json:"rss_kib"`
+	// CPUTicks is the CPU time the process has used, user and system,
+	// in the kernel's USER_HZ ticks (1/100 s).
+	CPUTicks int64 `json:"cpu_ticks"`
 }
 
 // Footprint is what the probe reports.
@@ -79,6 +82,7 @@ func Read(root string, self int) (Footprint, error) {
 		}
 		p, ok := readProcess(filepath.Join(root, "proc", e.Name(), "status"), pid)
 		if ok {
+			p.CPUTicks = readCPUTicks(filepath.Join(root, "proc", e.Name(), "stat"))
 			all = append(all, p)
 		}
 	}
@@ -121,6 +125,27 @@ func readProcess(path string, pid int) (Process, bool) {
 		}
 	}
 	return p, rss
+}
+
+// readCPUTicks is utime + stime of a stat file (fields 14 and 15), 0
+// when the process is gone. The command name (field 2) may hold spaces
+// and parentheses, so fields are counted after its last ')'.
+func readCPUTicks(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
 }
 
 // podOf is the probe's pod: its parent (the pod's shim) and everything
