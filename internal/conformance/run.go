@@ -46,6 +46,15 @@ func (c Config) Args(p Pass) []string {
 // report.
 func Run(ctx context.Context, c Config) (Result, error) {
 	r := Result{Node: c.Node, Date: time.Now().UTC().Format("2006-01-02")}
+	// ginkgo runs e2e.test in the binary's own directory: every path it
+	// is given must be absolute.
+	for _, p := range []*string{&c.E2E, &c.Kubeconfig, &c.Out} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return r, err
+		}
+		*p = abs
+	}
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return r, err
 	}
