@@ -53,7 +53,7 @@ var Catalog = []Image{
 	{
 		Name:     "registry.k8s.io/e2e-test-images/agnhost:2.59",
 		Upstream: "agnhost on Alpine with bind-tools, curl, netcat, iproute2, iperf, bash, coredns 1.6.2 and a fake registry",
-		Differs:  "agnhost compiled from the kubelet's Kubernetes module; busybox's shell and tools instead of Alpine's packages (no curl, dig, iperf, bash, coredns or fake registry)",
+		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash, and busybox's tools instead of Alpine's packages (no curl, dig, iperf, coredns or fake registry)",
 		fill:     withBusybox(agnhost),
 		config:   agnhostConfig,
 	},
@@ -156,6 +156,8 @@ func withBusybox(more func(in Inputs, t tree) error) func(in Inputs, t tree) err
 }
 
 func agnhost(in Inputs, t tree) error {
+	// Tests run /bin/bash in agnhost (upstream's image installs bash).
+	t.copy("bin/bash", 0o755, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"))
 	t.copy("agnhost", 0o755, filepath.Join(in.E2E, "agnhost"))
 	t.symlink("agnhost-2", "agnhost")
 	t.dir("uploads", 0o755)
@@ -192,7 +194,7 @@ func (in Inputs) Check() error {
 	for _, p := range []string{
 		filepath.Join(in.E2E, "agnhost"), filepath.Join(in.E2E, "nnp"),
 		filepath.Join(in.E2E, "agnhost-files", "localhost.crt"),
-		filepath.Join(in.Debs, "busybox-static", "bin", "busybox"), in.Pause,
+		filepath.Join(in.Debs, "busybox-static", "bin", "busybox"), filepath.Join(in.Debs, "bash-static", "bin", "bash-static"), in.Pause,
 	} {
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
