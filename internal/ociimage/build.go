@@ -34,8 +34,8 @@ type File struct{ Src, Dest string }
 // FromFiles makes a one-layer image of executables (mode 0555) with the
 // given entrypoint, deterministically.
 func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Reference, error) {
-	tag, err := name.ParseReference(ref)
-	if err != nil {
+	// A bad name is refused before any file is read.
+	if _, err := name.ParseReference(ref); err != nil {
 		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
 	}
 	var buf bytes.Buffer
@@ -74,9 +74,19 @@ func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Re
 	if err := tw.Close(); err != nil {
 		return nil, nil, err
 	}
-	layerBytes := buf.Bytes()
+	return FromLayer(ref, buf.Bytes(), v1.Config{Entrypoint: entrypoint, Env: []string{"PATH=/bin"}, WorkingDir: "/"})
+}
+
+// FromLayer makes a one-layer linux/amd64 image of an uncompressed layer
+// tarball with the given configuration, its creation time fixed at the
+// Unix epoch so the same layer gives the same digest.
+func FromLayer(ref string, layerTar []byte, config v1.Config) (v1.Image, name.Reference, error) {
+	tag, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
+	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerBytes)), nil
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
 	})
 	if err != nil {
 		return nil, nil, err
@@ -91,10 +101,8 @@ func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Re
 	}
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Created = v1.Time{Time: epoch}
-	cfg.Config.Entrypoint = entrypoint
-	cfg.Config.Env = []string{"PATH=/bin"}
-	cfg.Config.WorkingDir = "/"
+	cfg.Created = v1.Time{Time: time.Unix(0, 0)}
+	cfg.Config = config
 	cfg.History = nil
 	img, err = mutate.ConfigFile(img, cfg)
 	if err != nil {

@@ -1,30 +1,20 @@
 package testimages
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"kios.dev/kios/internal/ociimage"
 )
 
 // Image builds one test image from in.
 func (im Image) Image(in Inputs) (v1.Image, name.Reference, error) {
-	ref, err := name.ParseReference(im.Name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("image name %q: %w", im.Name, err)
-	}
-	t := tree{}
+	t := newTree()
 	if err := im.fill(in, t); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
 	}
@@ -32,30 +22,12 @@ func (im Image) Image(in Inputs) (v1.Image, name.Reference, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: layer: %w", im.Name, err)
+	cfg := im.config
+	cfg.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = "/"
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Created = v1.Time{Time: time.Unix(0, 0)}
-	cfg.History = nil
-	cfg.Config = im.config
-	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	if cfg.Config.WorkingDir == "" {
-		cfg.Config.WorkingDir = "/"
-	}
-	img, err = mutate.ConfigFile(img, cfg)
+	img, ref, err := ociimage.FromLayer(im.Name, data, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", im.Name, err)
 	}

@@ -8,6 +8,7 @@ package testimages
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,7 @@ type Image struct {
 	Name     string
 	Upstream string
 	Differs  string
-	fill     func(in Inputs, t tree) error
+	fill     func(in Inputs, t *tree) error
 	config   v1.Config
 }
 
@@ -75,8 +76,8 @@ var Catalog = []Image{
 		Name:     "registry.k8s.io/e2e-test-images/nonewprivs:1.3",
 		Upstream: "Alpine with nnp, setuid root",
 		Differs:  "busybox instead of Alpine; nnp compiled from the kubelet's Kubernetes module",
-		fill: withBusybox(func(in Inputs, t tree) error {
-			t.copy("usr/local/bin/nnp", 0o4755, filepath.Join(in.E2E, "nnp"))
+		fill: withBusybox(func(in Inputs, t *tree) error {
+			t.copy("usr/local/bin/nnp", fs.ModeSetuid|0o755, filepath.Join(in.E2E, "nnp"))
 			return nil
 		}),
 		config: v1.Config{Cmd: []string{"nnp"}},
@@ -95,7 +96,7 @@ var Catalog = []Image{
 		Name:     "registry.k8s.io/pause:3.10.1",
 		Upstream: "the pause program of Kubernetes' build/pause (C), USER 65535",
 		Differs:  "kiOS's own pause program (Go, cmd/pause: holds the namespaces, reaps children, exits on SIGINT and SIGTERM)",
-		fill: func(in Inputs, t tree) error {
+		fill: func(in Inputs, t *tree) error {
 			t.copy("pause", 0o755, in.Pause)
 			return nil
 		},
@@ -129,8 +130,8 @@ nogroup:x:65534:
 
 // withBusybox lays busybox and its applet links, the accounts and the
 // usual directories under what more adds.
-func withBusybox(more func(in Inputs, t tree) error) func(in Inputs, t tree) error {
-	return func(in Inputs, t tree) error {
+func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) error {
+	return func(in Inputs, t *tree) error {
 		bb := filepath.Join(in.Debs, "busybox-static", "bin", "busybox")
 		out, err := exec.Command(bb, "--list-full").Output()
 		if err != nil {
@@ -144,9 +145,9 @@ func withBusybox(more func(in Inputs, t tree) error) func(in Inputs, t tree) err
 		}
 		t.file("etc/passwd", 0o644, []byte(passwd))
 		t.file("etc/group", 0o644, []byte(group))
-		t.dir("tmp", 0o1777)
+		t.dir("tmp", fs.ModeSticky|0o777)
 		t.dir("root", 0o700)
-		t.dir("var/tmp", 0o1777)
+		t.dir("var/tmp", fs.ModeSticky|0o777)
 		t.dir("home/user-defined-in-image", 0o755)
 		if more != nil {
 			return more(in, t)
@@ -155,7 +156,7 @@ func withBusybox(more func(in Inputs, t tree) error) func(in Inputs, t tree) err
 	}
 }
 
-func agnhost(in Inputs, t tree) error {
+func agnhost(in Inputs, t *tree) error {
 	// Tests run /bin/bash in agnhost (upstream's image installs bash).
 	t.copy("bin/bash", 0o755, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"))
 	t.copy("agnhost", 0o755, filepath.Join(in.E2E, "agnhost"))
@@ -171,7 +172,7 @@ func agnhost(in Inputs, t tree) error {
 // order they are laid down.
 var nginxPackages = []string{"libc6", "libcrypt1", "libpcre2-8-0", "libssl3", "zlib1g", "nginx-common", "nginx"}
 
-func nginx(in Inputs, t tree) error {
+func nginx(in Inputs, t *tree) error {
 	for _, p := range nginxPackages {
 		if err := t.overlay(filepath.Join(in.Debs, p)); err != nil {
 			return fmt.Errorf("nginx image, package %s: %w", p, err)

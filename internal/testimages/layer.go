@@ -6,52 +6,42 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"kios.dev/kios/internal/image"
 )
 
-// entry is one file, directory or symbolic link of an image's layer.
-type entry struct {
-	typ  byte // tar.TypeReg, tar.TypeDir or tar.TypeSymlink
-	mode int64
-	data []byte
-	src  string // read at write time when data is nil
-	link string
+// tree is an image's root filesystem being assembled: the image
+// builder's Tree (later additions replace earlier ones at the same path,
+// parents made as needed), keeping the first error so the images'
+// recipes read as lists of additions.
+type tree struct {
+	t   *image.Tree
+	err error
 }
 
-// tree is an image's root filesystem being assembled: later additions
-// replace earlier ones at the same path, as a layer laid over another
-// would.
-type tree map[string]entry
+func newTree() *tree { return &tree{t: image.NewTree()} }
 
-func clean(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
-
-func (t tree) dir(p string, mode int64) {
-	t[clean(p)] = entry{typ: tar.TypeDir, mode: mode}
+func (t *tree) keep(err error) {
+	if t.err == nil && err != nil {
+		t.err = err
+	}
 }
 
-func (t tree) file(p string, mode int64, data []byte) {
-	t[clean(p)] = entry{typ: tar.TypeReg, mode: mode, data: data}
-}
-
-func (t tree) copy(p string, mode int64, src string) {
-	t[clean(p)] = entry{typ: tar.TypeReg, mode: mode, src: src}
-}
-
-func (t tree) symlink(p, target string) {
-	t[clean(p)] = entry{typ: tar.TypeSymlink, mode: 0o777, link: target}
-}
+func (t *tree) dir(p string, mode fs.FileMode)              { t.keep(t.t.Dir(p, mode)) }
+func (t *tree) file(p string, mode fs.FileMode, b []byte)   { t.keep(t.t.File(p, mode, b)) }
+func (t *tree) copy(p string, mode fs.FileMode, src string) { t.keep(t.t.CopyFile(p, mode, src)) }
+func (t *tree) symlink(p, target string)                    { t.keep(t.t.Symlink(p, target)) }
 
 // unneeded are the parts of a Debian package an image does not need.
 var unneeded = []string{"usr/share/doc", "usr/share/man", "usr/share/lintian", "usr/share/locale", "usr/share/info"}
 
 // overlay adds every file, directory and link under root (an unpacked
 // Debian package) at the same path in the image.
-func (t tree) overlay(root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+func (t *tree) overlay(root string) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -72,10 +62,7 @@ func (t tree) overlay(root string) error {
 		if err != nil {
 			return err
 		}
-		mode := int64(info.Mode().Perm())
-		if info.Mode()&fs.ModeSetuid != 0 {
-			mode |= 0o4000
-		}
+		mode := info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 		switch {
 		case d.IsDir():
 			t.dir(rel, mode)
@@ -90,40 +77,52 @@ func (t tree) overlay(root string) error {
 		default:
 			return fmt.Errorf("%s: not a file, directory or link", p)
 		}
-		return nil
+		return t.err
 	})
+	t.keep(err)
+	return t.err
+}
+
+// tarMode is a file mode as a tar header holds it (setuid, setgid and
+// sticky as the octal bits).
+func tarMode(m fs.FileMode) int64 {
+	mode := int64(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		mode |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	return mode
 }
 
 // tar writes the tree as one layer, parents before children, with fixed
 // times and owners so the same inputs give the same digest.
-func (t tree) tar() ([]byte, error) {
-	for p := range t {
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			if _, ok := t[d]; !ok {
-				t.dir(d, 0o755)
-			}
-		}
+func (t *tree) tar() ([]byte, error) {
+	if t.err != nil {
+		return nil, t.err
 	}
-	paths := make([]string, 0, len(t))
-	for p := range t {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
-	for _, p := range paths {
-		e := t[p]
-		h := &tar.Header{Name: p, Typeflag: e.typ, Mode: e.mode, ModTime: epoch, Linkname: e.link, Format: tar.FormatPAX}
-		data := e.data
-		switch e.typ {
-		case tar.TypeDir:
-			h.Name += "/"
-		case tar.TypeReg:
-			if data == nil && e.src != "" {
-				b, err := os.ReadFile(e.src)
+	for _, p := range t.t.Paths() {
+		e, _ := t.t.Get(p)
+		h := &tar.Header{Name: p, Mode: tarMode(e.Mode), ModTime: epoch, Format: tar.FormatPAX}
+		data := e.Data
+		switch {
+		case e.Mode.IsDir():
+			h.Typeflag, h.Name = tar.TypeDir, p+"/"
+		case e.Mode&fs.ModeSymlink != 0:
+			h.Typeflag, h.Linkname = tar.TypeSymlink, e.Link
+		default:
+			h.Typeflag = tar.TypeReg
+			if e.Src != "" {
+				b, err := os.ReadFile(e.Src)
 				if err != nil {
-					return nil, fmt.Errorf("read %s for /%s: %w", e.src, p, err)
+					return nil, fmt.Errorf("read %s for /%s: %w", e.Src, p, err)
 				}
 				data = b
 			}

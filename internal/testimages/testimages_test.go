@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,10 +39,10 @@ func TestTreeWritesParentsFirstAndKeepsModes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "nnp"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tr := tree{}
-	tr.copy("usr/local/bin/nnp", 0o4755, filepath.Join(dir, "nnp"))
+	tr := newTree()
+	tr.copy("usr/local/bin/nnp", fs.ModeSetuid|0o755, filepath.Join(dir, "nnp"))
 	tr.symlink("bin/sh", "/bin/busybox")
-	tr.dir("tmp", 0o1777)
+	tr.dir("tmp", fs.ModeSticky|0o777)
 	data, err := tr.tar()
 	if err != nil {
 		t.Fatal(err)
@@ -73,17 +74,17 @@ func TestTreeOverlayLeavesDocsOut(t *testing.T) {
 	if err := os.Symlink("nginx", filepath.Join(root, "usr/sbin/nginx-link")); err != nil {
 		t.Fatal(err)
 	}
-	tr := tree{}
+	tr := newTree()
 	if err := tr.overlay(root); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := tr["usr/share/doc/nginx/copyright"]; ok {
+	if _, ok := tr.t.Get("usr/share/doc/nginx/copyright"); ok {
 		t.Error("the package's documentation is in the image")
 	}
-	if e := tr["usr/sbin/nginx-link"]; e.link != "nginx" {
+	if e, ok := tr.t.Get("usr/sbin/nginx-link"); !ok || e.Link != "nginx" {
 		t.Errorf("usr/sbin/nginx-link: got %+v, want a link to nginx", e)
 	}
-	if e := tr["etc/nginx/nginx.conf"]; e.src == "" {
+	if e, ok := tr.t.Get("etc/nginx/nginx.conf"); !ok || e.Src == "" {
 		t.Errorf("etc/nginx/nginx.conf: got %+v, want the package's file", e)
 	}
 }
