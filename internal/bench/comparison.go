@@ -141,8 +141,7 @@ func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonC
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseline.Build(baseline.Options{Root: c.BaselineRoot, Parts: c.Parts, Cache: c.Cache,
-		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(up.MirrorConfig)}})
+	base, err := up.BuildBaseline(c.BaselineRoot, c.Parts, c.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("build the baseline node: %w", err)
 	}

@@ -37,9 +37,7 @@ func nodeImages(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 // baselineNodes are Debian nodes (the comparison benchmark's), each with
 // its own root disk holding the join and its hostname (baseline-N).
 func baselineNodes(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
-	root := filepath.Join(c.Cache, "baseline", "root")
-	base, err := baseline.Build(baseline.Options{Root: root, Parts: c.Parts, Cache: c.Cache,
-		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(MirrorConfig)}})
+	base, err := BuildBaseline(filepath.Join(c.Cache, "baseline", "root"), c.Parts, c.Cache)
 	if err != nil {
 		return nodeBoot{}, fmt.Errorf("build the baseline node (components/build.sh baseline): %w", err)
 	}
@@ -62,4 +60,13 @@ func baselineNodes(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 		}
 		return vm.Config{EFI: base.EFI, Disks: []string{disk}}, name, nil
 	}}, nil
+}
+
+// BuildBaseline builds the conventional Debian node (from root, the
+// debootstrap tree of components/build.sh baseline) for a lab: like a
+// kiOS node of the lab, it uses the lab registry as a mirror of every
+// registry. The comparison benchmark and kios up --baseline boot it.
+func BuildBaseline(root, parts, cache string) (baseline.Node, error) {
+	return baseline.Build(baseline.Options{Root: root, Parts: parts, Cache: cache,
+		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(MirrorConfig)}})
 }
