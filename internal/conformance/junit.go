@@ -125,8 +125,8 @@ func Merge(passes ...[]Outcome) []Outcome {
 
 func whyNotRun(name string) string {
 	for _, n := range notRun {
-		if regexp.MustCompile(n.Pattern).MatchString(name) {
-			return n.Reason
+		if n.re.MatchString(name) {
+			return n.reason
 		}
 	}
 	return "selected by no pass"
