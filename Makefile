@@ -166,7 +166,8 @@ bench-churn: build
 # matching tests (one pass).
 NODE ?= kios
 CONFORMANCE_PROCS ?= 4
-CONFORMANCE_FLAGS = --procs $(CONFORMANCE_PROCS) $(if $(CONFORMANCE_FOCUS),--focus '$(CONFORMANCE_FOCUS)')
+CONFORMANCE_TIMEOUT ?= 4h
+CONFORMANCE_FLAGS = --procs $(CONFORMANCE_PROCS) --timeout $(CONFORMANCE_TIMEOUT) $(if $(CONFORMANCE_FOCUS),--focus '$(CONFORMANCE_FOCUS)')
 conformance: build
 	@components/build.sh e2e
 	@components/build.sh e2e-debs

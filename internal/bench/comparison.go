@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -74,6 +75,9 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if len(c.Only) > 0 && !(slices.Contains(c.Only, compare.KiOS) && slices.Contains(c.Only, compare.Baseline)) {
+		return rep, ErrRunsOnly
+	}
 	rep, err = compare.Compare(runs)
 	if err != nil {
 		return rep, err
@@ -83,6 +87,11 @@ func Comparison(c ComparisonConfig) (compare.Report, error) {
 	rep.Reproduce = "make bench"
 	return rep, WriteComparison(rep, c.Out)
 }
+
+// ErrRunsOnly says a comparison wrote runs.json and no report: its
+// --systems left out kiOS or the baseline, so there are no ratios until
+// its runs are merged with others (--report-from).
+var ErrRunsOnly = errors.New("no report: --systems left out kios or baseline; merge runs.json with another run's and use --report-from")
 
 // machineLine is the report's machine: this host, the accelerator and
 // the VMs.

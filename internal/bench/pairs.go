@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"kios.dev/kios/internal/bench/probe"
 	"kios.dev/kios/internal/cluster"
@@ -201,6 +202,10 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 		addCPU(figs, fmt.Sprintf("pods_%d_", n), f)
 	}
 	addPerPod(figs, c.Pods)
+	if len(c.Pods) > 0 {
+		// The logs of the growth steps, where a slow step is explained.
+		l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d-pods", s.Name, i)))
+	}
 	if err := l.deleteAndWait(ctx, "growth"); err != nil {
 		return nil, err
 	}
@@ -261,6 +266,12 @@ func addFootprint(figs map[string]float64, f probe.Footprint) {
 // since they started (prefix + "cpu_" + program + "_s"), to see which
 // program a slow step spends its time in.
 func addCPU(figs map[string]float64, prefix string, f probe.Footprint) {
+	figs[prefix+"host_mounts"] = float64(f.HostMounts)
+	for kind, ticks := range f.CPU {
+		if kind != "idle" {
+			figs[prefix+"cpu_all_"+kind+"_s"] = float64(ticks) / 100
+		}
+	}
 	byName := map[string]int64{}
 	for _, p := range f.Processes {
 		byName[p.Name] += p.CPUTicks
@@ -427,30 +438,36 @@ func (l *labBoots) grow(ctx context.Context, n int) (float64, error) {
 	start := time.Now()
 	deployments := l.cs.AppsV1().Deployments("default")
 	for {
-		d, err := deployments.Get(ctx, "growth", metav1.GetOptions{})
-		var have int
-		switch {
-		case apierrors.IsNotFound(err):
-			d, err = nil, nil
-		case err == nil && d.Spec.Replicas != nil:
-			have = int(*d.Spec.Replicas)
-		}
+		var have, next int
+		// The deployment controller writes the object's status between
+		// our read and write; a conflict is read again and retried.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			d, err := deployments.Get(ctx, "growth", metav1.GetOptions{})
+			have = 0
+			switch {
+			case apierrors.IsNotFound(err):
+				d, err = nil, nil
+			case err == nil && d.Spec.Replicas != nil:
+				have = int(*d.Spec.Replicas)
+			}
+			if err != nil || have >= n {
+				return err
+			}
+			next = min(n, have+growBatch)
+			replicas := int32(next)
+			if d == nil {
+				_, err = deployments.Create(ctx, deployment("growth", PauseImage, replicas), metav1.CreateOptions{})
+				return err
+			}
+			d.Spec.Replicas = &replicas
+			_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("scale growth to %d pods: %w", min(n, have+growBatch), err)
 		}
 		if have >= n {
 			return time.Since(start).Seconds(), nil
-		}
-		next := min(n, have+growBatch)
-		replicas := int32(next)
-		if d == nil {
-			_, err = deployments.Create(ctx, deployment("growth", PauseImage, replicas), metav1.CreateOptions{})
-		} else {
-			d.Spec.Replicas = &replicas
-			_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			return 0, err
 		}
 		if _, err := l.waitRunning(ctx, "growth", next, 5*time.Minute+time.Duration(next-have)*6*time.Second); err != nil {
 			return 0, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,6 +84,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			cfg.Only = strings.Split(*only, ",")
 		}
 		rep, err := bench.Comparison(cfg)
+		if errors.Is(err, bench.ErrRunsOnly) {
+			fmt.Fprintf(stdout, "bench: wrote %s/runs.json (%v)\n", *out, err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

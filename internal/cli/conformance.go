@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"kios.dev/kios/internal/conformance"
 	"kios.dev/kios/internal/testimages"
@@ -24,6 +26,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	node := fs.String("node", "kios", "the node system under test, as the report names it")
 	out := fs.String("out", filepath.Join("out", "conformance"), "report directory (report.md, junit.xml; a directory per node system)")
 	procs := fs.Int("procs", 4, "parallel test processes of the first pass")
+	timeout := fs.Duration("timeout", 4*time.Hour, "the longest each pass may run; a pass that reaches it is interrupted and reports the tests it ran")
+	only := fs.String("passes", "parallel,serial", "the passes to run, in order (parallel: 4 processes by default; serial: the [Serial] tests one at a time)")
 	focus := fs.String("focus", "", "run only these tests (a ginkgo --focus regexp within the selection), in one pass: a smoke run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,7 +51,10 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	passes := conformance.Passes(*procs)
+	passes, err := conformance.Select(conformance.Passes(*procs), strings.Split(*only, ","))
+	if err != nil {
+		return fmt.Errorf("conformance: --passes: %w", err)
+	}
 	if *focus != "" {
 		p := passes[0]
 		f := "(?:" + *focus + ")"
@@ -55,7 +62,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		passes = []conformance.Pass{p}
 	}
 	r, err := conformance.Run(context.Background(), conformance.Config{
-		E2E: *e2e, Kubeconfig: kc, Out: filepath.Join(*out, *node), Node: *node, Passes: passes, Output: stdout,
+		E2E: *e2e, Kubeconfig: kc, Out: filepath.Join(*out, *node), Node: *node, Passes: passes, Output: stdout, Timeout: *timeout,
 	})
 	if err != nil {
 		return fmt.Errorf("conformance: %w", err)

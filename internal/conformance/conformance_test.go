@@ -34,6 +34,7 @@ func TestReadJUnitAndMerge(t *testing.T) {
 		{Name: probe, Status: "failed", Message: "[FAILED] pod never restarted\nIn [It] at: probe.go:10", Seconds: 15},
 		{Name: backOff, Status: "skipped", Message: "Only supported for providers [gce gke] (not skeleton)"},
 		{Name: serial, Status: "passed", Seconds: 3},
+		{Name: "[It] [sig-node] Downward API should provide pod UID [NodeConformance] [Conformance]", Status: "skipped", Message: "interrupted before it ended: Interrupted by Timeout", Seconds: 4},
 	}
 	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(Outcome{}, "Filtered")); d != "" {
 		t.Errorf("merged outcomes (-want +got):\n%s", d)
@@ -99,5 +100,52 @@ func TestMarkdownSideBySide(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+func TestSelectPasses(t *testing.T) {
+	all := Passes(4)
+	for _, tc := range []struct {
+		names   []string
+		want    []string
+		wantErr string
+	}{
+		{[]string{"parallel", "serial"}, []string{"parallel", "serial"}, ""},
+		{[]string{"serial"}, []string{"serial"}, ""},
+		{[]string{"parallel", "nightly"}, nil, `no pass is named "nightly" (the passes: parallel, serial)`},
+	} {
+		got, err := Select(all, tc.names)
+		var names []string
+		for _, p := range got {
+			names = append(names, p.Name)
+		}
+		if msg := errString(err); msg != tc.wantErr || !cmp.Equal(names, tc.want) {
+			t.Errorf("Select(%v) = %v, %q; want %v, %q", tc.names, names, msg, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestMarkUnreached(t *testing.T) {
+	p := Passes(4)[0]
+	outcomes := []Outcome{
+		{Name: hostIP, Status: "passed"},
+		{Name: probe, Status: "skipped", Filtered: true},  // selected, never started
+		{Name: serial, Status: "skipped", Filtered: true}, // another pass's
+	}
+	MarkUnreached(outcomes, p, "not reached")
+	want := []Outcome{
+		{Name: hostIP, Status: "passed"},
+		{Name: probe, Status: "skipped", Message: "not reached"},
+		{Name: serial, Status: "skipped", Filtered: true},
+	}
+	if d := cmp.Diff(want, outcomes); d != "" {
+		t.Errorf("outcomes (-want +got):\n%s", d)
 	}
 }

@@ -61,6 +61,9 @@ func ReadJUnit(path string) ([]Outcome, error) {
 			switch {
 			case c.Failure != nil:
 				o.Status, o.Message = "failed", firstNonEmpty(c.Failure.Message, c.Failure.Text)
+			case c.Error != nil && c.Status == "interrupted":
+				// Stopped by the pass's --timeout (or Ctrl-C): it did not fail.
+				o.Status, o.Message = "skipped", "interrupted before it ended: "+firstNonEmpty(c.Error.Message, c.Error.Text)
 			case c.Error != nil:
 				o.Status, o.Message = "failed", firstNonEmpty(c.Error.Message, c.Error.Text)
 			case c.Status == "skipped" || c.Skipped != nil:
@@ -130,4 +133,16 @@ func whyNotRun(name string) string {
 		}
 	}
 	return "selected by no pass"
+}
+
+// MarkUnreached gives the tests a pass selected but never started (ginkgo
+// reports them skipped with no reason when the pass is interrupted) the
+// reason why, so the report does not count them as left out by a tag.
+func MarkUnreached(outcomes []Outcome, p Pass, why string) {
+	focus, skip := regexp.MustCompile(p.Focus), regexp.MustCompile(p.Skip)
+	for i, o := range outcomes {
+		if o.Filtered && focus.MatchString(o.Name) && !skip.MatchString(o.Name) {
+			outcomes[i].Filtered, outcomes[i].Message = false, why
+		}
+	}
 }

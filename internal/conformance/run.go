@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ type Config struct {
 	Node       string // the node system under test, for the report (kios, baseline)
 	Passes     []Pass
 	Output     io.Writer // the suite's own progress output, as it runs
+	// Timeout bounds each pass (ginkgo's --timeout; 4h when zero): a pass
+	// that reaches it is interrupted and still reports the tests it ran.
+	Timeout time.Duration
 }
 
 // Args is the command line of one pass: ginkgo running the precompiled
@@ -28,7 +32,7 @@ func (c Config) Args(p Pass) []string {
 		filepath.Join(c.E2E, "ginkgo"),
 		fmt.Sprintf("--procs=%d", p.Procs),
 		"--focus=" + p.Focus, "--skip=" + p.Skip,
-		"--no-color", "--timeout=4h", "--poll-progress-after=10m",
+		"--no-color", "--timeout=" + cmp.Or(c.Timeout, 4*time.Hour).String(), "--poll-progress-after=10m",
 		filepath.Join(c.E2E, "e2e.test"), "--",
 		"--kubeconfig=" + c.Kubeconfig,
 		"--provider=skeleton",
@@ -84,6 +88,11 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		o, err := ReadJUnit(filepath.Join(c.Out, p.Name, "junit_01.xml"))
 		if err != nil {
 			return r, fmt.Errorf("%s pass (%s, log %s): %w", p.Name, pt.Exit, log.Name(), err)
+		}
+		if budget := cmp.Or(c.Timeout, 4*time.Hour); time.Since(start) >= budget {
+			pt.Exit = fmt.Sprintf("stopped at its time budget (--timeout %s)", budget)
+			r.Passes[len(r.Passes)-1] = pt
+			MarkUnreached(o, p, fmt.Sprintf("not reached: the %s pass stopped at its time budget (--timeout %s)", p.Name, budget))
 		}
 		outcomes = append(outcomes, o)
 	}

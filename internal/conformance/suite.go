@@ -4,7 +4,12 @@
 // docs/conformance.md). It is a host tool: nothing here runs on a node.
 package conformance
 
-import "regexp"
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
 
 // Pass is one run of e2e.test over a selection of its tests.
 type Pass struct {
@@ -49,4 +54,22 @@ func Passes(procs int) []Pass {
 		{Name: "parallel", Focus: nodeConformance, Skip: `\[Serial\]|` + notRunSkip(), Procs: procs},
 		{Name: "serial", Focus: `\[Serial\].*` + nodeConformance + `|` + nodeConformance + `.*\[Serial\]`, Skip: notRunSkip(), Procs: 1},
 	}
+}
+
+// Select keeps the passes named, in the order given; an unknown name is
+// an error naming the passes there are.
+func Select(passes []Pass, names []string) ([]Pass, error) {
+	var kept []Pass
+	for _, name := range names {
+		i := slices.IndexFunc(passes, func(p Pass) bool { return p.Name == name })
+		if i < 0 {
+			var all []string
+			for _, p := range passes {
+				all = append(all, p.Name)
+			}
+			return nil, fmt.Errorf("no pass is named %q (the passes: %s)", name, strings.Join(all, ", "))
+		}
+		kept = append(kept, passes[i])
+	}
+	return kept, nil
 }

@@ -43,7 +43,16 @@ type Footprint struct {
 	// Executables are the regular files with an execute bit on the host
 	// (seen through PID 1's root), outside SkipDirs.
 	Executables int `json:"executables"`
+	// HostMounts is the number of mounts in PID 1's mount namespace:
+	// programs that read the mount table pay for each.
+	HostMounts int `json:"host_mounts"`
+	// CPU is the whole machine's CPU time since boot by kind (user,
+	// system, softirq...: /proc/stat's "cpu" line), in USER_HZ ticks.
+	CPU map[string]int64 `json:"cpu"`
 }
+
+// cpuFields are the columns of /proc/stat's "cpu" line, in order.
+var cpuFields = []string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"}
 
 // UsedMiB is MemTotal - MemAvailable without the probe's own pod.
 func (f Footprint) UsedMiB() float64 {
@@ -98,7 +107,43 @@ func Read(root string, self int) (Footprint, error) {
 	if f.Executables, err = countExecutables(filepath.Join(root, "proc", "1", "root")); err != nil {
 		return f, err
 	}
+	if f.HostMounts, err = countLines(filepath.Join(root, "proc", "1", "mountinfo")); err != nil {
+		return f, fmt.Errorf("count the host's mounts: %w", err)
+	}
+	if f.CPU, err = readCPU(filepath.Join(root, "proc", "stat")); err != nil {
+		return f, err
+	}
 	return f, nil
+}
+
+func countLines(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return bytes.Count(b, []byte("\n")), nil
+}
+
+// readCPU reads the machine's CPU time by kind from a /proc/stat file.
+func readCPU(path string) (map[string]int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CPU time: %w", err)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) < 1+len(cpuFields) || fields[0] != "cpu" {
+		return nil, fmt.Errorf("read CPU time: %s: first line is %q, want cpu and %d counters", path, line, len(cpuFields))
+	}
+	cpu := map[string]int64{}
+	for i, name := range cpuFields {
+		v, err := strconv.ParseInt(fields[1+i], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read CPU time: %s: %s: %w", path, name, err)
+		}
+		cpu[name] = v
+	}
+	return cpu, nil
 }
 
 // readProcess reads a status file; kernel threads (no VmRSS) and

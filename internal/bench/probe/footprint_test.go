@@ -47,6 +47,8 @@ func fakeHost(t *testing.T) string {
 	write(t, root, "proc/5/stat", "5 (kubelet) S 1 5 5 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 300 1000000 15000", 0o644)
 	write(t, root, "proc/1/stat", "1 (sys temd)) S 0 1 1 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 1 1000000 2500", 0o644)
 	write(t, root, "proc/self-not-a-pid/status", "garbage", 0o644)
+	write(t, root, "proc/1/mountinfo", "22 1 0:21 / / ro - squashfs /dev/root ro\n23 22 0:22 / /proc rw - proc proc rw\n", 0o444)
+	write(t, root, "proc/stat", "cpu  100 1 50 900 3 0 7 0 0 0\ncpu0 50 1 25 450 3 0 7 0 0 0\n", 0o444)
 	// As in /proc, PID 1's root is a symbolic link.
 	if err := os.Symlink("../../host", filepath.Join(root, "proc", "1", "root")); err != nil {
 		t.Fatal(err)
@@ -75,6 +77,8 @@ func TestRead(t *testing.T) {
 		},
 		ProbeRSSKiB: 8000 + 500 + 7000,
 		Executables: 2,
+		HostMounts:  2,
+		CPU:         map[string]int64{"user": 100, "nice": 1, "system": 50, "idle": 900, "iowait": 3, "irq": 0, "softirq": 7, "steal": 0},
 	}
 	if diff := cmp.Diff(want, f); diff != "" {
 		t.Errorf("footprint (-want +got):\n%s", diff)
@@ -89,6 +93,11 @@ func TestReadErrors(t *testing.T) {
 	write(t, root, "proc/meminfo", "MemTotal: 5 kB\n", 0o644)
 	if _, err := Read(root, 12); err == nil || !strings.Contains(err.Error(), "MemAvailable") {
 		t.Errorf("meminfo without MemAvailable: err = %v", err)
+	}
+	root = fakeHost(t)
+	write(t, root, "proc/stat", "intr 5\n", 0o444)
+	if _, err := Read(root, 12); err == nil || !strings.Contains(err.Error(), `first line is "intr 5"`) {
+		t.Errorf("stat without a cpu line: err = %v", err)
 	}
 	if _, err := Read(t.TempDir(), 12); err == nil {
 		t.Error("no /proc: no error")
