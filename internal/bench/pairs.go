@@ -175,7 +175,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	if err := l.startProbe(ctx); err != nil {
 		return nil, err
 	}
-	f, err := l.footprint(ctx)
+	f, err := l.footprint(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 			break
 		}
 		figs[fmt.Sprintf("pods_%d_running_s", n)] = secs
-		f, err := l.footprint(ctx)
+		f, err := l.footprint(ctx, false)
 		if err != nil {
 			return nil, err
 		}
@@ -498,7 +498,9 @@ func (l *labBoots) startProbe(ctx context.Context) error {
 const settle = 15 * time.Second
 
 // footprint reads the probe's report through the API server.
-func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
+// Counting the executables (executables) is left to the reading at rest:
+// on a node busy with pods it takes the CPU the step is measured by.
+func (l *labBoots) footprint(ctx context.Context, executables bool) (probe.Footprint, error) {
 	var f probe.Footprint
 	select {
 	case <-ctx.Done():
@@ -507,7 +509,7 @@ func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
 	}
 	var last error
 	for try := 0; try < 20; try++ {
-		if f, last = l.readFootprint(ctx); last == nil {
+		if f, last = l.readFootprint(ctx, executables); last == nil {
 			return f, nil
 		}
 		time.Sleep(time.Second)
@@ -516,9 +518,10 @@ func (l *labBoots) footprint(ctx context.Context) (probe.Footprint, error) {
 }
 
 // readFootprint asks the probe once, through the API server's proxy.
-func (l *labBoots) readFootprint(ctx context.Context) (probe.Footprint, error) {
+func (l *labBoots) readFootprint(ctx context.Context, executables bool) (probe.Footprint, error) {
 	var f probe.Footprint
-	b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", nil).DoRaw(ctx)
+	params := map[string]string{"executables": fmt.Sprint(executables)}
+	b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", params).DoRaw(ctx)
 	if err != nil {
 		return f, err
 	}
@@ -555,7 +558,7 @@ func podState(ctx context.Context, cs kubernetes.Interface, name string) string 
 func (l *labBoots) quiesce(ctx context.Context, rest probe.Footprint) error {
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
-		f, err := l.readFootprint(ctx)
+		f, err := l.readFootprint(ctx, false)
 		var extra map[string]int
 		if err == nil {
 			if extra = surplus(rest, f); len(extra) == 0 {

@@ -64,7 +64,7 @@ func fakeHost(t *testing.T) string {
 }
 
 func TestRead(t *testing.T) {
-	f, err := Read(fakeHost(t), 12)
+	f, err := Read(fakeHost(t), 12, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +83,14 @@ func TestRead(t *testing.T) {
 	if diff := cmp.Diff(want, f); diff != "" {
 		t.Errorf("footprint (-want +got):\n%s", diff)
 	}
+	light, err := Read(fakeHost(t), 12, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Executables = 0
+	if diff := cmp.Diff(want, light); diff != "" {
+		t.Errorf("footprint without executables (-want +got):\n%s", diff)
+	}
 	if got, want := f.UsedMiB(), float64(2000000-1500000-15500)/1024; got != want {
 		t.Errorf("UsedMiB = %v, want %v", got, want)
 	}
@@ -91,15 +99,15 @@ func TestRead(t *testing.T) {
 func TestReadErrors(t *testing.T) {
 	root := fakeHost(t)
 	write(t, root, "proc/meminfo", "MemTotal: 5 kB\n", 0o644)
-	if _, err := Read(root, 12); err == nil || !strings.Contains(err.Error(), "MemAvailable") {
+	if _, err := Read(root, 12, true); err == nil || !strings.Contains(err.Error(), "MemAvailable") {
 		t.Errorf("meminfo without MemAvailable: err = %v", err)
 	}
 	root = fakeHost(t)
 	write(t, root, "proc/stat", "intr 5\n", 0o444)
-	if _, err := Read(root, 12); err == nil || !strings.Contains(err.Error(), `first line is "intr 5"`) {
+	if _, err := Read(root, 12, true); err == nil || !strings.Contains(err.Error(), `first line is "intr 5"`) {
 		t.Errorf("stat without a cpu line: err = %v", err)
 	}
-	if _, err := Read(t.TempDir(), 12); err == nil {
+	if _, err := Read(t.TempDir(), 12, true); err == nil {
 		t.Error("no /proc: no error")
 	}
 }

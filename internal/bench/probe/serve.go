@@ -13,11 +13,12 @@ import (
 // Port is where the probe listens (host network).
 const Port = 10299
 
-// Serve answers GET /footprint with the footprint as JSON until SIGTERM.
+// Serve answers GET /footprint with the footprint as JSON until SIGTERM
+// (GET /footprint?executables=false: without counting the executables).
 func Serve(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/footprint", func(w http.ResponseWriter, r *http.Request) {
-		f, err := Read("/", os.Getpid())
+		f, err := Read("/", os.Getpid(), r.URL.Query().Get("executables") != "false")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
