@@ -464,7 +464,7 @@ func (l *labBoots) grow(ctx context.Context, n int) (float64, error) {
 			return err
 		})
 		if err != nil {
-			return 0, fmt.Errorf("scale growth to %d pods: %w", min(n, have+growBatch), err)
+			return 0, fmt.Errorf("scale growth toward %d pods: %w", n, err)
 		}
 		if have >= n {
 			return time.Since(start).Seconds(), nil

@@ -32,7 +32,7 @@ func (c Config) Args(p Pass) []string {
 		filepath.Join(c.E2E, "ginkgo"),
 		fmt.Sprintf("--procs=%d", p.Procs),
 		"--focus=" + p.Focus, "--skip=" + p.Skip,
-		"--no-color", "--timeout=" + cmp.Or(c.Timeout, 4*time.Hour).String(), "--poll-progress-after=10m",
+		"--no-color", "--timeout=" + c.budget().String(), "--poll-progress-after=10m",
 		filepath.Join(c.E2E, "e2e.test"), "--",
 		"--kubeconfig=" + c.Kubeconfig,
 		"--provider=skeleton",
@@ -42,6 +42,9 @@ func (c Config) Args(p Pass) []string {
 		"--minStartupPods=-1",
 	}
 }
+
+// budget is each pass's time bound: Timeout, or 4h when unset.
+func (c Config) budget() time.Duration { return cmp.Or(c.Timeout, 4*time.Hour) }
 
 // Run runs each pass in turn, then reads their JUnit reports into one
 // result, written beside them (result.json, junit.xml). A pass whose
@@ -76,7 +79,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		start := time.Now()
 		runErr := cmd.Run()
 		log.Close()
-		pt := PassTime{Name: p.Name, Procs: p.Procs, Seconds: time.Since(start).Seconds()}
+		elapsed := time.Since(start)
+		pt := PassTime{Name: p.Name, Procs: p.Procs, Seconds: elapsed.Seconds()}
 		var exit *exec.ExitError
 		switch {
 		case errors.As(runErr, &exit):
@@ -84,15 +88,17 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		case runErr != nil:
 			return r, fmt.Errorf("%s pass: run ginkgo: %w", p.Name, runErr)
 		}
+		outOfTime := elapsed >= c.budget()
+		if outOfTime {
+			pt.Exit = fmt.Sprintf("stopped at its time budget (--timeout %s)", c.budget())
+		}
 		r.Passes = append(r.Passes, pt)
 		o, err := ReadJUnit(filepath.Join(c.Out, p.Name, "junit_01.xml"))
 		if err != nil {
 			return r, fmt.Errorf("%s pass (%s, log %s): %w", p.Name, pt.Exit, log.Name(), err)
 		}
-		if budget := cmp.Or(c.Timeout, 4*time.Hour); time.Since(start) >= budget {
-			pt.Exit = fmt.Sprintf("stopped at its time budget (--timeout %s)", budget)
-			r.Passes[len(r.Passes)-1] = pt
-			MarkUnreached(o, p, fmt.Sprintf("not reached: the %s pass stopped at its time budget (--timeout %s)", p.Name, budget))
+		if outOfTime {
+			MarkUnreached(o, p, fmt.Sprintf("not reached: the %s pass stopped at its time budget (--timeout %s)", p.Name, c.budget()))
 		}
 		outcomes = append(outcomes, o)
 	}
