@@ -171,15 +171,18 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 		}
 		c.Log.Printf("bench: %s boot %d: the console never showed %s (%s); this boot has no such figure", s.Name, i, k, s.Console[k])
 	}
-	l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d", s.Name, i)))
 	if err := l.startProbe(ctx); err != nil {
 		return nil, err
 	}
+	l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d", s.Name, i)))
 	f, err := l.footprint(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	addFootprint(figs, f)
+	if err := l.addExecTimes(ctx, figs); err != nil {
+		return nil, err
+	}
 	for _, n := range c.Pods {
 		secs, err := l.grow(ctx, n)
 		if err != nil {
@@ -204,9 +207,11 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	addPerPod(figs, c.Pods)
 	if len(c.Pods) > 0 {
 		// The logs of the growth steps, where a slow step is explained.
-		l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d-pods", s.Name, i)))
+		if log := l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d-pods", s.Name, i))); log != nil {
+			addCallTimes(figs, log)
+		}
 	}
-	if err := l.deleteAndWait(ctx, "growth"); err != nil {
+	if err := l.deleteAndWait(ctx, growthName); err != nil {
 		return nil, err
 	}
 	if c.NoShutdown {
@@ -229,17 +234,43 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 }
 
 // saveNodeLogs keeps the node's kubelet and containerd logs of the boot
-// (prefix.kubelet.log...), read through the kubelet's /logs handler, to
-// study where the time went. kiOS writes them to /var/log; the baseline
-// logs to the journal, which the handler does not serve, so there is
-// nothing to keep for it.
-func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) {
-	for _, f := range []string{"kubelet.log", "containerd.log"} {
-		b, err := l.cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy", "logs", f).DoRaw(ctx)
-		if err == nil {
-			os.WriteFile(prefix+"."+f, b, 0o644)
+// (prefix.kubelet.log...), to study where the time went, and returns
+// containerd's (nil when neither source had it). kiOS writes them to
+// /var/log, which the kubelet's /logs handler serves; the baseline logs
+// to the journal, which the probe reads with the host's journalctl.
+func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) []byte {
+	var containerd []byte
+	for _, unit := range []string{"kubelet", "containerd"} {
+		b, err := l.cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy", "logs", unit+".log").DoRaw(ctx)
+		if err != nil {
+			b, err = l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/journal", map[string]string{"unit": unit}).DoRaw(ctx)
+		}
+		if err != nil {
+			continue
+		}
+		os.WriteFile(prefix+"."+unit+".log", b, 0o644)
+		if unit == "containerd" {
+			containerd = b
 		}
 	}
+	return containerd
+}
+
+// addExecTimes asks the probe to time the start of the host programs
+// that every pod start runs (exec_<program>_ms).
+func (l *labBoots) addExecTimes(ctx context.Context, figs map[string]float64) error {
+	b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/exec-time", nil).DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("probe /exec-time: %w", err)
+	}
+	var times []probe.ExecTime
+	if err := json.Unmarshal(b, &times); err != nil {
+		return fmt.Errorf("probe /exec-time report: %w", err)
+	}
+	for _, t := range times {
+		figs["exec_"+sanitize(t.Name)+"_ms"] = t.MedianMS
+	}
+	return nil
 }
 
 // addFootprint turns the probe's report into figures: RAM in use,
@@ -442,7 +473,7 @@ func (l *labBoots) grow(ctx context.Context, n int) (float64, error) {
 		// The deployment controller writes the object's status between
 		// our read and write; a conflict is read again and retried.
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			d, err := deployments.Get(ctx, "growth", metav1.GetOptions{})
+			d, err := deployments.Get(ctx, growthName, metav1.GetOptions{})
 			have = 0
 			switch {
 			case apierrors.IsNotFound(err):
@@ -456,7 +487,7 @@ func (l *labBoots) grow(ctx context.Context, n int) (float64, error) {
 			next = min(n, have+growBatch)
 			replicas := int32(next)
 			if d == nil {
-				_, err = deployments.Create(ctx, deployment("growth", PauseImage, replicas), metav1.CreateOptions{})
+				_, err = deployments.Create(ctx, deployment(growthName, PauseImage, replicas), metav1.CreateOptions{})
 				return err
 			}
 			d.Spec.Replicas = &replicas
@@ -469,11 +500,15 @@ func (l *labBoots) grow(ctx context.Context, n int) (float64, error) {
 		if have >= n {
 			return time.Since(start).Seconds(), nil
 		}
-		if _, err := l.waitRunning(ctx, "growth", next, 5*time.Minute+time.Duration(next-have)*6*time.Second); err != nil {
+		if _, err := l.waitRunning(ctx, growthName, next, 5*time.Minute+time.Duration(next-have)*6*time.Second); err != nil {
 			return 0, err
 		}
 	}
 }
+
+// growthName names the Deployment of the growth steps and its pods'
+// name prefix.
+const growthName = "growth"
 
 // startProbe runs the footprint probe: host network (the API server
 // reaches it at the node's address), host PID namespace, privileged to

@@ -13,10 +13,39 @@ import (
 // Port is where the probe listens (host network).
 const Port = 10299
 
-// Serve answers GET /footprint with the footprint as JSON until SIGTERM
-// (GET /footprint?executables=false: without counting the executables).
+// ExecRuns is how often /exec-time starts each program.
+const ExecRuns = 9
+
+// Serve answers until SIGTERM:
+//   - GET /footprint: the footprint as JSON (?executables=false: without
+//     counting the executables);
+//   - GET /exec-time: ExecProbes timed in the host's root, as JSON;
+//   - GET /journal?unit=U: a systemd host's journal of U, as text.
 func Serve(addr string) error {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/exec-time", func(w http.ResponseWriter, r *http.Request) {
+		t, err := TimeExecs(HostRoot, ExecProbes, ExecRuns, chrootStart)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(t)
+	})
+	mux.HandleFunc("/journal", func(w http.ResponseWriter, r *http.Request) {
+		unit := r.URL.Query().Get("unit")
+		if unit == "" {
+			http.Error(w, "journal: no unit given (?unit=NAME)", http.StatusBadRequest)
+			return
+		}
+		b, err := Journal(HostRoot, unit)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(b)
+	})
 	mux.HandleFunc("/footprint", func(w http.ResponseWriter, r *http.Request) {
 		f, err := Read("/", os.Getpid(), r.URL.Query().Get("executables") != "false")
 		if err != nil {
