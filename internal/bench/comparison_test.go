@@ -87,13 +87,13 @@ func TestAddPerPod(t *testing.T) {
 func TestAddFootprint(t *testing.T) {
 	f := probe.Footprint{MemTotalKiB: 4 << 20, MemAvailableKiB: 4<<20 - 300*1024 - 10*1024, ProbeRSSKiB: 10 * 1024, Executables: 9,
 		HostMounts: 31, CPU: map[string]int64{"user": 250, "system": 100, "idle": 5000},
-		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024, CPUTicks: 150}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024, CPUTicks: 20},
-			{PID: 8, Name: "containerd-shim", RSSKiB: 2048, CPUTicks: 5}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
+		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024, CPUTicks: 150}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024, CPUTicks: 20, ChildCPUTicks: 30},
+			{PID: 8, Name: "containerd-shim", RSSKiB: 2048, CPUTicks: 5, ChildCPUTicks: 12}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
 	figs := map[string]float64{}
 	addFootprint(figs, f)
 	want := map[string]float64{"ram_used_mib": 300, "host_processes": 4, "executables": 9, "host_rss_mib": 23.5,
 		"rss_init_mib": 20, "rss_containerd-shim_mib": 3, "rss__sd-pam__mib": 0.5,
-		"cpu_init_s": 1.5, "cpu_containerd-shim_s": 0.25, "cpu__sd-pam__s": 0,
+		"cpu_init_s": 1.5, "cpu_containerd-shim_s": 0.25, "cpu__sd-pam__s": 0, "cpu_children_containerd-shim_s": 0.42,
 		"host_mounts": 31, "cpu_all_user_s": 2.5, "cpu_all_system_s": 1}
 	if diff := cmp.Diff(want, figs); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)

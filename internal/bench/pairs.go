@@ -303,12 +303,18 @@ func addCPU(figs map[string]float64, prefix string, f probe.Footprint) {
 			figs[prefix+"cpu_all_"+kind+"_s"] = float64(ticks) / 100
 		}
 	}
-	byName := map[string]int64{}
+	byName, children := map[string]int64{}, map[string]int64{}
 	for _, p := range f.Processes {
 		byName[p.Name] += p.CPUTicks
+		children[p.Name] += p.ChildCPUTicks
 	}
 	for name, ticks := range byName {
 		figs[prefix+"cpu_"+sanitize(name)+"_s"] = float64(ticks) / 100
+	}
+	for name, ticks := range children {
+		if ticks > 0 {
+			figs[prefix+"cpu_children_"+sanitize(name)+"_s"] = float64(ticks) / 100
+		}
 	}
 }
 

@@ -29,6 +29,11 @@ type Process struct {
 	// CPUTicks is the CPU time the process has used, user and system,
 	// in the kernel's USER_HZ ticks (1/100 s).
 	CPUTicks int64 `json:"cpu_ticks"`
+	// ChildCPUTicks is the CPU time of its children that have exited and
+	// been waited for (cutime + cstime): the short-lived programs it ran,
+	// which no reading of the live processes sees (containerd's CNI
+	// plugins and shim starts, a shim's runc calls, the kubelet's mounts).
+	ChildCPUTicks int64 `json:"child_cpu_ticks,omitempty"`
 }
 
 // Footprint is what the probe reports.
@@ -94,7 +99,7 @@ func Read(root string, self int, executables bool) (Footprint, error) {
 		}
 		p, ok := readProcess(filepath.Join(root, "proc", e.Name(), "status"), pid)
 		if ok {
-			p.CPUTicks = readCPUTicks(filepath.Join(root, "proc", e.Name(), "stat"))
+			p.CPUTicks, p.ChildCPUTicks = readCPUTicks(filepath.Join(root, "proc", e.Name(), "stat"))
 			all = append(all, p)
 		}
 	}
@@ -177,25 +182,25 @@ func readProcess(path string, pid int) (Process, bool) {
 	return p, rss
 }
 
-// readCPUTicks is utime + stime of a stat file (fields 14 and 15), 0
-// when the process is gone. The command name (field 2) may hold spaces
-// and parentheses, so fields are counted after its last ')'.
-func readCPUTicks(path string) int64 {
+// readCPUTicks is utime + stime (fields 14 and 15) and cutime + cstime
+// (16 and 17) of a stat file, 0 when the process is gone. The command
+// name (field 2) may hold spaces and parentheses, so fields are counted
+// after its last ')'.
+func readCPUTicks(path string) (own, children int64) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return 0, 0
 	}
 	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
-	if len(f) < 13 {
-		return 0
+	if len(f) < 15 {
+		return 0, 0
 	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + st
+	n := func(k int) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
+	return n(11) + n(12), n(13) + n(14)
 }
 
 // podOf is the probe's pod: its parent (the pod's shim) and everything

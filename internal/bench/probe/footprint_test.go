@@ -42,9 +42,10 @@ func fakeHost(t *testing.T) string {
 		}
 		write(t, root, "proc/"+strconv.Itoa(p.pid)+"/status", s, 0o644)
 	}
-	// stat: utime 250 and stime 50 ticks for the kubelet; a command name
-	// with a space and a parenthesis for systemd.
-	write(t, root, "proc/5/stat", "5 (kubelet) S 1 5 5 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 300 1000000 15000", 0o644)
+	// stat: utime 250 and stime 50 ticks for the kubelet, and its waited
+	// children's 30 and 12; a command name with a space and a parenthesis
+	// for systemd.
+	write(t, root, "proc/5/stat", "5 (kubelet) S 1 5 5 0 -1 4194560 100 0 0 0 250 50 30 12 20 0 12 0 300 1000000 15000", 0o644)
 	write(t, root, "proc/1/stat", "1 (sys temd)) S 0 1 1 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 1 1000000 2500", 0o644)
 	write(t, root, "proc/self-not-a-pid/status", "garbage", 0o644)
 	write(t, root, "proc/1/mountinfo", "22 1 0:21 / / ro - squashfs /dev/root ro\n23 22 0:22 / /proc rw - proc proc rw\n", 0o444)
@@ -71,7 +72,7 @@ func TestRead(t *testing.T) {
 	want := Footprint{
 		MemTotalKiB: 2000000, MemAvailableKiB: 1500000,
 		Processes: []Process{
-			{PID: 1, Name: "systemd", RSSKiB: 10000, CPUTicks: 10}, {PID: 5, PPID: 1, Name: "kubelet", RSSKiB: 60000, CPUTicks: 300},
+			{PID: 1, Name: "systemd", RSSKiB: 10000, CPUTicks: 10}, {PID: 5, PPID: 1, Name: "kubelet", RSSKiB: 60000, CPUTicks: 300, ChildCPUTicks: 42},
 			{PID: 6, PPID: 5, Name: "kubelet-child", RSSKiB: 100},
 			{PID: 30, PPID: 1, Name: "containerd-shim", RSSKiB: 8100}, {PID: 31, PPID: 30, Name: "pause", RSSKiB: 400},
 		},
