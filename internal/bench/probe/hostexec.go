@@ -3,7 +3,9 @@ package probe
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"syscall"
 	"time"
@@ -28,6 +30,33 @@ var ExecProbes = []ExecProbe{
 	{"runc", []string{"/bin/runc", "--version"}},
 	{"shim", []string{"/bin/containerd-shim-runc-v2", "-v"}},
 	{"mount", []string{"/bin/mount", "--version"}},
+	// The same runc, copied to the kubelet's directory (ext4 on a disk,
+	// tmpfs on a RAM-only kiOS node): the start of one binary from two
+	// file systems of the same node tells the root's part from the rest.
+	{"runc_copy", []string{CopyDir + "/runc", "--version"}},
+}
+
+// CopyDir is where the probe copies runc for runc_copy (in the host's
+// root); it is removed after the timing.
+const CopyDir = "/var/lib/kubelet/kios-bench-exec"
+
+// CopyRunc copies the host's /bin/runc into CopyDir; the returned
+// function removes the copy.
+func CopyRunc(root string) (remove func(), err error) {
+	dir := filepath.Join(root, CopyDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("copy runc: %w", err)
+	}
+	remove = func() { os.RemoveAll(dir) }
+	b, err := os.ReadFile(filepath.Join(root, "bin", "runc"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "runc"), b, 0o500)
+	}
+	if err != nil {
+		remove()
+		return nil, fmt.Errorf("copy runc: %w", err)
+	}
+	return remove, nil
 }
 
 // ExecTime is the median wall time of starting one program to its exit.

@@ -2,6 +2,8 @@ package probe
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,5 +62,25 @@ func TestMedian(t *testing.T) {
 		if got := median(c.in); got != c.want {
 			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+func TestCopyRuncCopiesAndRemoves(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "bin/runc", "runc binary", 0o500)
+	remove, err := CopyRunc(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, CopyDir, "runc"))
+	if err != nil || string(got) != "runc binary" {
+		t.Fatalf("copy = %q, %v; want the binary's bytes", got, err)
+	}
+	remove()
+	if _, err := os.Stat(filepath.Join(root, CopyDir)); !os.IsNotExist(err) {
+		t.Errorf("after remove, %s: %v, want it gone", CopyDir, err)
+	}
+	if _, err := CopyRunc(t.TempDir()); err == nil {
+		t.Error("CopyRunc of a root without /bin/runc: no error")
 	}
 }

@@ -24,7 +24,13 @@ const ExecRuns = 9
 func Serve(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/exec-time", func(w http.ResponseWriter, r *http.Request) {
+		remove, err := CopyRunc(HostRoot)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		t, err := TimeExecs(HostRoot, ExecProbes, ExecRuns, chrootStart)
+		remove()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
