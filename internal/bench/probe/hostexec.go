@@ -30,33 +30,30 @@ var ExecProbes = []ExecProbe{
 	{"runc", []string{"/bin/runc", "--version"}},
 	{"shim", []string{"/bin/containerd-shim-runc-v2", "-v"}},
 	{"mount", []string{"/bin/mount", "--version"}},
-	// The same runc, copied to the kubelet's directory (ext4 on a disk,
-	// tmpfs on a RAM-only kiOS node): the start of one binary from two
-	// file systems of the same node tells the root's part from the rest.
-	{"runc_copy", []string{CopyDir + "/runc", "--version"}},
+	// The same runc, copied to the CNI plugins' directory (the data
+	// partition's ext4 on kiOS, tmpfs RAM-only, the ext4 root on Debian;
+	// writable and executable on every node): the start of one binary
+	// from two file systems of one node tells the root's part.
+	{"runc_copy", []string{RuncCopy, "--version"}},
 }
 
-// CopyDir is where the probe copies runc for runc_copy (in the host's
+// RuncCopy is where the probe copies runc for runc_copy (in the host's
 // root); it is removed after the timing.
-const CopyDir = "/var/lib/kubelet/kios-bench-exec"
+const RuncCopy = "/opt/cni/bin/kios-bench-runc"
 
-// CopyRunc copies the host's /bin/runc into CopyDir; the returned
+// CopyRunc copies the host's /bin/runc to RuncCopy; the returned
 // function removes the copy.
 func CopyRunc(root string) (remove func(), err error) {
-	dir := filepath.Join(root, CopyDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("copy runc: %w", err)
-	}
-	remove = func() { os.RemoveAll(dir) }
+	dst := filepath.Join(root, RuncCopy)
 	b, err := os.ReadFile(filepath.Join(root, "bin", "runc"))
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "runc"), b, 0o500)
+		err = os.WriteFile(dst, b, 0o500)
 	}
 	if err != nil {
-		remove()
+		os.Remove(dst)
 		return nil, fmt.Errorf("copy runc: %w", err)
 	}
-	return remove, nil
+	return func() { os.Remove(dst) }, nil
 }
 
 // ExecTime is the median wall time of starting one program to its exit.

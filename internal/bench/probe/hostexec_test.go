@@ -68,17 +68,21 @@ func TestMedian(t *testing.T) {
 func TestCopyRuncCopiesAndRemoves(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "bin/runc", "runc binary", 0o500)
+	write(t, root, "opt/cni/bin/bridge", "plugin", 0o500)
 	remove, err := CopyRunc(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(root, CopyDir, "runc"))
+	got, err := os.ReadFile(filepath.Join(root, RuncCopy))
 	if err != nil || string(got) != "runc binary" {
 		t.Fatalf("copy = %q, %v; want the binary's bytes", got, err)
 	}
 	remove()
-	if _, err := os.Stat(filepath.Join(root, CopyDir)); !os.IsNotExist(err) {
-		t.Errorf("after remove, %s: %v, want it gone", CopyDir, err)
+	if _, err := os.Stat(filepath.Join(root, RuncCopy)); !os.IsNotExist(err) {
+		t.Errorf("after remove, %s: %v, want it gone", RuncCopy, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "opt/cni/bin/bridge")); err != nil {
+		t.Errorf("remove took the plugins with it: %v", err)
 	}
 	if _, err := CopyRunc(t.TempDir()); err == nil {
 		t.Error("CopyRunc of a root without /bin/runc: no error")
