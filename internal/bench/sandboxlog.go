@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"regexp"
-	"sort"
 	"time"
 )
 
@@ -97,13 +96,11 @@ func medianSeconds(ds []time.Duration) (float64, bool) {
 	if len(ds) == 0 {
 		return 0, false
 	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2].Seconds(), true
+	secs := make([]float64, len(ds))
+	for i, d := range ds {
+		secs[i] = d.Seconds()
 	}
-	return (s[n/2-1] + s[n/2]).Seconds() / 2, true
+	return medianOf(secs), true
 }
 
 // addCallTimes adds the medians of the growth pods' calls in a node's
