@@ -243,7 +243,7 @@ func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) []byte
 	for _, unit := range []string{"kubelet", "containerd"} {
 		b, err := l.cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy", "logs", unit+".log").DoRaw(ctx)
 		if err != nil {
-			b, err = l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/journal", map[string]string{"unit": unit}).DoRaw(ctx)
+			b, err = l.probeGet(ctx, "/journal", map[string]string{"unit": unit})
 		}
 		if err != nil {
 			continue
@@ -259,7 +259,7 @@ func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) []byte
 // addExecTimes asks the probe to time the start of the host programs
 // that every pod start runs (exec_<program>_ms).
 func (l *labBoots) addExecTimes(ctx context.Context, figs map[string]float64) error {
-	b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/exec-time", nil).DoRaw(ctx)
+	b, err := l.probeGet(ctx, "/exec-time", nil)
 	if err != nil {
 		return fmt.Errorf("probe /exec-time: %w", err)
 	}
@@ -558,11 +558,15 @@ func (l *labBoots) footprint(ctx context.Context, executables bool) (probe.Footp
 	return f, fmt.Errorf("probe (%s): %w", podState(ctx, l.cs, "probe"), last)
 }
 
+// probeGet asks the probe pod for path, through the API server's proxy.
+func (l *labBoots) probeGet(ctx context.Context, path string, params map[string]string) ([]byte, error) {
+	return l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), path, params).DoRaw(ctx)
+}
+
 // readFootprint asks the probe once, through the API server's proxy.
 func (l *labBoots) readFootprint(ctx context.Context, executables bool) (probe.Footprint, error) {
 	var f probe.Footprint
-	params := map[string]string{"executables": fmt.Sprint(executables)}
-	b, err := l.cs.CoreV1().Pods("default").ProxyGet("http", "probe", fmt.Sprint(probe.Port), "/footprint", params).DoRaw(ctx)
+	b, err := l.probeGet(ctx, "/footprint", map[string]string{"executables": fmt.Sprint(executables)})
 	if err != nil {
 		return f, err
 	}

@@ -68,12 +68,18 @@ type ExecTime struct {
 // the start, not the answer.
 type Starter func(root string, args []string) error
 
-// chrootStart runs args in root (the probe is privileged).
-func chrootStart(root string, args []string) error {
+// hostCommand is args run with root as their root directory (the probe
+// is privileged): the host's programs on the host's files.
+func hostCommand(root string, args ...string) *exec.Cmd {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
 	cmd.Dir = "/"
-	err := cmd.Run()
+	return cmd
+}
+
+// chrootStart runs args in root.
+func chrootStart(root string, args []string) error {
+	err := hostCommand(root, args...).Run()
 	if _, exited := err.(*exec.ExitError); exited {
 		return nil // it ran to its end: a refusal is an answer too
 	}
@@ -115,9 +121,7 @@ func median(sorted []float64) float64 {
 // the host's journalctl. A host without journalctl (kiOS writes these
 // logs to /var/log) gets an error.
 func Journal(root, unit string) ([]byte, error) {
-	cmd := exec.Command("/usr/bin/journalctl", "--no-pager", "-o", "cat", "-u", unit)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
-	cmd.Dir = "/"
+	cmd := hostCommand(root, "/usr/bin/journalctl", "--no-pager", "-o", "cat", "-u", unit)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
