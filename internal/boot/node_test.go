@@ -13,6 +13,8 @@ func TestStepOrder(t *testing.T) {
 	}
 	before := []struct{ first, then, why string }{
 		{"protect-memory", "start-containerd", "containerd, the kubelet and the shims inherit PID 1's OOM score"},
+		{"mount", "host-cgroup", "the host cgroup is made in the cgroup2 mount"},
+		{"host-cgroup", "start-containerd", "containerd, the kubelet and the shims are born in PID 1's cgroup"},
 		{"system-bus", "start-kubelet", "the kubelet takes its shutdown lock at start"},
 		{"wait-containerd", "start-kubelet", "the kubelet starts once the runtime answers"},
 		{"watch-containers", "import-images", "a pod whose image is present starts during the imports, and an event before the subscription is lost"},

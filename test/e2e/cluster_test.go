@@ -591,10 +591,13 @@ func TestJoin(t *testing.T) {
 			}
 		}()
 		// The bound is the upstream kubelet's: its status loop compares
-		// with its own informer's copy of the Node, which relists at most
-		// 30-60 s after the API server's return (client-go's reflector
-		// back-off), then posts within its 10 s period (docs/faults.md).
-		vmtest.Eventually(t, "node Ready, its lease renewed since the API server's return, within 90 s", 90*time.Second+time.Since(back), func() error {
+		// with its own informer's copy of the Node, which relists after
+		// client-go's reflector back-off of [30, 60) s; a relist that
+		// meets the API server while its authorizers still warm up fails
+		// and waits that long again from the return. Then the kubelet
+		// posts within its 10 s period: 3 + 60 + 10 s, and slack for a
+		// TCG machine whose API server has just started (docs/faults.md).
+		vmtest.Eventually(t, "node Ready, its lease renewed since the API server's return, within 120 s", 120*time.Second+time.Since(back), func() error {
 			lease, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "kios-node-1", metav1.GetOptions{})
 			if err != nil {
 				return err

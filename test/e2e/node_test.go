@@ -38,8 +38,8 @@ type Report struct {
 	Shells      []string
 	Mounts      []mounts.Info
 	Processes   []struct {
-		Pid, PPid int
-		Comm, Exe string
+		Pid, PPid         int
+		Comm, Exe, Cgroup string
 	}
 	Addrs     map[string][]string
 	Listening []struct {
@@ -524,6 +524,11 @@ func checkProcesses(r Report) error {
 			continue // kernel threads and container processes
 		}
 		host = append(host, fmt.Sprintf("%d:%s", p.Pid, p.Exe))
+		// Seen from the inspector's cgroup namespace the path may be
+		// relative to the pod's cgroup ("/../../../system").
+		if !strings.HasSuffix(p.Cgroup, "/"+boot.HostCgroup) || strings.Contains(p.Cgroup, "kubepods") {
+			return fmt.Errorf("host process %d (%s) is in cgroup %q, want /%s", p.Pid, p.Exe, p.Cgroup, boot.HostCgroup)
+		}
 		switch {
 		case p.Pid == 1 && p.Exe == "/bin/init":
 		case p.PPid == 1 && (p.Exe == "/bin/containerd" || p.Exe == "/bin/kubelet" || p.Exe == "/bin/containerd-shim-runc-v2"):

@@ -51,6 +51,8 @@ type Process struct {
 	PPid int    `json:"ppid"`
 	Comm string `json:"comm"`
 	Exe  string `json:"exe"`
+	// Cgroup is the process's cgroup v2 path ("/system").
+	Cgroup string `json:"cgroup"`
 }
 
 var interpreters = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true, "zsh": true, "busybox": true,
@@ -144,7 +146,9 @@ func processes() []Process {
 		}
 		ppid, _ := strconv.Atoi(fields[1])
 		exe, _ := os.Readlink(filepath.Join("/proc", d.Name(), "exe"))
-		out = append(out, Process{Pid: pid, PPid: ppid, Comm: s[open+1 : close], Exe: exe})
+		cg, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cgroup"))
+		out = append(out, Process{Pid: pid, PPid: ppid, Comm: s[open+1 : close], Exe: exe,
+			Cgroup: strings.TrimSpace(strings.TrimPrefix(string(cg), "0::"))})
 	}
 	return out
 }
