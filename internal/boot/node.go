@@ -67,7 +67,7 @@ func (n *Node) Steps() []Step {
 	return []Step{
 		{"mount", n.mount},
 		{"protect-memory", func(context.Context) error { return ProtectHostMemory("/proc", "/sys") }},
-		{"host-cgroup", func(context.Context) error { return JoinHostCgroup("/sys/fs/cgroup", os.Getpid()) }},
+		{"host-cgroup", func(context.Context) error { return JoinHostCgroup(mounts.CgroupRoot, os.Getpid()) }},
 		{"overlay-module", n.loadOverlay},
 		{"data", n.data},
 		{"etc", n.mountEtc},

@@ -22,6 +22,10 @@ const (
 	storage = unix.MS_NOSUID | unix.MS_NODEV // container storage must execute
 )
 
+// CgroupRoot is where the cgroup2 hierarchy is mounted; PID 1 makes its
+// host cgroup under it.
+const CgroupRoot = "/sys/fs/cgroup"
+
 // Pseudo are the kernel filesystems, mounted before anything else.
 var Pseudo = []Mount{
 	{"proc", "/proc", "proc", locked, "", 0o555},
@@ -30,7 +34,7 @@ var Pseudo = []Mount{
 	{"devpts", "/dev/pts", "devpts", unix.MS_NOSUID | unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", 0o755},
 	{"shm", "/dev/shm", "tmpfs", locked, "mode=1777", 0o1777},
 	{"securityfs", "/sys/kernel/security", "securityfs", locked, "", 0o755},
-	{"cgroup2", "/sys/fs/cgroup", "cgroup2", locked, "nsdelegate", 0o555},
+	{"cgroup2", CgroupRoot, "cgroup2", locked, "nsdelegate", 0o555},
 	{"bpf", "/sys/fs/bpf", "bpf", locked, "mode=700", 0o700},
 }
 
