@@ -76,7 +76,7 @@ func (v *VM) Expect(pattern string, timeout time.Duration) string {
 	defer cancel()
 	l, i, err := v.WaitLine(ctx, regexp.MustCompile(pattern), v.mark)
 	if err != nil {
-		fatalf(v.t, "console: %v", err)
+		v.consoleFatal(err)
 	}
 	v.mark = i + 1
 	return l.Text
@@ -92,9 +92,16 @@ func (v *VM) ExpectAnywhere(pattern string, timeout time.Duration) string {
 	defer cancel()
 	l, _, err := v.WaitLine(ctx, regexp.MustCompile(pattern), 0)
 	if err != nil {
-		fatalf(v.t, "console: %v", err)
+		v.consoleFatal(err)
 	}
 	return l.Text
+}
+
+// consoleFatal fails a wait for a console line, with the console's
+// digest: whether the node was still running, and what the kernel said.
+func (v *VM) consoleFatal(err error) {
+	v.t.Helper()
+	fatalf(v.t, "console: %v\n\t%s", err, strings.Join(Digest(v.Lines()), "\n\t"))
 }
 
 // FreePort returns a TCP port free on 127.0.0.1 now, for QEMU to bind
