@@ -10,7 +10,9 @@ import (
 )
 
 func TestDigest(t *testing.T) {
-	at := func(s float64, text string) vm.Line { return vm.Line{At: time.Duration(s * float64(time.Second)), Text: text} }
+	at := func(s float64, text string) vm.Line {
+		return vm.Line{At: time.Duration(s * float64(time.Second)), Text: text}
+	}
 	for _, tc := range []struct {
 		name  string
 		lines []vm.Line
