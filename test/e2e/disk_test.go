@@ -289,6 +289,14 @@ func TestDataPartition(t *testing.T) {
 	t.Run("the data disk fails writes for 30 s", func(t *testing.T) {
 		from := len(v.Lines())
 		before := status(t)
+		// The renamed node's web pod may start after the writer and the
+		// inspector the subtests before waited for (2026-12-05: its
+		// container started as this subtest began and refused the first
+		// request): the fault begins once it answers.
+		vmtest.Eventually(t, "web pod answers before the fault", 2*time.Minute, func() error {
+			_, err := get(web)
+			return err
+		})
 		if err := v.DiskWriteErrors(true); err != nil {
 			t.Fatal(err)
 		}
