@@ -17,10 +17,21 @@ var kernelTrouble = []struct {
 	re   *regexp.Regexp
 }{
 	{"rcu stall", regexp.MustCompile(`rcu: INFO: .* detected stalls`)},
-	{"soft lockup", regexp.MustCompile(`soft lockup`)},
-	{"hung task", regexp.MustCompile(`blocked for more than \d+ seconds`)},
+	{"soft lockup", softLockup},
+	{"hung task", hungTask},
 	{"oom kill", regexp.MustCompile(`Killed process \d+`)},
 	{"kernel bug", regexp.MustCompile(`BUG: (kernel|unable|Bad|scheduling)|Oops:|Kernel panic`)},
+}
+
+var (
+	softLockup = regexp.MustCompile(`soft lockup`)
+	hungTask   = regexp.MustCompile(`hung_task|blocked for more than`)
+)
+
+// Stalled says whether a console line is the kernel reporting a CPU or
+// a task stuck: a soft lockup or a hung task.
+func Stalled(text string) bool {
+	return softLockup.MatchString(text) || hungTask.MatchString(text)
 }
 
 // pid1Line matches the lines PID 1 writes (kios: t=...).

@@ -9,6 +9,23 @@ import (
 	"kios.dev/kios/internal/vm"
 )
 
+func TestStalled(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"watchdog: BUG: soft lockup - CPU#1 stuck for 104s! [kubelet:119]", true},
+		{"INFO: task kubelet:119 blocked for more than 120 seconds.", true},
+		{`"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.`, true},
+		{"rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", false},
+		{"kios: t=8.175 step=modules status=start", false},
+	} {
+		if got := Stalled(tc.text); got != tc.want {
+			t.Errorf("Stalled(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestDigest(t *testing.T) {
 	at := func(s float64, text string) vm.Line {
 		return vm.Line{At: time.Duration(s * float64(time.Second)), Text: text}
