@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -47,7 +48,7 @@ var Catalog = []Image{
 	{
 		Name:     "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",
 		Upstream: "Docker Hub's busybox:1.37.0",
-		Differs:  "Debian's busybox-static 1.35.0 (its applet set, statically linked against glibc)",
+		Differs:  "Debian's busybox-static 1.35.0 (its applet set, statically linked against glibc), with Debian's static bash as /bin/sh (Debian's ash drops environment variables whose names are not shell identifiers; upstream's passes them on)",
 		fill:     withBusybox(nil),
 		config:   v1.Config{Cmd: []string{"sh"}},
 	},
@@ -139,10 +140,20 @@ func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) e
 		}
 		t.copy("bin/busybox", 0o755, bb)
 		for _, applet := range strings.Fields(string(out)) {
-			if applet != "bin/busybox" {
-				t.symlink(applet, "/bin/busybox")
+			if applet == "bin/busybox" {
+				continue
 			}
+			t.symlink(applet, "/bin/busybox")
+			// Upstream's busybox image has every applet in /bin, and
+			// tests name them there (/bin/sysctl is sbin/sysctl in
+			// Debian's list).
+			t.symlink(path.Join("bin", path.Base(applet)), "/bin/busybox")
 		}
+		// Debian's ash drops environment variables whose names are not
+		// shell identifiers (envFrom a ConfigMap with key data-1);
+		// upstream's keeps them for the programs it runs, and so does
+		// bash.
+		t.copy("bin/sh", 0o755, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"))
 		t.file("etc/passwd", 0o644, []byte(passwd))
 		t.file("etc/group", 0o644, []byte(group))
 		t.dir("tmp", fs.ModeSticky|0o777)
@@ -156,9 +167,17 @@ func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) e
 	}
 }
 
+// agnhostBash is upstream agnhost's /bin/bash, which tests run; /bin/sh
+// is already Debian's static bash.
+func agnhostBash(_ Inputs, t *tree) error {
+	t.symlink("bin/bash", "sh")
+	return nil
+}
+
 func agnhost(in Inputs, t *tree) error {
-	// Tests run /bin/bash in agnhost (upstream's image installs bash).
-	t.copy("bin/bash", 0o755, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"))
+	if err := agnhostBash(in, t); err != nil {
+		return err
+	}
 	t.copy("agnhost", 0o755, filepath.Join(in.E2E, "agnhost"))
 	t.symlink("agnhost-2", "agnhost")
 	t.dir("uploads", 0o755)

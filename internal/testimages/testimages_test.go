@@ -114,3 +114,49 @@ func TestArchiveNames(t *testing.T) {
 		t.Errorf("agnhost's archive: got %s, want agnhost-2.59.tar", got)
 	}
 }
+
+// The busybox image lays out what upstream's has where the tests look:
+// every applet in /bin as well as at Debian's path, and a /bin/sh that
+// passes on environment variables whose names are not identifiers.
+func TestBusyboxLayout(t *testing.T) {
+	debs := t.TempDir()
+	bb := filepath.Join(debs, "busybox-static", "bin", "busybox")
+	bash := filepath.Join(debs, "bash-static", "bin", "bash-static")
+	for p, body := range map[string]string{
+		// busybox --list-full, as Debian's prints it.
+		bb:   "#!/bin/sh\nprintf 'bin/busybox\\nbin/sh\\nsbin/sysctl\\nusr/bin/env\\n'\n",
+		bash: "bash",
+	} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := newTree()
+	if err := withBusybox(agnhostBash)(Inputs{Debs: debs}, tr); err != nil {
+		t.Fatal(err)
+	}
+	type entry struct{ Link, Src string }
+	got := map[string]entry{}
+	for _, p := range []string{"bin/sysctl", "sbin/sysctl", "bin/env", "usr/bin/env", "bin/sh", "bin/bash"} {
+		e, ok := tr.t.Get(p)
+		if !ok {
+			t.Errorf("/%s is missing", p)
+			continue
+		}
+		got[p] = entry{e.Link, e.Src}
+	}
+	want := map[string]entry{
+		"bin/sysctl":  {Link: "/bin/busybox"},
+		"sbin/sysctl": {Link: "/bin/busybox"},
+		"bin/env":     {Link: "/bin/busybox"},
+		"usr/bin/env": {Link: "/bin/busybox"},
+		"bin/sh":      {Src: bash},
+		"bin/bash":    {Link: "sh"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("busybox image (-want +got):\n%s", d)
+	}
+}
