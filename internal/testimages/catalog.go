@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -55,7 +56,7 @@ var Catalog = []Image{
 	{
 		Name:     "registry.k8s.io/e2e-test-images/agnhost:2.59",
 		Upstream: "agnhost on Alpine with bind-tools, curl, netcat, iproute2, iperf, bash, coredns 1.6.2 and a fake registry",
-		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash, and busybox's tools instead of Alpine's packages (no curl, dig, iperf, coredns or fake registry)",
+		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash and Debian's curl, and busybox's tools instead of Alpine's other packages (no dig, iperf, coredns or fake registry)",
 		fill:     withBusybox(agnhost),
 		config:   agnhostConfig,
 	},
@@ -174,9 +175,23 @@ func agnhostBash(_ Inputs, t *tree) error {
 	return nil
 }
 
+// curlPackages are Debian's curl and the libraries it links, in the
+// order they are laid down: the tests' lifecycle hooks and the
+// networking checks run curl in agnhost (upstream's image has Alpine's).
+var curlPackages = []string{
+	"libc6", "libgcc-s1", "zlib1g", "libzstd1", "libbrotli1", "libssl3", "libffi8", "libgmp10",
+	"libnettle8", "libhogweed6", "libtasn1-6", "libp11-kit0", "libunistring2", "libidn2-0", "libgnutls30",
+	"libcom-err2", "libkeyutils1", "libkrb5support0", "libk5crypto3", "libkrb5-3", "libgssapi-krb5-2",
+	"libdb5.3", "libsasl2-modules-db", "libsasl2-2", "libldap-2.5-0", "libnghttp2-14", "libpsl5",
+	"librtmp1", "libssh2-1", "libcurl4", "curl",
+}
+
 func agnhost(in Inputs, t *tree) error {
 	if err := agnhostBash(in, t); err != nil {
 		return err
+	}
+	if err := overlayAll(in, t, curlPackages); err != nil {
+		return fmt.Errorf("curl: %w", err)
 	}
 	t.copy("agnhost", 0o755, filepath.Join(in.E2E, "agnhost"))
 	t.symlink("agnhost-2", "agnhost")
@@ -191,11 +206,19 @@ func agnhost(in Inputs, t *tree) error {
 // order they are laid down.
 var nginxPackages = []string{"libc6", "libcrypt1", "libpcre2-8-0", "libssl3", "zlib1g", "nginx-common", "nginx"}
 
-func nginx(in Inputs, t *tree) error {
-	for _, p := range nginxPackages {
+// overlayAll lays down the unpacked Debian packages, in order.
+func overlayAll(in Inputs, t *tree, packages []string) error {
+	for _, p := range packages {
 		if err := t.overlay(filepath.Join(in.Debs, p)); err != nil {
-			return fmt.Errorf("nginx image, package %s: %w", p, err)
+			return fmt.Errorf("package %s: %w", p, err)
 		}
+	}
+	return nil
+}
+
+func nginx(in Inputs, t *tree) error {
+	if err := overlayAll(in, t, nginxPackages); err != nil {
+		return fmt.Errorf("nginx image: %w", err)
 	}
 	// What the packages' maintainer scripts would do on install, and the
 	// upstream image's logs to the container's output.
@@ -220,7 +243,7 @@ func (in Inputs) Check() error {
 			missing = append(missing, p)
 		}
 	}
-	for _, p := range nginxPackages {
+	for _, p := range slices.Concat(nginxPackages, curlPackages) {
 		if _, err := os.Stat(filepath.Join(in.Debs, p)); err != nil {
 			missing = append(missing, filepath.Join(in.Debs, p))
 		}
