@@ -56,7 +56,7 @@ var Catalog = []Image{
 	{
 		Name:     "registry.k8s.io/e2e-test-images/agnhost:2.59",
 		Upstream: "agnhost on Alpine with bind-tools, curl, netcat, iproute2, iperf, bash, coredns 1.6.2 and a fake registry",
-		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash and Debian's curl, and busybox's tools instead of Alpine's other packages (no dig, iperf, coredns or fake registry)",
+		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash and Debian's curl, and busybox's tools instead of Alpine's other packages (no dig, iperf or coredns); the fake registry serves kiOS's pause image as pause:testing",
 		fill:     withBusybox(agnhost),
 		config:   agnhostConfig,
 	},
@@ -94,16 +94,20 @@ var Catalog = []Image{
 			ExposedPorts: map[string]struct{}{"80/tcp": {}},
 		},
 	},
-	{
-		Name:     "registry.k8s.io/pause:3.10.1",
-		Upstream: "the pause program of Kubernetes' build/pause (C), USER 65535",
-		Differs:  "kiOS's own pause program (Go, cmd/pause: holds the namespaces, reaps children, exits on SIGINT and SIGTERM)",
-		fill: func(in Inputs, t *tree) error {
-			t.copy("pause", 0o755, in.Pause)
-			return nil
-		},
-		config: v1.Config{User: "65535:65535", Entrypoint: []string{"/pause"}},
+	pauseImage,
+}
+
+// pauseImage is the pods' sandbox image, and the image agnhost's fake
+// registry serves.
+var pauseImage = Image{
+	Name:     "registry.k8s.io/pause:3.10.1",
+	Upstream: "the pause program of Kubernetes' build/pause (C), USER 65535",
+	Differs:  "kiOS's own pause program (Go, cmd/pause: holds the namespaces, reaps children, exits on SIGINT and SIGTERM)",
+	fill: func(in Inputs, t *tree) error {
+		t.copy("pause", 0o755, in.Pause)
+		return nil
 	},
+	config: v1.Config{User: "65535:65535", Entrypoint: []string{"/pause"}},
 }
 
 var agnhostConfig = v1.Config{
@@ -192,6 +196,9 @@ func agnhost(in Inputs, t *tree) error {
 	}
 	if err := overlayAll(in, t, curlPackages); err != nil {
 		return fmt.Errorf("curl: %w", err)
+	}
+	if err := withFakeRegistry(in, t); err != nil {
+		return err
 	}
 	t.copy("agnhost", 0o755, filepath.Join(in.E2E, "agnhost"))
 	t.symlink("agnhost-2", "agnhost")
