@@ -56,7 +56,7 @@ var Catalog = []Image{
 	{
 		Name:     "registry.k8s.io/e2e-test-images/agnhost:2.59",
 		Upstream: "agnhost on Alpine with bind-tools, curl, netcat, iproute2, iperf, bash, coredns 1.6.2 and a fake registry",
-		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash and Debian's curl, and busybox's tools instead of Alpine's other packages (no dig, iperf or coredns); the fake registry serves kiOS's pause image as pause:testing",
+		Differs:  "agnhost compiled from the kubelet's Kubernetes module; Debian's static bash, curl and OpenBSD netcat, and busybox's tools instead of Alpine's other packages (no dig, iperf or coredns); the fake registry serves kiOS's pause image as pause:testing",
 		fill:     withBusybox(agnhost),
 		config:   agnhostConfig,
 	},
@@ -179,15 +179,17 @@ func agnhostBash(_ Inputs, t *tree) error {
 	return nil
 }
 
-// curlPackages are Debian's curl and the libraries it links, in the
-// order they are laid down: the tests' lifecycle hooks and the
-// networking checks run curl in agnhost (upstream's image has Alpine's).
+// curlPackages are Debian's curl and OpenBSD netcat and the libraries
+// they link, in the order they are laid down: the tests' lifecycle hooks
+// and the networking checks run curl and `nc -u` in agnhost (upstream's
+// image has Alpine's; busybox's nc has no UDP).
 var curlPackages = []string{
 	"libc6", "libgcc-s1", "zlib1g", "libzstd1", "libbrotli1", "libssl3", "libffi8", "libgmp10",
 	"libnettle8", "libhogweed6", "libtasn1-6", "libp11-kit0", "libunistring2", "libidn2-0", "libgnutls30",
 	"libcom-err2", "libkeyutils1", "libkrb5support0", "libk5crypto3", "libkrb5-3", "libgssapi-krb5-2",
 	"libdb5.3", "libsasl2-modules-db", "libsasl2-2", "libldap-2.5-0", "libnghttp2-14", "libpsl5",
 	"librtmp1", "libssh2-1", "libcurl4", "curl",
+	"libmd0", "libbsd0", "netcat-openbsd",
 }
 
 func agnhost(in Inputs, t *tree) error {
@@ -195,8 +197,10 @@ func agnhost(in Inputs, t *tree) error {
 		return err
 	}
 	if err := overlayAll(in, t, curlPackages); err != nil {
-		return fmt.Errorf("curl: %w", err)
+		return fmt.Errorf("curl and netcat: %w", err)
 	}
+	// What netcat-openbsd's postinst does with update-alternatives.
+	t.symlink("bin/nc", "nc.openbsd")
 	if err := withFakeRegistry(in, t); err != nil {
 		return err
 	}
