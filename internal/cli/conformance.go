@@ -39,16 +39,19 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("conformance: no e2e.test in %q (components/build.sh e2e): %w", *e2e, err)
 	}
 	kc := *kubeconfig
+	var images map[string]string
 	if *dir != "" {
 		kc = filepath.Join(*dir, up.Kubeconfig)
-		files, err := testimages.BuildAll(testimages.Inputs{E2E: *e2e, Debs: *debs, Pause: *pause}, filepath.Join(*out, "images"))
+		built, err := testimages.BuildAll(testimages.Inputs{E2E: *e2e, Debs: *debs, Pause: *pause}, filepath.Join(*out, "images"))
 		if err != nil {
 			return fmt.Errorf("conformance: test images: %w", err)
 		}
-		for _, f := range files {
-			if err := up.Load(*dir, f, stdout); err != nil {
+		images = map[string]string{}
+		for _, b := range built {
+			if err := up.Load(*dir, b.File, stdout); err != nil {
 				return fmt.Errorf("conformance: %w", err)
 			}
+			images[b.Name] = b.Digest
 		}
 	}
 	passes, err := conformance.Select(conformance.Passes(*procs), strings.Split(*only, ","))
@@ -62,7 +65,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		passes = []conformance.Pass{p}
 	}
 	r, err := conformance.Run(context.Background(), conformance.Config{
-		E2E: *e2e, Kubeconfig: kc, Out: filepath.Join(*out, *node), Node: *node, Passes: passes, Output: stdout, Timeout: *timeout,
+		E2E: *e2e, Kubeconfig: kc, Out: filepath.Join(*out, *node), Node: *node, Passes: passes, Output: stdout, Timeout: *timeout, Images: images,
 	})
 	if err != nil {
 		return fmt.Errorf("conformance: %w", err)

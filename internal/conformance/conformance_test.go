@@ -149,3 +149,20 @@ func TestMarkUnreached(t *testing.T) {
 		t.Errorf("outcomes (-want +got):\n%s", d)
 	}
 }
+
+// Two runs name the same set of test images only when every image and
+// digest agree, whatever the order they were recorded in.
+func TestImagesID(t *testing.T) {
+	a := Result{Images: map[string]string{"busybox": "sha256:1", "agnhost": "sha256:2"}}
+	same := Result{Images: map[string]string{"agnhost": "sha256:2", "busybox": "sha256:1"}}
+	other := Result{Images: map[string]string{"busybox": "sha256:1", "agnhost": "sha256:3"}}
+	if a.ImagesID() != same.ImagesID() {
+		t.Errorf("the same images: %q and %q", a.ImagesID(), same.ImagesID())
+	}
+	if a.ImagesID() == other.ImagesID() {
+		t.Errorf("agnhost differs, both %q", a.ImagesID())
+	}
+	if got := (Result{}).ImagesID(); got != "upstream's (pulled by the nodes)" {
+		t.Errorf("no images recorded: %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -25,6 +26,28 @@ type Result struct {
 	Date   string     `json:"date"`
 	Passes []PassTime `json:"passes"`
 	Tests  []Outcome  `json:"tests"`
+	// Images are the test images the nodes ran, name -> manifest digest;
+	// empty when the nodes pulled upstream's.
+	Images map[string]string `json:"images,omitempty"`
+}
+
+// ImagesID names the set of test images a run used, so runs on
+// different days can be shown side by side only when they ran the same
+// images: a short digest of the sorted name@digest list.
+func (r Result) ImagesID() string {
+	if len(r.Images) == 0 {
+		return "upstream's (pulled by the nodes)"
+	}
+	names := make([]string, 0, len(r.Images))
+	for n := range r.Images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s@%s\n", n, r.Images[n])
+	}
+	return fmt.Sprintf("rebuilt, set %x", h.Sum(nil)[:6])
 }
 
 // Count is the number of tests with the status.
@@ -133,6 +156,7 @@ func Markdown(w io.Writer, results []Result) {
 		}
 	}
 	row("date", func(r Result) string { return r.Date })
+	row("test images", Result.ImagesID)
 	for _, s := range []string{"passed", "failed", "skipped"} {
 		row(s, func(r Result) string { return fmt.Sprint(r.Count(s)) })
 	}

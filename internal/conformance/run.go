@@ -23,6 +23,9 @@ type Config struct {
 	// Timeout bounds each pass (ginkgo's --timeout; 4h when zero): a pass
 	// that reaches it is interrupted and still reports the tests it ran.
 	Timeout time.Duration
+	// Images are the test images pushed for the run (name -> digest),
+	// recorded in the result.
+	Images map[string]string
 }
 
 // Args is the command line of one pass: ginkgo running the precompiled
@@ -52,7 +55,7 @@ func (c Config) budget() time.Duration { return cmp.Or(c.Timeout, 4*time.Hour) }
 // recorded and the next still runs; the error names a pass that left no
 // report.
 func Run(ctx context.Context, c Config) (Result, error) {
-	r := Result{Node: c.Node, Date: time.Now().UTC().Format("2006-01-02")}
+	r := Result{Node: c.Node, Date: time.Now().UTC().Format("2006-01-02"), Images: c.Images}
 	// ginkgo runs e2e.test in the binary's own directory: every path it
 	// is given must be absolute.
 	for _, p := range []*string{&c.E2E, &c.Kubeconfig, &c.Out} {

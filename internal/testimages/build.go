@@ -41,26 +41,37 @@ func (im Image) ArchiveName() string {
 	return strings.ReplaceAll(n, ":", "-") + ".tar"
 }
 
+// Built is one test image written to an archive.
+type Built struct {
+	Name   string // the upstream name it is pushed under
+	Digest string // its manifest's digest: the same inputs give the same digest
+	File   string // the docker-archive
+}
+
 // BuildAll writes every image of the catalog to dir as a docker-archive
-// (what `kios load` pushes) and returns the files in catalog order.
-func BuildAll(in Inputs, dir string) ([]string, error) {
+// (what `kios load` pushes), in catalog order.
+func BuildAll(in Inputs, dir string) ([]Built, error) {
 	if err := in.Check(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var files []string
+	var built []Built
 	for _, im := range Catalog {
 		img, ref, err := im.Image(in)
 		if err != nil {
 			return nil, err
 		}
+		digest, err := img.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", im.Name, err)
+		}
 		f := filepath.Join(dir, im.ArchiveName())
 		if err := ociimage.WriteArchive(f, ref, img); err != nil {
 			return nil, fmt.Errorf("%s: %w", im.Name, err)
 		}
-		files = append(files, f)
+		built = append(built, Built{Name: im.Name, Digest: digest.String(), File: f})
 	}
-	return files, nil
+	return built, nil
 }
