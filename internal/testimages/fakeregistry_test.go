@@ -4,12 +4,15 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"kios.dev/kios/internal/ociimage"
 )
@@ -68,5 +71,44 @@ func TestFakeRegistryLayout(t *testing.T) {
 	want := []string{"blobs/" + cfg.String(), "blobs/" + ld.String(), "manifests/" + digest.String()}
 	if d := cmp.Diff(want, named, cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
 		t.Errorf("files named by digest (-want +got):\n%s", d)
+	}
+}
+
+// The digest BuildAll records is the one the lab registry serves: the
+// image read back from its archive, as `kios load` pushes it, has the
+// same manifest digest.
+func TestArchiveKeepsDigest(t *testing.T) {
+	layer := newTree()
+	layer.file("pause", 0o755, []byte("pause"))
+	data, err := layer.tar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, ref, err := ociimage.FromLayer("registry.k8s.io/pause:3.10.1", data, v1.Config{Entrypoint: []string{"/pause"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "pause.tar")
+	if err := ociimage.WriteArchive(f, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag("registry.k8s.io/pause:3.10.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := tarball.ImageFromPath(f, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := back.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("digest read back from the archive: %s, built: %s", got, want)
 	}
 }
