@@ -199,8 +199,10 @@ func agnhost(in Inputs, t *tree) error {
 	if err := overlayAll(in, t, curlPackages); err != nil {
 		return fmt.Errorf("curl and netcat: %w", err)
 	}
-	// What netcat-openbsd's postinst does with update-alternatives.
+	// What netcat-openbsd's postinst does with update-alternatives, and
+	// in place of busybox's nc, which comes first in PATH.
 	t.symlink("bin/nc", "nc.openbsd")
+	t.symlink("usr/bin/nc", "/bin/nc.openbsd")
 	if err := withFakeRegistry(in, t); err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -158,5 +160,69 @@ func TestBusyboxLayout(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("busybox image (-want +got):\n%s", d)
+	}
+}
+
+// In agnhost, the tools the tests run are found first along the image's
+// PATH, ahead of busybox's applets of the same name (busybox's nc is in
+// /usr/bin, which PATH lists before /bin).
+func TestAgnhostPathFindsTools(t *testing.T) {
+	root := t.TempDir()
+	in := Inputs{E2E: filepath.Join(root, "e2e"), Debs: filepath.Join(root, "debs"), Pause: filepath.Join(root, "pause")}
+	files := map[string]string{
+		filepath.Join(in.Debs, "busybox-static", "bin", "busybox"):    "#!/bin/sh\nprintf 'bin/busybox\\nbin/sh\\nusr/bin/nc\\nbin/ls\\n'\n",
+		filepath.Join(in.Debs, "bash-static", "bin", "bash-static"):   "bash",
+		filepath.Join(in.Debs, "curl", "usr", "bin", "curl"):          "curl",
+		filepath.Join(in.Debs, "netcat-openbsd", "bin", "nc.openbsd"): "nc",
+		filepath.Join(in.E2E, "agnhost"):                              "agnhost",
+		filepath.Join(in.E2E, "agnhost-files", "localhost.crt"):       "crt",
+		filepath.Join(in.E2E, "agnhost-files", "localhost.key"):       "key",
+		in.Pause: "pause",
+	}
+	for _, p := range curlPackages {
+		if err := os.MkdirAll(filepath.Join(in.Debs, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := newTree()
+	if err := withBusybox(agnhost)(in, tr); err != nil {
+		t.Fatal(err)
+	}
+	// which finds name along PATH as execvp does, following links.
+	which := func(name string) string {
+		for _, dir := range []string{"usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"} {
+			p := dir + "/" + name
+			for hops := 0; hops < 10; hops++ {
+				e, ok := tr.t.Get(p)
+				if !ok {
+					break
+				}
+				if e.Link == "" {
+					return p
+				}
+				if strings.HasPrefix(e.Link, "/") {
+					p = strings.TrimPrefix(e.Link, "/")
+				} else {
+					p = path.Join(path.Dir(p), e.Link)
+				}
+			}
+		}
+		return ""
+	}
+	got := map[string]string{}
+	for _, n := range []string{"sh", "bash", "nc", "curl", "ls"} {
+		got[n] = which(n)
+	}
+	want := map[string]string{"sh": "bin/sh", "bash": "bin/sh", "nc": "bin/nc.openbsd", "curl": "usr/bin/curl", "ls": "bin/busybox"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("what agnhost runs for each name (-want +got):\n%s", d)
 	}
 }
