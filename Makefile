@@ -4,7 +4,7 @@ OUT   := out
 PARTS := $(OUT)/parts
 GO    := go
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
-DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs procps mount openssl debootstrap
+DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools e2fsprogs procps mount openssl debootstrap gcc make libc6-dev bzip2 curl
 include components/versions.env
 
 .PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-pods bench-floor bench-probe bench-churn conformance clean
@@ -86,6 +86,7 @@ node: build
 test: build controlplane
 	@components/build.sh e2e
 	@components/build.sh e2e-debs
+	@components/build.sh busybox
 	$(GO) test -count=1 -timeout 55m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
@@ -171,6 +172,7 @@ CONFORMANCE_FLAGS = --procs $(CONFORMANCE_PROCS) --timeout $(CONFORMANCE_TIMEOUT
 conformance: build
 	@components/build.sh e2e
 	@components/build.sh e2e-debs
+	@components/build.sh busybox
 ifeq ($(origin KUBECONFIG),command line)
 	$(OUT)/kios conformance --kubeconfig $(KUBECONFIG) --node cluster $(CONFORMANCE_FLAGS)
 else

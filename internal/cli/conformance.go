@@ -20,6 +20,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	cache := defaultCache()
 	e2e := fs.String("e2e", newest(cache, "e2e-v*"), "e2e.test and ginkgo (components/build.sh e2e)")
 	debs := fs.String("debs", filepath.Join(cache, "e2e-debs"), "the test images' Debian packages (components/build.sh e2e-debs)")
+	busybox := fs.String("busybox", filepath.Join(newest(cache, "busybox-*"), "busybox"), "busybox built from upstream's source for the test images (components/build.sh busybox)")
 	pause := fs.String("pause", filepath.Join(filepath.Dir(defaultParts()), "bin", "pause"), "kiOS's pause program (make build)")
 	dir := fs.String("dir", "", "a `kios up` lab to test: its kubeconfig, and its registry for the test images")
 	kubeconfig := fs.String("kubeconfig", "", "any other cluster to test (its nodes pull the test images from their registries)")
@@ -42,7 +43,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	var images map[string]string
 	if *dir != "" {
 		kc = filepath.Join(*dir, up.Kubeconfig)
-		built, err := testimages.BuildAll(testimages.Inputs{E2E: *e2e, Debs: *debs, Pause: *pause}, filepath.Join(*out, "images"))
+		built, err := testimages.BuildAll(testimages.Inputs{E2E: *e2e, Debs: *debs, Pause: *pause, Busybox: *busybox}, filepath.Join(*out, "images"))
 		if err != nil {
 			return fmt.Errorf("conformance: test images: %w", err)
 		}

@@ -30,6 +30,11 @@ type Inputs struct {
 	Debs string
 	// Pause is kiOS's pause program.
 	Pause string
+	// Busybox is busybox built from upstream's source
+	// (build/cache/busybox-<version>/busybox): Debian's ash drops
+	// environment variables whose names are not shell identifiers
+	// (envFrom a ConfigMap with key data-1), upstream's passes them on.
+	Busybox string
 }
 
 // Image is one test image: its upstream name, how upstream builds it,
@@ -49,7 +54,7 @@ var Catalog = []Image{
 	{
 		Name:     "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",
 		Upstream: "Docker Hub's busybox:1.37.0",
-		Differs:  "Debian's busybox-static 1.35.0 (its applet set, statically linked against glibc), with Debian's static bash as /bin/sh (Debian's ash drops environment variables whose names are not shell identifiers; upstream's passes them on)",
+		Differs:  "busybox 1.37.0 built here from upstream's source with its default configuration, statically linked against glibc (components/build.sh busybox); every applet also in /bin",
 		fill:     withBusybox(nil),
 		config:   v1.Config{Cmd: []string{"sh"}},
 	},
@@ -138,7 +143,7 @@ nogroup:x:65534:
 // usual directories under what more adds.
 func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) error {
 	return func(in Inputs, t *tree) error {
-		bb := filepath.Join(in.Debs, "busybox-static", "bin", "busybox")
+		bb := in.Busybox
 		out, err := exec.Command(bb, "--list-full").Output()
 		if err != nil {
 			return fmt.Errorf("list busybox's applets (%s --list-full): %w", bb, err)
@@ -154,11 +159,6 @@ func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) e
 			// Debian's list).
 			t.symlink(path.Join("bin", path.Base(applet)), "/bin/busybox")
 		}
-		// Debian's ash drops environment variables whose names are not
-		// shell identifiers (envFrom a ConfigMap with key data-1);
-		// upstream's keeps them for the programs it runs, and so does
-		// bash.
-		t.copy("bin/sh", 0o755, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"))
 		t.file("etc/passwd", 0o644, []byte(passwd))
 		t.file("etc/group", 0o644, []byte(group))
 		t.dir("tmp", fs.ModeSticky|0o777)
@@ -172,10 +172,9 @@ func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) e
 	}
 }
 
-// agnhostBash is upstream agnhost's /bin/bash, which tests run; /bin/sh
-// is already Debian's static bash.
-func agnhostBash(_ Inputs, t *tree) error {
-	t.symlink("bin/bash", "sh")
+// agnhostBash is upstream agnhost's /bin/bash, which tests run.
+func agnhostBash(in Inputs, t *tree) error {
+	t.copy("bin/bash", 0o755, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"))
 	return nil
 }
 
@@ -250,7 +249,7 @@ func (in Inputs) Check() error {
 	for _, p := range []string{
 		filepath.Join(in.E2E, "agnhost"), filepath.Join(in.E2E, "nnp"),
 		filepath.Join(in.E2E, "agnhost-files", "localhost.crt"),
-		filepath.Join(in.Debs, "busybox-static", "bin", "busybox"), filepath.Join(in.Debs, "bash-static", "bin", "bash-static"), in.Pause,
+		in.Busybox, filepath.Join(in.Debs, "bash-static", "bin", "bash-static"), in.Pause,
 	} {
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
@@ -262,7 +261,7 @@ func (in Inputs) Check() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("test image inputs missing (components/build.sh e2e e2e-debs, make build): %s", strings.Join(missing, ", "))
+		return fmt.Errorf("test image inputs missing (components/build.sh e2e e2e-debs busybox, make build): %s", strings.Join(missing, ", "))
 	}
 	return nil
 }

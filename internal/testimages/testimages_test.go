@@ -92,11 +92,11 @@ func TestTreeOverlayLeavesDocsOut(t *testing.T) {
 }
 
 func TestMissingInputsAreNamed(t *testing.T) {
-	err := Inputs{E2E: "/nonexistent/e2e", Debs: "/nonexistent/debs", Pause: "/nonexistent/pause"}.Check()
+	err := Inputs{E2E: "/nonexistent/e2e", Debs: "/nonexistent/debs", Pause: "/nonexistent/pause", Busybox: "/nonexistent/busybox"}.Check()
 	if err == nil {
 		t.Fatal("Check with no inputs: got nil")
 	}
-	for _, want := range []string{"/nonexistent/e2e/agnhost", "/nonexistent/debs/busybox-static/bin/busybox", "/nonexistent/pause", "/nonexistent/debs/nginx"} {
+	for _, want := range []string{"/nonexistent/e2e/agnhost", "/nonexistent/busybox", "/nonexistent/pause", "/nonexistent/debs/nginx"} {
 		if !bytes.Contains([]byte(err.Error()), []byte(want)) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
@@ -118,11 +118,11 @@ func TestArchiveNames(t *testing.T) {
 }
 
 // The busybox image lays out what upstream's has where the tests look:
-// every applet in /bin as well as at Debian's path, and a /bin/sh that
-// passes on environment variables whose names are not identifiers.
+// every applet in /bin as well as at the path busybox lists; agnhost
+// adds bash.
 func TestBusyboxLayout(t *testing.T) {
 	debs := t.TempDir()
-	bb := filepath.Join(debs, "busybox-static", "bin", "busybox")
+	bb := filepath.Join(debs, "busybox")
 	bash := filepath.Join(debs, "bash-static", "bin", "bash-static")
 	for p, body := range map[string]string{
 		// busybox --list-full, as Debian's prints it.
@@ -137,7 +137,7 @@ func TestBusyboxLayout(t *testing.T) {
 		}
 	}
 	tr := newTree()
-	if err := withBusybox(agnhostBash)(Inputs{Debs: debs}, tr); err != nil {
+	if err := withBusybox(agnhostBash)(Inputs{Debs: debs, Busybox: bb}, tr); err != nil {
 		t.Fatal(err)
 	}
 	type entry struct{ Link, Src string }
@@ -155,8 +155,8 @@ func TestBusyboxLayout(t *testing.T) {
 		"sbin/sysctl": {Link: "/bin/busybox"},
 		"bin/env":     {Link: "/bin/busybox"},
 		"usr/bin/env": {Link: "/bin/busybox"},
-		"bin/sh":      {Src: bash},
-		"bin/bash":    {Link: "sh"},
+		"bin/sh":      {Link: "/bin/busybox"},
+		"bin/bash":    {Src: bash},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("busybox image (-want +got):\n%s", d)
@@ -168,9 +168,9 @@ func TestBusyboxLayout(t *testing.T) {
 // /usr/bin, which PATH lists before /bin).
 func TestAgnhostPathFindsTools(t *testing.T) {
 	root := t.TempDir()
-	in := Inputs{E2E: filepath.Join(root, "e2e"), Debs: filepath.Join(root, "debs"), Pause: filepath.Join(root, "pause")}
+	in := Inputs{E2E: filepath.Join(root, "e2e"), Debs: filepath.Join(root, "debs"), Pause: filepath.Join(root, "pause"), Busybox: filepath.Join(root, "busybox")}
 	files := map[string]string{
-		filepath.Join(in.Debs, "busybox-static", "bin", "busybox"):    "#!/bin/sh\nprintf 'bin/busybox\\nbin/sh\\nusr/bin/nc\\nbin/ls\\n'\n",
+		in.Busybox: "#!/bin/sh\nprintf 'bin/busybox\\nbin/sh\\nusr/bin/nc\\nbin/ls\\n'\n",
 		filepath.Join(in.Debs, "bash-static", "bin", "bash-static"):   "bash",
 		filepath.Join(in.Debs, "curl", "usr", "bin", "curl"):          "curl",
 		filepath.Join(in.Debs, "netcat-openbsd", "bin", "nc.openbsd"): "nc",
@@ -221,7 +221,7 @@ func TestAgnhostPathFindsTools(t *testing.T) {
 	for _, n := range []string{"sh", "bash", "nc", "curl", "ls"} {
 		got[n] = which(n)
 	}
-	want := map[string]string{"sh": "bin/sh", "bash": "bin/sh", "nc": "bin/nc.openbsd", "curl": "usr/bin/curl", "ls": "bin/busybox"}
+	want := map[string]string{"sh": "bin/busybox", "bash": "bin/bash", "nc": "bin/nc.openbsd", "curl": "usr/bin/curl", "ls": "bin/busybox"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("what agnhost runs for each name (-want +got):\n%s", d)
 	}
