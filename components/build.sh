@@ -108,8 +108,9 @@ busybox)
 	got=$(sha256sum "$cache/$d/busybox.tar.bz2" | cut -d' ' -f1)
 	[ "$got" = "$BUSYBOX_SHA256" ] || { echo "components: $BUSYBOX_URL has sha256 $got, versions.env pins $BUSYBOX_SHA256" >&2; exit 1; }
 	tar -xjf "$cache/$d/busybox.tar.bz2" -C "$cache/$d/src" --strip-components=1
-	# tc does not build against current kernel headers; no test runs it.
-	(cd "$cache/$d/src" && make -s defconfig >/dev/null &&
+	# A fixed build date, so the same source gives the same binary; tc
+	# does not build against current kernel headers, and no test runs it.
+	(cd "$cache/$d/src" && export SOURCE_DATE_EPOCH=0 && make -s defconfig >/dev/null &&
 		sed -i -e 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/' -e 's/^CONFIG_TC=y/# CONFIG_TC is not set/' .config &&
 		make -s -j"$(nproc)" busybox >"$cache/$d/build.log" 2>&1) ||
 		{ tail -20 "$cache/$d/build.log" >&2; echo "components: busybox build failed" >&2; exit 1; }
