@@ -30,8 +30,16 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 4*time.Hour, "the longest each pass may run; a pass that reaches it is interrupted and reports the tests it ran")
 	only := fs.String("passes", "parallel,serial", "the passes to run, in order (parallel: 4 processes by default; serial: the [Serial] tests one at a time)")
 	focus := fs.String("focus", "", "run only these tests (a ginkgo --focus regexp within the selection), in one pass: a smoke run")
+	reportOnly := fs.Bool("report-only", false, "run nothing: write report.md again from the results under --out (e.g. a recorded run beside a new one)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reportOnly {
+		if err := conformance.WriteReport(*out, *node); err != nil {
+			return fmt.Errorf("conformance: %w", err)
+		}
+		fmt.Fprintf(stdout, "conformance: report %s\n", filepath.Join(*out, "report.md"))
+		return nil
 	}
 	if (*dir == "") == (*kubeconfig == "") {
 		return errors.New("conformance: give --dir (a kios up lab) or --kubeconfig (another cluster), not both")
