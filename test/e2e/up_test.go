@@ -94,18 +94,21 @@ func TestUpLoadDown(t *testing.T) {
 	}
 }
 
-// smokeTests are three upstream [NodeConformance] tests that
+// smokeTests are four upstream [NodeConformance] tests that
 // conformanceSmoke runs: a pod's host IP, a Secret and the downward API
-// in a container's environment.
+// in a container's environment, and a ConfigMap's keys as variables
+// whose names are not shell identifiers (which the rebuilt busybox's
+// shell must pass on).
 var smokeTests = []string{
 	"Pods should get a host IP",
 	"Secrets should be consumable from pods in env vars",
 	"Downward API should provide pod name, namespace and IP address as env vars",
+	"ConfigMap should be consumable via the environment",
 }
 
 // conformanceSmoke is a short run of make conformance in the lab: the
 // test images built and pushed, upstream e2e.test run through ginkgo on
-// three tests, the report read back. The whole suite is make
+// four tests, the report read back. The whole suite is make
 // conformance.
 func conformanceSmoke(t *testing.T, run func(args ...string) string, dir string) {
 	t.Helper()
