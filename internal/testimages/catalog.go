@@ -156,7 +156,7 @@ func withBusybox(more func(in Inputs, t *tree) error) func(in Inputs, t *tree) e
 			t.symlink(applet, "/bin/busybox")
 			// Upstream's busybox image has every applet in /bin, and
 			// tests name them there (/bin/sysctl is sbin/sysctl in
-			// Debian's list).
+			// busybox's own list).
 			t.symlink(path.Join("bin", path.Base(applet)), "/bin/busybox")
 		}
 		t.file("etc/passwd", 0o644, []byte(passwd))
@@ -178,11 +178,11 @@ func agnhostBash(in Inputs, t *tree) error {
 	return nil
 }
 
-// curlPackages are Debian's curl and OpenBSD netcat and the libraries
-// they link, in the order they are laid down: the tests' lifecycle hooks
-// and the networking checks run curl and `nc -u` in agnhost (upstream's
-// image has Alpine's; busybox's nc has no UDP).
-var curlPackages = []string{
+// agnhostPackages are Debian's curl and OpenBSD netcat and the
+// libraries they link, in the order they are laid down: the tests'
+// lifecycle hooks and networking checks run curl and `nc -u` in agnhost
+// (upstream's image has Alpine's; busybox's nc has no UDP).
+var agnhostPackages = []string{
 	"libc6", "libgcc-s1", "zlib1g", "libzstd1", "libbrotli1", "libssl3", "libffi8", "libgmp10",
 	"libnettle8", "libhogweed6", "libtasn1-6", "libp11-kit0", "libunistring2", "libidn2-0", "libgnutls30",
 	"libcom-err2", "libkeyutils1", "libkrb5support0", "libk5crypto3", "libkrb5-3", "libgssapi-krb5-2",
@@ -195,7 +195,7 @@ func agnhost(in Inputs, t *tree) error {
 	if err := agnhostBash(in, t); err != nil {
 		return err
 	}
-	if err := overlayAll(in, t, curlPackages); err != nil {
+	if err := overlayAll(in, t, agnhostPackages); err != nil {
 		return fmt.Errorf("curl and netcat: %w", err)
 	}
 	// What netcat-openbsd's postinst does with update-alternatives, and
@@ -255,7 +255,7 @@ func (in Inputs) Check() error {
 			missing = append(missing, p)
 		}
 	}
-	for _, p := range slices.Concat(nginxPackages, curlPackages) {
+	for _, p := range slices.Concat(nginxPackages, agnhostPackages) {
 		if _, err := os.Stat(filepath.Join(in.Debs, p)); err != nil {
 			missing = append(missing, filepath.Join(in.Debs, p))
 		}

@@ -179,7 +179,7 @@ func TestAgnhostPathFindsTools(t *testing.T) {
 		filepath.Join(in.E2E, "agnhost-files", "localhost.key"):       "key",
 		in.Pause: "pause",
 	}
-	for _, p := range curlPackages {
+	for _, p := range agnhostPackages {
 		if err := os.MkdirAll(filepath.Join(in.Debs, p), 0o755); err != nil {
 			t.Fatal(err)
 		}
