@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +26,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "", "a `kios up` lab to test: its kubeconfig, and its registry for the test images")
 	kubeconfig := fs.String("kubeconfig", "", "any other cluster to test (its nodes pull the test images from their registries)")
 	node := fs.String("node", "kios", "the node system under test, as the report names it")
-	out := fs.String("out", filepath.Join("out", "conformance"), "report directory (report.md, junit.xml; a directory per node system)")
+	out := fs.String("out", filepath.Join("out", "conformance"), "report directory (report.md, junit.xml; a directory per node system); out/conformance-smoke with --focus")
 	procs := fs.Int("procs", 4, "parallel test processes of the first pass")
 	timeout := fs.Duration("timeout", 4*time.Hour, "the longest each pass may run; a pass that reaches it is interrupted and reports the tests it ran")
 	only := fs.String("passes", "parallel,serial", "the passes to run, in order (parallel: 4 processes by default; serial: the [Serial] tests one at a time)")
@@ -33,6 +34,11 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	reportOnly := fs.Bool("report-only", false, "run nothing: write report.md again from the results under --out (e.g. a recorded run beside a new one)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *focus != "" && !flagGiven(fs, "out") {
+		// A few tests must not replace a full run's result, which the
+		// report of out/conformance reads.
+		*out = filepath.Join("out", "conformance-smoke")
 	}
 	if *reportOnly {
 		if err := conformance.WriteReport(*out, *node); err != nil {
@@ -98,4 +104,11 @@ func newest(cache, pattern string) string {
 		return filepath.Join(cache, pattern)
 	}
 	return m[len(m)-1]
+}
+
+// flagGiven says whether the command line set the flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
