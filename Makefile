@@ -177,6 +177,10 @@ ifeq ($(origin KUBECONFIG),command line)
 	$(OUT)/kios conformance --kubeconfig $(KUBECONFIG) --node cluster $(CONFORMANCE_FLAGS)
 else
 	@if [ "$(NODE)" = baseline ]; then components/build.sh baseline; fi
+	@# A fresh lab each run: kios up keeps a previous lab's etcd, whose
+	@# other node system's Nodes would stay NotReady in the suite's cluster.
+	@if [ -e $(OUT)/conformance-lab/lab.pid ]; then $(OUT)/kios down --dir $(OUT)/conformance-lab >/dev/null 2>&1 || true; fi
+	rm -rf $(OUT)/conformance-lab
 	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline)
 	$(OUT)/kios conformance --dir $(OUT)/conformance-lab --node $(NODE) $(CONFORMANCE_FLAGS); \
 		status=$$?; $(OUT)/kios down --dir $(OUT)/conformance-lab; exit $$status

@@ -3,6 +3,7 @@ package up
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"kios.dev/kios/internal/baseline"
@@ -44,6 +45,13 @@ func baselineNodes(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 	joinFiles, err := env.KubeadmJoin(ctx)
 	if err != nil {
 		return nodeBoot{}, err
+	}
+	// kiOS nodes carry the sandbox image and the CNI installer primed;
+	// the Debian nodes pull them from the lab registry, as in make bench.
+	for _, a := range []string{filepath.Join(c.Parts, "images", "pause.tar"), filepath.Join(c.Parts, "extra", "cni-installer.tar")} {
+		if err := Load(env.Dir, a, io.Discard); err != nil {
+			return nodeBoot{}, fmt.Errorf("push %s to the lab registry for the baseline nodes: %w", a, err)
+		}
 	}
 	return nodeBoot{image: base.EFI, node: func(i int, dir string) (vm.Config, string, error) {
 		name := fmt.Sprintf("%s-%d", baseline.Hostname, i)
