@@ -125,11 +125,12 @@ func startLab(ctx context.Context, c ComparisonConfig) (*up.Env, []System, error
 }
 
 func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonConfig) ([]System, error) {
-	for _, a := range []string{filepath.Join(c.Parts, "images", "pause.tar"), filepath.Join(c.Parts, "extra", "cni-installer.tar"), c.ProbeArchive} {
-		var out bytes.Buffer
-		if err := up.Load(labDir, a, &out); err != nil {
-			return nil, fmt.Errorf("push %s to the lab registry: %w", a, err)
-		}
+	if err := up.LoadBaselineImages(labDir, c.Parts); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := up.Load(labDir, c.ProbeArchive, &out); err != nil {
+		return nil, fmt.Errorf("push %s to the lab registry: %w", c.ProbeArchive, err)
 	}
 	joinFiles, err := env.KubeadmJoin(ctx)
 	if err != nil {

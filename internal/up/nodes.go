@@ -46,12 +46,8 @@ func baselineNodes(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 	if err != nil {
 		return nodeBoot{}, err
 	}
-	// kiOS nodes carry the sandbox image and the CNI installer primed;
-	// the Debian nodes pull them from the lab registry, as in make bench.
-	for _, a := range []string{filepath.Join(c.Parts, "images", "pause.tar"), filepath.Join(c.Parts, "extra", "cni-installer.tar")} {
-		if err := Load(env.Dir, a, io.Discard); err != nil {
-			return nodeBoot{}, fmt.Errorf("push %s to the lab registry for the baseline nodes: %w", a, err)
-		}
+	if err := LoadBaselineImages(env.Dir, c.Parts); err != nil {
+		return nodeBoot{}, err
 	}
 	return nodeBoot{image: base.EFI, node: func(i int, dir string) (vm.Config, string, error) {
 		name := fmt.Sprintf("%s-%d", baseline.Hostname, i)
@@ -77,4 +73,16 @@ func baselineNodes(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 func BuildBaseline(root, parts, cache string) (baseline.Node, error) {
 	return baseline.Build(baseline.Options{Root: root, Parts: parts, Cache: cache,
 		Files: map[string][]byte{"etc/containerd/certs.d/_default/hosts.toml": []byte(MirrorConfig)}})
+}
+
+// LoadBaselineImages pushes to the lab registry in dir what the Debian
+// nodes pull and kiOS nodes carry primed: the sandbox image and the CNI
+// installer (parts: make build's out/parts).
+func LoadBaselineImages(dir, parts string) error {
+	for _, a := range []string{filepath.Join(parts, "images", "pause.tar"), filepath.Join(parts, "extra", "cni-installer.tar")} {
+		if err := Load(dir, a, io.Discard); err != nil {
+			return fmt.Errorf("push %s to the lab registry for the baseline nodes: %w", a, err)
+		}
+	}
+	return nil
 }
