@@ -17,21 +17,28 @@ import (
 	"kios.dev/kios/internal/ociimage"
 )
 
-// The fake registry's files are what agnhost's fake-registry-server
-// serves: the tag's file names the manifest's digest, and every file
-// under manifests/ and blobs/ named by a digest holds content with that
-// digest, as a client pulling through it checks.
-func TestFakeRegistryLayout(t *testing.T) {
+// smallImage is a one-file image under the pause image's name.
+func smallImage(t *testing.T) (v1.Image, name.Reference) {
+	t.Helper()
 	layer := newTree()
 	layer.file("pause", 0o755, []byte("pause"))
 	data, err := layer.tar()
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _, err := ociimage.FromLayer("registry.k8s.io/pause:3.10.1", data, v1.Config{Entrypoint: []string{"/pause"}})
+	img, ref, err := ociimage.FromLayer("registry.k8s.io/pause:3.10.1", data, v1.Config{Entrypoint: []string{"/pause"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return img, ref
+}
+
+// The fake registry's files are what agnhost's fake-registry-server
+// serves: the tag's file names the manifest's digest, and every file
+// under manifests/ and blobs/ named by a digest holds content with that
+// digest, as a client pulling through it checks.
+func TestFakeRegistryLayout(t *testing.T) {
+	img, _ := smallImage(t)
 	tr := newTree()
 	if err := addToFakeRegistry(tr, "var/registry/pause", "testing", img); err != nil {
 		t.Fatal(err)
@@ -78,16 +85,7 @@ func TestFakeRegistryLayout(t *testing.T) {
 // image read back from its archive, as `kios load` pushes it, has the
 // same manifest digest.
 func TestArchiveKeepsDigest(t *testing.T) {
-	layer := newTree()
-	layer.file("pause", 0o755, []byte("pause"))
-	data, err := layer.tar()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, ref, err := ociimage.FromLayer("registry.k8s.io/pause:3.10.1", data, v1.Config{Entrypoint: []string{"/pause"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, ref := smallImage(t)
 	f := filepath.Join(t.TempDir(), "pause.tar")
 	if err := ociimage.WriteArchive(f, ref, img); err != nil {
 		t.Fatal(err)

@@ -124,18 +124,11 @@ func TestBusyboxLayout(t *testing.T) {
 	debs := t.TempDir()
 	bb := filepath.Join(debs, "busybox")
 	bash := filepath.Join(debs, "bash-static", "bin", "bash-static")
-	for p, body := range map[string]string{
-		// busybox --list-full, as Debian's prints it.
+	writeFiles(t, map[string]string{
+		// busybox --list-full, as busybox prints it.
 		bb:   "#!/bin/sh\nprintf 'bin/busybox\\nbin/sh\\nsbin/sysctl\\nusr/bin/env\\n'\n",
 		bash: "bash",
-	} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	tr := newTree()
 	if err := withBusybox(agnhostBash)(Inputs{Debs: debs, Busybox: bb}, tr); err != nil {
 		t.Fatal(err)
@@ -184,14 +177,7 @@ func TestAgnhostPathFindsTools(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for p, body := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, files)
 	tr := newTree()
 	if err := withBusybox(agnhost)(in, tr); err != nil {
 		t.Fatal(err)
@@ -224,5 +210,19 @@ func TestAgnhostPathFindsTools(t *testing.T) {
 	want := map[string]string{"sh": "bin/busybox", "bash": "bin/bash", "nc": "bin/nc.openbsd", "curl": "usr/bin/curl", "ls": "bin/busybox"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("what agnhost runs for each name (-want +got):\n%s", d)
+	}
+}
+
+// writeFiles writes each file (path -> content), executable, making its
+// directory.
+func writeFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
