@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf16"
 )
 
 const (
@@ -20,6 +21,7 @@ const (
 	dirEntrySize  = 32
 	attrDirectory = 0x10
 	attrArchive   = 0x20
+	attrLongName  = 0x0f
 	minClusters   = 4085
 	maxClusters   = 65524
 )
@@ -31,7 +33,8 @@ type File struct {
 }
 
 type node struct {
-	name     string
+	name     string // the 11-byte short name
+	long     string // the name as given, when it is not a short name
 	dir      bool
 	data     []byte
 	children []*node
@@ -40,7 +43,10 @@ type node struct {
 }
 
 // Write writes a FAT16 filesystem of size bytes holding files to w.
-// Names must be 8.3 (upper case); directories are made as needed.
+// Directories are made as needed. A name that is not an upper-case 8.3
+// name ("kios-v1+3.efi") gets VFAT long-name entries and a generated
+// short alias ("KIOS-V~1.EFI"): the boot counting of the Boot Loader
+// Specification needs names like that, and firmware and Linux read them.
 func Write(w io.WriterAt, size int64, label string, files []File) error {
 	spc, err := sectorsPerCluster(size)
 	if err != nil {
@@ -78,7 +84,7 @@ func Write(w io.WriterAt, size int64, label string, files []File) error {
 		for _, c := range n.children {
 			bytes := len(c.data)
 			if c.dir {
-				bytes = (len(c.children) + 2) * dirEntrySize
+				bytes = (entriesOf(c.children) + 2) * dirEntrySize
 			}
 			c.clusters = max(1, (bytes+clusterBytes-1)/clusterBytes)
 			if bytes == 0 && !c.dir {
@@ -135,13 +141,11 @@ func Write(w io.WriterAt, size int64, label string, files []File) error {
 	}
 	rootOff := (reservedSecs + numFATs*fatSectors) * sectorSize
 	rootDir := make([]byte, rootEntries*dirEntrySize)
-	copy(rootDir, entry(padLabel(label), 0x08, 0, 0))
-	for i, c := range root.children {
-		copy(rootDir[(i+1)*dirEntrySize:], c.entry())
-	}
-	if len(root.children)+1 > rootEntries {
+	if entriesOf(root.children)+1 > rootEntries {
 		return errors.New("too many files in the root directory")
 	}
+	copy(rootDir, entry(padLabel(label), 0x08, 0, 0))
+	putEntries(rootDir[dirEntrySize:], root.children)
 	if err := put(rootOff, rootDir); err != nil {
 		return err
 	}
@@ -153,9 +157,7 @@ func Write(w io.WriterAt, size int64, label string, files []File) error {
 				d := make([]byte, c.clusters*clusterBytes)
 				copy(d, entry(".          ", attrDirectory, c.cluster, 0))
 				copy(d[dirEntrySize:], entry("..         ", attrDirectory, parent, 0))
-				for i, gc := range c.children {
-					copy(d[(i+2)*dirEntrySize:], gc.entry())
-				}
+				putEntries(d[2*dirEntrySize:], c.children)
 				if err := put(clusterOff(c.cluster), d); err != nil {
 					return err
 				}
@@ -186,19 +188,23 @@ func sectorsPerCluster(size int64) (int, error) {
 }
 
 func (n *node) add(parts []string, data []byte) error {
-	name, err := shortName(parts[0])
-	if err != nil {
-		return err
-	}
 	for _, c := range n.children {
-		if c.name == name {
+		if strings.EqualFold(c.given(), parts[0]) {
 			if len(parts) == 1 || !c.dir {
 				return errors.New("given twice")
 			}
 			return c.add(parts[1:], data)
 		}
 	}
-	c := &node{name: name, dir: len(parts) > 1}
+	c := &node{dir: len(parts) > 1}
+	if short, err := shortName(parts[0]); err == nil {
+		c.name = short
+	} else {
+		if err := checkLongName(parts[0]); err != nil {
+			return err
+		}
+		c.name, c.long = n.alias(parts[0]), parts[0]
+	}
 	n.children = append(n.children, c)
 	if c.dir {
 		return c.add(parts[1:], data)
@@ -214,6 +220,146 @@ func shortName(s string) (string, error) {
 		return "", fmt.Errorf("name %q is not an upper-case 8.3 name", s)
 	}
 	return fmt.Sprintf("%-8s%-3s", base, ext), nil
+}
+
+// given is the name as the caller wrote it.
+func (n *node) given() string {
+	if n.long != "" {
+		return n.long
+	}
+	base, ext := strings.TrimRight(n.name[:8], " "), strings.TrimRight(n.name[8:], " ")
+	if ext == "" {
+		return base
+	}
+	return base + "." + ext
+}
+
+// checkLongName refuses what VFAT cannot store.
+func checkLongName(s string) error {
+	if s == "" || s == "." || s == ".." || len(utf16.Encode([]rune(s))) > maxLongName || strings.ContainsAny(s, "/\\*?\"<>|:") {
+		return fmt.Errorf("name %q cannot be a FAT long name", s)
+	}
+	for _, r := range s {
+		if r < 0x20 {
+			return fmt.Errorf("name %q has a control character", s)
+		}
+	}
+	return nil
+}
+
+// alias makes the short name a long name is also found by: its first
+// letters upper-cased, ~N, and the extension, unique in the directory.
+func (n *node) alias(long string) string {
+	clean := func(s string, max int) string {
+		var b strings.Builder
+		for _, r := range strings.ToUpper(s) {
+			if b.Len() == max {
+				break
+			}
+			switch {
+			case r == ' ' || r == '.':
+			case r > 0x7e || strings.ContainsRune("+,;=[]", r):
+				b.WriteByte('_')
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}
+	base, ext := long, ""
+	if i := strings.LastIndex(long, "."); i > 0 {
+		base, ext = long[:i], long[i+1:]
+	}
+	base, ext = clean(base, 8), clean(ext, 3)
+	for i := 1; ; i++ {
+		tail := fmt.Sprintf("~%d", i)
+		stem := base
+		if len(stem) > 8-len(tail) {
+			stem = stem[:8-len(tail)]
+		}
+		name := fmt.Sprintf("%-8s%-3s", stem+tail, ext)
+		taken := false
+		for _, c := range n.children {
+			taken = taken || c.name == name
+		}
+		if !taken {
+			return name
+		}
+	}
+}
+
+const maxLongName = 255
+
+// entriesOf is the number of directory entries the nodes take.
+func entriesOf(nodes []*node) int {
+	n := 0
+	for _, c := range nodes {
+		n += 1 + len(c.longEntries())
+	}
+	return n
+}
+
+// putEntries writes the nodes' entries, each long name's just before
+// its short entry.
+func putEntries(dst []byte, nodes []*node) {
+	i := 0
+	for _, c := range nodes {
+		for _, e := range c.longEntries() {
+			copy(dst[i*dirEntrySize:], e)
+			i++
+		}
+		copy(dst[i*dirEntrySize:], c.entry())
+		i++
+	}
+}
+
+// longEntries are the VFAT entries of a long name, last part first, as
+// they precede the short entry on disk.
+func (n *node) longEntries() [][]byte {
+	if n.long == "" {
+		return nil
+	}
+	units := utf16.Encode([]rune(n.long))
+	count := (len(units) + 12) / 13
+	// The name ends with a NUL unless it fills its last entry; the rest
+	// is 0xFFFF.
+	padded := make([]uint16, count*13)
+	for i := range padded {
+		switch {
+		case i < len(units):
+			padded[i] = units[i]
+		case i == len(units):
+			padded[i] = 0
+		default:
+			padded[i] = 0xffff
+		}
+	}
+	sum := shortChecksum(n.name)
+	var out [][]byte
+	for seq := count; seq >= 1; seq-- {
+		e := make([]byte, dirEntrySize)
+		e[0] = byte(seq)
+		if seq == count {
+			e[0] |= 0x40
+		}
+		e[11] = attrLongName
+		e[13] = sum
+		part := padded[(seq-1)*13 : seq*13]
+		for j, off := range []int{1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30} {
+			binary.LittleEndian.PutUint16(e[off:], part[j])
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// shortChecksum ties long-name entries to their short entry.
+func shortChecksum(short string) byte {
+	var sum byte
+	for i := 0; i < 11; i++ {
+		sum = (sum>>1 | sum<<7) + short[i]
+	}
+	return sum
 }
 
 func padLabel(l string) string {

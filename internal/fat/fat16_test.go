@@ -31,6 +31,10 @@ func TestReadableByDosfstools(t *testing.T) {
 		{Path: "EFI/BOOT/BOOTX64.EFI", Data: efi},
 		{Path: "EFI/KIOS/README.TXT", Data: []byte("kiOS\n")},
 		{Path: "EMPTY.TXT", Data: nil},
+		// Long names: boot counting's, and two that share an alias stem.
+		{Path: "EFI/Linux/kios-v1+3.efi", Data: efi[:1<<20]},
+		{Path: "EFI/Linux/kios-v2-with-a-name-longer-than-thirteen-units.efi", Data: []byte("v2")},
+		{Path: "loader/loader.conf", Data: []byte("timeout 0\n")},
 	})
 	f.Close()
 	if err != nil {
@@ -51,6 +55,24 @@ func TestReadableByDosfstools(t *testing.T) {
 	if !strings.Contains(string(out), "README") {
 		t.Errorf("mdir: %s", out)
 	}
+	for name, want := range map[string][]byte{
+		"::EFI/Linux/kios-v1+3.efi":                                      efi[:1<<20],
+		"::EFI/Linux/kios-v2-with-a-name-longer-than-thirteen-units.efi": []byte("v2"),
+		"::loader/loader.conf":                                           []byte("timeout 0\n"),
+	} {
+		got := filepath.Join(t.TempDir(), "f")
+		if out, err := exec.Command("mcopy", "-i", img, name, got).CombinedOutput(); err != nil {
+			t.Errorf("mcopy %s: %v\n%s", name, err, out)
+			continue
+		}
+		if b, _ := os.ReadFile(got); !bytes.Equal(b, want) {
+			t.Errorf("%s read back: %d bytes, want %d", name, len(b), len(want))
+		}
+	}
+	out, err = exec.Command("mdir", "-i", img, "::EFI/Linux").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "kios-v1+3.efi") || !strings.Contains(string(out), "KIOS-V~1") || !strings.Contains(string(out), "KIOS-V~2") {
+		t.Errorf("mdir ::EFI/Linux (want the long names and aliases KIOS-V~1, KIOS-V~2): %v\n%s", err, out)
+	}
 }
 
 func TestWriteRejects(t *testing.T) {
@@ -59,11 +81,13 @@ func TestWriteRejects(t *testing.T) {
 		size  int64
 		files []File
 	}{
-		"too small":    {1 << 20, nil},
-		"lower case":   {32 << 20, []File{{Path: "efi/boot.efi"}}},
-		"long name":    {32 << 20, []File{{Path: "VERYLONGNAME.EFI"}}},
-		"given twice":  {32 << 20, []File{{Path: "A.TXT"}, {Path: "A.TXT"}}},
-		"does not fit": {32 << 20, []File{{Path: "BIG.BIN", Data: make([]byte, 40<<20)}}},
+		"too small":         {1 << 20, nil},
+		"colon":             {32 << 20, []File{{Path: "EFI/a:b.efi"}}},
+		"too long":          {32 << 20, []File{{Path: strings.Repeat("n", 256)}}},
+		"control character": {32 << 20, []File{{Path: "a\tb"}}},
+		"given twice":       {32 << 20, []File{{Path: "A.TXT"}, {Path: "A.TXT"}}},
+		"twice, any case":   {32 << 20, []File{{Path: "kios.efi"}, {Path: "KIOS.EFI"}}},
+		"does not fit":      {32 << 20, []File{{Path: "BIG.BIN", Data: make([]byte, 40<<20)}}},
 	} {
 		if err := Write(&buf, tt.size, "X", tt.files); err == nil {
 			t.Errorf("%s: accepted", name)
