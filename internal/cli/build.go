@@ -6,6 +6,7 @@ import (
 
 	"kios.dev/kios/internal/image"
 	"kios.dev/kios/internal/join"
+	"kios.dev/kios/internal/osrelease"
 )
 
 func build(args []string, stdout, stderr io.Writer) error {
@@ -15,6 +16,7 @@ func build(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Config, "config", "", "directory laid over the image's /etc")
 	fs.Var(&images, "image", "image archive (docker-archive or OCI layout tarball) to prime; repeatable")
 	fs.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
+	fs.StringVar(&o.Version, "version", osrelease.DefaultVersion, "version stamped into os-release (kubectl get nodes -o wide shows it; upgrades compare it)")
 	fs.StringVar(&o.Output, "o", defaultOutput(), "EFI file to write")
 	fs.StringVar(&o.Parts, "parts", defaultParts(), "directory of built components (made by `make parts`)")
 	fs.StringVar(&o.SignKey, "sign-key", "", "PEM private key to sign the EFI with for Secure Boot (with --sign-cert)")

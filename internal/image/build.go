@@ -22,6 +22,7 @@ import (
 	"kios.dev/kios/internal/cpio"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/primed"
 	"kios.dev/kios/internal/uki"
 )
@@ -42,6 +43,7 @@ type Options struct {
 	Images  []string // extra image archives to prime
 	Cmdline string   // appended to DefaultCmdline
 	Output  string   // the EFI file
+	Version string   // stamped into os-release; osrelease.DefaultVersion when empty
 	Report  io.Writer
 	// Join, when set, adds the join pod with these kubeadm join values.
 	Join *join.Params
@@ -57,6 +59,12 @@ func Build(o Options) error {
 	// PID 1 would log and ignore these words at every boot.
 	if _, problems := cmdline.Parse(o.Cmdline); len(problems) > 0 {
 		return fmt.Errorf("--cmdline: %w", errors.Join(problems...))
+	}
+	if o.Version == "" {
+		o.Version = osrelease.DefaultVersion
+	}
+	if err := osrelease.CheckVersion(o.Version); err != nil {
+		return fmt.Errorf("--version: %w", err)
 	}
 	work, err := os.MkdirTemp(filepath.Dir(o.Output), ".kios-build-")
 	if err != nil {
@@ -97,10 +105,10 @@ func Build(o Options) error {
 	if err != nil {
 		return fmt.Errorf("read EFI stub: %w", err)
 	}
-	osrel, _ := defaults.ReadFile("rootfs/etc/os-release")
+	osrel := osrelease.Render(o.Version)
 	kernelArgs := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline)
 	stubSbat, _ := uki.SectionData(stub, ".sbat")
-	sbat := append(bytes.TrimRight(append([]byte(nil), stubSbat...), "\x00"), []byte(sbatLine)...)
+	sbat := append(bytes.TrimRight(append([]byte(nil), stubSbat...), "\x00"), []byte(sbatLine(o.Version))...)
 	efi, err := uki.Build(stub, []uki.Section{
 		{Name: ".osrel", Data: osrel},
 		{Name: ".cmdline", Data: []byte(kernelArgs)},
@@ -134,14 +142,18 @@ func Build(o Options) error {
 		sizeLine{"root image (squashfs, zstd)", sq.Size()},
 		sizeLine{"initramfs (total)", int64(len(initrd))},
 		sizeLine{"EFI total", int64(len(efi))})
-	fmt.Fprintf(o.Report, "kios build: wrote %s\n", o.Output)
+	fmt.Fprintf(o.Report, "kios build: wrote %s (version %s)\n", o.Output, o.Version)
 	for _, s := range sizes {
 		fmt.Fprintf(o.Report, "  %-34s %8.1f MiB\n", s.what, float64(s.bytes)/(1<<20))
 	}
 	return nil
 }
 
-const sbatLine = "kios,1,kiOS,kios,0.1.0,https://kios.dev/\n"
+// sbatLine is kiOS's SBAT entry: generation 1 until a kiOS image is
+// ever revoked for a Secure Boot bypass.
+func sbatLine(version string) string {
+	return "kios,1,kiOS,kios," + version + ",https://kios.dev/\n"
+}
 
 type sizeLine struct {
 	what  string
@@ -174,6 +186,14 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 		}
 	}
 	if err := t.Symlink("var/run", "../run"); err != nil {
+		return nil, nil, err
+	}
+	// The version lives on the read-only root; /etc/os-release, which
+	// the kubelet reports, points at it.
+	if err := t.File(osrelease.Path, 0o644, osrelease.Render(o.Version)); err != nil {
+		return nil, nil, err
+	}
+	if err := t.Symlink("etc/os-release", "../"+osrelease.Path); err != nil {
 		return nil, nil, err
 	}
 	for _, b := range Binaries {

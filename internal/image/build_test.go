@@ -11,6 +11,7 @@ import (
 	"kios.dev/kios/internal/cpio"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/uki"
 )
 
@@ -68,7 +69,7 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 	var efis [][]byte
 	for i := 0; i < 2; i++ {
 		o := Options{Parts: parts, Config: cfg, Images: []string{img}, Cmdline: "kios.debug=meminfo",
-			Output: filepath.Join(out, "kios.efi")}
+			Output: filepath.Join(out, "kios.efi"), Version: "2026.12~rc1"}
 		if err := Build(o); err != nil {
 			t.Fatal(err)
 		}
@@ -95,8 +96,12 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 	if !strings.HasPrefix(string(cmdline), DefaultCmdline) || !strings.HasSuffix(string(cmdline), " kios.debug=meminfo") {
 		t.Errorf(".cmdline = %q", cmdline)
 	}
+	osrel, _ := uki.SectionData(efis[0], ".osrel")
+	if info, err := osrelease.Parse(osrel); err != nil || info != (osrelease.Info{ID: "kios", Version: "2026.12~rc1", PrettyName: "kiOS 2026.12~rc1"}) {
+		t.Errorf(".osrel: %+v, %v:\n%s", info, err, osrel)
+	}
 	sbat, _ := uki.SectionData(efis[0], ".sbat")
-	if !strings.HasPrefix(string(sbat), "sbat,1,") || !strings.Contains(string(sbat), "systemd") || !strings.HasSuffix(string(sbat), sbatLine) {
+	if !strings.HasPrefix(string(sbat), "sbat,1,") || !strings.Contains(string(sbat), "systemd") || !strings.HasSuffix(string(sbat), sbatLine("2026.12~rc1")) {
 		t.Errorf(".sbat keeps the stub's entries and adds kiOS's: %q", sbat)
 	}
 	initrd, _ := uki.SectionData(efis[0], ".initrd")
@@ -115,6 +120,8 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 
 func TestBuildRejectsBadInput(t *testing.T) {
 	parts := fakeParts(t)
+	osrelCfg := t.TempDir()
+	os.WriteFile(filepath.Join(osrelCfg, "os-release"), []byte("ID=other\n"), 0o644)
 	good := testImage(t, t.TempDir(), "localhost/test/ok:v1")
 	corrupt := filepath.Join(t.TempDir(), "corrupt.tar")
 	b, _ := os.ReadFile(good)
@@ -145,6 +152,8 @@ func TestBuildRejectsBadInput(t *testing.T) {
 		{"missing parts", Options{Parts: noParts}, noParts},
 		{"unknown kios key on the command line", Options{Cmdline: "quiet kios.dta=tmpfs"}, "kios.dta=tmpfs"},
 		{"bad kios.data value", Options{Cmdline: "kios.data=somewhere"}, "kios.data=somewhere"},
+		{"version with a plus", Options{Version: "1.0+build"}, "1.0+build"},
+		{"os-release in the config", Options{Config: osrelCfg}, filepath.Join(osrelCfg, "os-release")},
 		{"bad service environment", Options{Config: badEnv}, filepath.Join(badEnv, "kios", "env", "kubelet") + " (the environment PID 1 gives kubelet): line 1"},
 	}
 	if os.Getuid() != 0 { // root reads mode-0 files

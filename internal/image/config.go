@@ -65,6 +65,9 @@ func WalkConfig(dir string, visit func(ConfigEntry) error) error {
 }
 
 func checkConfigFile(p, rel string, b []byte) error {
+	if rel == "os-release" {
+		return fmt.Errorf("config file %s: the image's os-release is written by kios build (--version), not taken from --config", p)
+	}
 	target := "etc/" + rel
 	if isManifest(target) {
 		if err := CheckManifest(p, b); err != nil {
