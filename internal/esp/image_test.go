@@ -1,0 +1,61 @@
+package esp
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kios.dev/kios/internal/osrelease"
+	"kios.dev/kios/internal/uki"
+)
+
+// ukiWith builds a UKI on the real systemd stub (make components).
+func ukiWith(t *testing.T, osrel []byte, extra ...uki.Section) []byte {
+	t.Helper()
+	m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	if len(m) == 0 {
+		t.Fatal("no systemd stub under build/cache: run `make components` first")
+	}
+	stub, err := os.ReadFile(m[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := []uki.Section{{Name: ".osrel", Data: osrel}}
+	secs = append(secs, extra...)
+	b, err := uki.Build(stub, secs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestReadImage(t *testing.T) {
+	kernel := []uki.Section{{Name: ".initrd", Data: []byte("initrd")}, {Name: ".linux", Data: []byte("kernel")}}
+	loader := uki.Section{Name: LoaderSection, Data: []byte("systemd-boot")}
+	good := ukiWith(t, osrelease.Render("v2"), append([]uki.Section{loader}, kernel...)...)
+	img, err := ReadImage(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Version != "v2" || string(img.Loader) != "systemd-boot" {
+		t.Errorf("ReadImage = %+v", img)
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		want string
+		is   error
+	}{
+		{"not an EFI", []byte("#!/bin/sh\necho hello\n"), "not an EFI program", uki.ErrNotPE},
+		{"another OS's UKI", ukiWith(t, []byte("ID=debian\nPRETTY_NAME=\"Debian\"\nVERSION_ID=12\n"), kernel...), `ID="debian"`, ErrNotKios},
+		{"no kernel", ukiWith(t, osrelease.Render("v2")), "no .linux", ErrNotKios},
+		{"a version that cannot name an entry", ukiWith(t, []byte("ID=kios\nVERSION_ID=1+2\n"), kernel...), "1+2", ErrNotKios},
+	} {
+		_, err := ReadImage(tt.b)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, tt.is) {
+			t.Errorf("%s: err = %v, want one saying %q and being %v", tt.name, err, tt.want, tt.is)
+		}
+	}
+}
