@@ -51,6 +51,7 @@ parts: components controlplane
 	@cp -f build/cache/runc-$(RUNC_VERSION)/runc $(PARTS)/bin/runc
 	@ln -sfn ../../build/cache/kernel-$(KERNEL_VERSION)/root $(PARTS)/kernel
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
+	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/systemd-bootx64.efi $(PARTS)/loader.efi
 	@for p in pause system; do $(OUT)/kios mkimage -binary $(OUT)/bin/$$p -name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
 	@$(OUT)/kios mkimage -binary $(OUT)/bin/join -name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
 	@$(OUT)/kios mkimage -binary $(OUT)/bin/cni-installer -name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \

@@ -2,7 +2,9 @@ package image
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -20,6 +22,7 @@ import (
 	"kios.dev/kios/internal/atomicfile"
 	"kios.dev/kios/internal/cmdline"
 	"kios.dev/kios/internal/cpio"
+	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/osrelease"
@@ -38,7 +41,7 @@ const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 printk.de
 
 // Options says what to build.
 type Options struct {
-	Parts   string   // directory with bin/, kernel/, stub.efi, images/
+	Parts   string   // directory with bin/, kernel/, stub.efi, loader.efi, images/
 	Config  string   // laid over /etc; optional
 	Images  []string // extra image archives to prime
 	Cmdline string   // appended to DefaultCmdline
@@ -106,6 +109,25 @@ func Build(o Options) error {
 		return fmt.Errorf("read EFI stub: %w", err)
 	}
 	osrel := osrelease.Render(o.Version)
+	// systemd-boot rides in the image: kios disk and upgrades take the
+	// loader from it, signed with the same key.
+	loader, err := os.ReadFile(filepath.Join(o.Parts, "loader.efi"))
+	if err != nil {
+		return fmt.Errorf("read the boot loader (systemd-boot): %w", err)
+	}
+	var signer crypto.Signer
+	var cert *x509.Certificate
+	if o.SignKey != "" || o.SignCert != "" {
+		if o.SignKey == "" || o.SignCert == "" {
+			return errors.New("signing needs both --sign-key and --sign-cert")
+		}
+		if signer, cert, err = uki.LoadSigner(o.SignKey, o.SignCert); err != nil {
+			return err
+		}
+		if loader, err = uki.Sign(loader, signer, cert); err != nil {
+			return fmt.Errorf("sign the boot loader: %w", err)
+		}
+	}
 	kernelArgs := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline)
 	stubSbat, _ := uki.SectionData(stub, ".sbat")
 	sbat := append(bytes.TrimRight(append([]byte(nil), stubSbat...), "\x00"), []byte(sbatLine(o.Version))...)
@@ -114,21 +136,15 @@ func Build(o Options) error {
 		{Name: ".cmdline", Data: []byte(kernelArgs)},
 		{Name: ".uname", Data: []byte(release)},
 		{Name: ".sbat", Data: sbat},
+		{Name: esp.LoaderSection, Data: loader},
 		{Name: ".initrd", Data: initrd},
 		{Name: ".linux", Data: vmlinuz},
 	})
 	if err != nil {
 		return fmt.Errorf("assemble UKI: %w", err)
 	}
-	if o.SignKey != "" || o.SignCert != "" {
-		if o.SignKey == "" || o.SignCert == "" {
-			return errors.New("signing needs both --sign-key and --sign-cert")
-		}
-		key, cert, err := uki.LoadSigner(o.SignKey, o.SignCert)
-		if err != nil {
-			return err
-		}
-		if efi, err = uki.Sign(efi, key, cert); err != nil {
+	if signer != nil {
+		if efi, err = uki.Sign(efi, signer, cert); err != nil {
 			return fmt.Errorf("sign the EFI: %w", err)
 		}
 	}

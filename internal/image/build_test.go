@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"kios.dev/kios/internal/cpio"
+	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/osrelease"
@@ -36,6 +37,7 @@ func fakeParts(t *testing.T) string {
 	os.Symlink(abs, filepath.Join(dir, "kernel"))
 	abs, _ = filepath.Abs(stub[0])
 	os.Symlink(abs, filepath.Join(dir, "stub.efi"))
+	os.Symlink(filepath.Join(filepath.Dir(abs), "systemd-bootx64.efi"), filepath.Join(dir, "loader.efi"))
 	return dir
 }
 
@@ -87,7 +89,7 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{".osrel", ".cmdline", ".uname", ".linux", ".initrd", ".sbat"} {
+	for _, want := range []string{".osrel", ".cmdline", ".uname", ".linux", ".initrd", ".sbat", esp.LoaderSection} {
 		if !contains(names, want) {
 			t.Errorf("UKI lacks section %s (has %v)", want, names)
 		}
