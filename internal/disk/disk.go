@@ -1,7 +1,8 @@
 // Package disk writes bootable kiOS disk images: a GPT with an EFI
-// System Partition (FAT16, written in Go) holding the EFI at
-// \EFI\BOOT\BOOTX64.EFI, and the data partition (ext4, made by Debian's
-// mkfs.ext4 -d) with the configuration at /meta/etc.
+// System Partition (FAT16, written in Go) laid out as internal/esp says
+// (systemd-boot, taken from the EFI, and the EFI as the one good boot
+// entry), and the data partition (ext4, made by Debian's mkfs.ext4 -d)
+// with the configuration at /meta/etc.
 package disk
 
 import (
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/fat"
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/image"
@@ -33,11 +35,18 @@ type Options struct {
 }
 
 const (
-	mib      = 1 << 20
-	espSize  = 128 * mib // room for two EFIs during updates
-	espStart = 1 * mib
-	minData  = 256 * mib
+	mib        = 1 << 20
+	minESPSize = 256 * mib
+	espStart   = 1 * mib
+	minData    = 256 * mib
 )
+
+// espSizeFor is the ESP for images of efiBytes: room for the running
+// image, the previous good one and a staged one, with a fourth's room
+// for images that grow.
+func espSizeFor(efiBytes int) int64 {
+	return max(minESPSize, (4*int64(efiBytes)+mib-1)/mib*mib)
+}
 
 // ParseSize reads sizes like 8G, 512M, 1073741824.
 func ParseSize(s string) (int64, error) {
@@ -67,13 +76,18 @@ func Write(o Options) error {
 	if err != nil {
 		return fmt.Errorf("EFI: %w", err)
 	}
-	if int64(len(efi)) > espSize-4*mib {
-		return fmt.Errorf("EFI %s (%d MiB) does not fit the %d MiB ESP", o.EFI, len(efi)/mib, espSize/mib)
+	img, err := esp.ReadImage(efi)
+	if err != nil {
+		return fmt.Errorf("EFI %s: %w", o.EFI, err)
 	}
-	dataStart := int64(espStart + espSize)
+	if img.Loader == nil {
+		return fmt.Errorf("EFI %s carries no boot loader (section %s): build it with this kios build", o.EFI, esp.LoaderSection)
+	}
+	espSize := espSizeFor(len(efi))
+	dataStart := espStart + espSize
 	dataEnd := (o.Size/mib)*mib - mib // leave the backup GPT its room
 	if dataEnd-dataStart < minData {
-		return fmt.Errorf("size %d MiB is too small: the ESP takes %d MiB and the data partition needs at least %d MiB",
+		return fmt.Errorf("size %d MiB is too small: the ESP takes %d MiB (four times the EFI) and the data partition needs at least %d MiB",
 			o.Size/mib, (espStart+espSize)/mib, minData/mib)
 	}
 	stage, err := os.MkdirTemp(filepath.Dir(o.Output), ".kios-disk-")
@@ -95,7 +109,13 @@ func Write(o Options) error {
 			o.Size/mib, used/mib, (dataEnd-dataStart)/mib)
 	}
 	raw := filepath.Join(stage, "disk.raw")
-	if err := writeRaw(raw, o.Size, efi, dataStart, dataEnd, filepath.Join(stage, "root")); err != nil {
+	files := []fat.File{
+		{Path: esp.LoaderFile, Data: img.Loader},
+		{Path: esp.LoaderConfFile, Data: esp.LoaderConf},
+		// Installed, not staged: there is nothing to fall back to.
+		{Path: esp.EntriesDir + "/" + esp.Entry{Version: img.Version}.Name(), Data: efi},
+	}
+	if err := writeRaw(raw, o.Size, efi, files, espSize, dataStart, dataEnd, filepath.Join(stage, "root")); err != nil {
 		return err
 	}
 	final := raw
@@ -175,7 +195,7 @@ func layout(stage, config string) error {
 	})
 }
 
-func writeRaw(path string, size int64, efi []byte, dataStart, dataEnd int64, tree string) error {
+func writeRaw(path string, size int64, efi []byte, espFiles []fat.File, espSize, dataStart, dataEnd int64, tree string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -192,11 +212,11 @@ func writeRaw(path string, size int64, efi []byte, dataStart, dataEnd int64, tre
 		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 	}
 	err = gpt.Write(f, size, guid(1), []gpt.Spec{
-		{Type: gpt.ESPType, GUID: guid(2), Name: "EFI system", FirstLBA: espStart / 512, LastLBA: (espStart+espSize)/512 - 1},
+		{Type: gpt.ESPType, GUID: guid(2), Name: "EFI system", FirstLBA: espStart / 512, LastLBA: uint64((espStart+espSize)/512 - 1)},
 		{Type: gpt.DataPartitionType, GUID: guid(3), Name: "kios-data", FirstLBA: uint64(dataStart / 512), LastLBA: uint64(dataEnd/512 - 1)},
 	})
 	if err == nil {
-		err = fat.Write(&offsetWriter{f, espStart}, espSize, "KIOS-ESP", []fat.File{{Path: "EFI/BOOT/BOOTX64.EFI", Data: efi}})
+		err = fat.Write(&offsetWriter{f, espStart}, espSize, "KIOS-ESP", espFiles)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

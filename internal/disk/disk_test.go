@@ -9,14 +9,43 @@ import (
 	"strings"
 	"testing"
 
+	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/osrelease"
+	"kios.dev/kios/internal/uki"
 )
+
+// testEFI writes a kiOS UKI of version on the real systemd stub (make
+// components), carrying a loader unless loader is nil.
+func testEFI(t *testing.T, path, version string, loader []byte) {
+	t.Helper()
+	m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	if len(m) == 0 {
+		t.Fatal("no systemd stub under build/cache: run `make components` first")
+	}
+	stub, err := os.ReadFile(m[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := []uki.Section{{Name: ".osrel", Data: osrelease.Render(version)}}
+	if loader != nil {
+		secs = append(secs, uki.Section{Name: esp.LoaderSection, Data: loader})
+	}
+	secs = append(secs, uki.Section{Name: ".initrd", Data: bytes.Repeat([]byte("initrd"), 1<<17)}, uki.Section{Name: ".linux", Data: []byte("kernel")})
+	b, err := uki.Build(stub, secs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestWriteDisk(t *testing.T) {
 	dir := t.TempDir()
 	efi := filepath.Join(dir, "kios.efi")
-	os.WriteFile(efi, bytes.Repeat([]byte("EFI!"), 1<<18), 0o644)
+	testEFI(t, efi, "v1", []byte("systemd-boot"))
 	cfg := filepath.Join(dir, "config")
 	os.MkdirAll(filepath.Join(cfg, "kubernetes"), 0o755)
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("disk-node\n"), 0o644)
@@ -42,19 +71,29 @@ func TestWriteDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, ok := tab.Find(gpt.DataPartitionType)
-	esp, ok2 := tab.Find(gpt.ESPType)
+	espPart, ok2 := tab.Find(gpt.ESPType)
 	if !ok || !ok2 {
 		t.Fatalf("partitions: %+v", tab.Partitions)
 	}
-	// The ESP: the EFI at \EFI\BOOT\BOOTX64.EFI, read with mtools.
-	got := filepath.Join(dir, "back.efi")
-	img := out + "@@" + itoa(int64(esp.FirstLBA)*512)
-	if o, err := exec.Command("mcopy", "-i", img, "::EFI/BOOT/BOOTX64.EFI", got).CombinedOutput(); err != nil {
-		t.Fatalf("mcopy: %v %s", err, o)
-	}
+	// The ESP, read with mtools: the loader where firmware looks, its
+	// configuration, and the EFI as the one (good) boot entry.
+	img := out + "@@" + itoa(int64(espPart.FirstLBA)*512)
 	want, _ := os.ReadFile(efi)
-	if b, _ := os.ReadFile(got); !bytes.Equal(b, want) {
-		t.Error("EFI read back from the ESP differs")
+	for path, data := range map[string][]byte{
+		esp.LoaderFile:                  []byte("systemd-boot"),
+		esp.LoaderConfFile:              esp.LoaderConf,
+		esp.EntriesDir + "/kios-v1.efi": want,
+	} {
+		got := filepath.Join(dir, "back")
+		if o, err := exec.Command("mcopy", "-o", "-i", img, "::"+path, got).CombinedOutput(); err != nil {
+			t.Fatalf("mcopy %s: %v %s", path, err, o)
+		}
+		if b, _ := os.ReadFile(got); !bytes.Equal(b, data) {
+			t.Errorf("%s read back from the ESP differs", path)
+		}
+	}
+	if size := int64(espPart.LastLBA-espPart.FirstLBA+1) * 512; size != 256<<20 {
+		t.Errorf("ESP is %d MiB, want 256 (the minimum; the test EFI is small)", size>>20)
 	}
 	// The data partition: a clean ext4 with the layout and the config.
 	o, err := exec.Command("losetup", "--find", "--show", "--read-only", "--offset", itoa(int64(data.FirstLBA)*512),
@@ -86,7 +125,11 @@ func TestWriteDisk(t *testing.T) {
 func TestWriteRejects(t *testing.T) {
 	dir := t.TempDir()
 	efi := filepath.Join(dir, "kios.efi")
-	os.WriteFile(efi, []byte("efi"), 0o644)
+	testEFI(t, efi, "v1", []byte("systemd-boot"))
+	noLoader := filepath.Join(dir, "old.efi")
+	testEFI(t, noLoader, "v1", nil)
+	notEFI := filepath.Join(dir, "not.efi")
+	os.WriteFile(notEFI, []byte("efi"), 0o644)
 	notArchive := filepath.Join(dir, "not.tar")
 	os.WriteFile(notArchive, []byte("not a tar"), 0o644)
 	big := filepath.Join(dir, "big")
@@ -99,19 +142,25 @@ func TestWriteRejects(t *testing.T) {
 	badPod := filepath.Join(dir, "badpod")
 	os.MkdirAll(filepath.Join(badPod, "kubernetes", "manifests"), 0o755)
 	os.WriteFile(filepath.Join(badPod, "kubernetes", "manifests", "x.yaml"), []byte("kind: Pod\nspec: [\n"), 0o644)
-	for name, o := range map[string]Options{
-		"bad hostname in config": {EFI: efi, Size: 1 << 30, Config: badHost},
-		"bad manifest in config": {EFI: efi, Size: 1 << 30, Config: badPod},
-		"not an image":           {EFI: efi, Size: 1 << 30, Images: []string{notArchive}},
-		"contents do not fit":    {EFI: efi, Size: 400 << 20, Config: big},
-		"too small":              {EFI: efi, Size: 200 << 20},
-		"missing EFI":            {EFI: filepath.Join(dir, "none.efi"), Size: 1 << 30},
-		"bad format":             {EFI: efi, Size: 1 << 30, Format: "vmdk"},
-		"missing config":         {EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")},
+	for name, tt := range map[string]struct {
+		o    Options
+		want string
+	}{
+		"bad hostname in config": {Options{EFI: efi, Size: 1 << 30, Config: badHost}, "hostname"},
+		"bad manifest in config": {Options{EFI: efi, Size: 1 << 30, Config: badPod}, "x.yaml"},
+		"not an image":           {Options{EFI: efi, Size: 1 << 30, Images: []string{notArchive}}, "not.tar"},
+		"contents do not fit":    {Options{EFI: efi, Size: 600 << 20, Config: big}, "contents"},
+		"too small":              {Options{EFI: efi, Size: 200 << 20}, "too small"},
+		"missing EFI":            {Options{EFI: filepath.Join(dir, "none.efi"), Size: 1 << 30}, "none.efi"},
+		"not an EFI":             {Options{EFI: notEFI, Size: 1 << 30}, "not an EFI program"},
+		"EFI without a loader":   {Options{EFI: noLoader, Size: 1 << 30}, "no boot loader"},
+		"bad format":             {Options{EFI: efi, Size: 1 << 30, Format: "vmdk"}, "vmdk"},
+		"missing config":         {Options{EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")}, "nope"},
 	} {
+		o := tt.o
 		o.Output = filepath.Join(dir, "out.img")
-		if err := Write(o); err == nil {
-			t.Errorf("%s: accepted", name)
+		if err := Write(o); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want one saying %q", name, err, tt.want)
 		}
 		if _, err := os.Stat(o.Output); err == nil {
 			t.Errorf("%s: left a file at the output path", name)
