@@ -52,6 +52,29 @@ func Verify(img []byte, cert *x509.Certificate) error {
 	return nil
 }
 
+// Signers are the certificates the image's Authenticode signatures
+// carry; none for an unsigned image. PID 1 checks an upgrade against
+// the certificate the running image was signed with.
+func Signers(img []byte) ([]*x509.Certificate, error) {
+	bin, err := authenticode.Parse(bytes.NewReader(img))
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := bin.Signatures()
+	if err != nil {
+		return nil, fmt.Errorf("read signatures: %w", err)
+	}
+	var certs []*x509.Certificate
+	for _, s := range sigs {
+		a, err := authenticode.ParseAuthenticode(s.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("read signature: %w", err)
+		}
+		certs = append(certs, a.Pkcs.Certs...)
+	}
+	return certs, nil
+}
+
 // LoadSigner reads a PEM private key (PKCS#8, PKCS#1 or EC; not
 // encrypted) and a PEM certificate.
 func LoadSigner(keyPath, certPath string) (crypto.Signer, *x509.Certificate, error) {

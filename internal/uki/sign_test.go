@@ -48,6 +48,12 @@ func TestSign(t *testing.T) {
 	if err := Verify(signed, cert); err != nil {
 		t.Fatalf("signature does not verify: %v", err)
 	}
+	if certs, err := Signers(signed); err != nil || len(certs) != 1 || !certs[0].Equal(cert) {
+		t.Errorf("Signers = %v, %v; want the signing certificate", certs, err)
+	}
+	if certs, err := Signers(img); err != nil || len(certs) != 0 {
+		t.Errorf("Signers of the unsigned image = %v, %v; want none", certs, err)
+	}
 	f, err := pe.NewFile(bytes.NewReader(signed))
 	if err != nil {
 		t.Fatal(err)
