@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"kios.dev/kios/internal/datapart"
 )
@@ -16,6 +17,45 @@ type Kios struct {
 	Data         datapart.Spec // kios.data=: where the data partition is (Auto: searched)
 	LogConsole   bool          // kios.log=console: services' output also on the console
 	DebugMeminfo bool          // kios.debug=meminfo: PID 1 logs all of /proc/meminfo
+	// kios.bless-after=DURATION: how long the kubelet runs without a
+	// restart before an image on trial is blessed (0: the default).
+	BlessAfter time.Duration
+	// kios.trial-timeout=DURATION: how long an image on trial has to
+	// pass the health gate before PID 1 reboots, a failed try (0: the
+	// default).
+	TrialTimeout time.Duration
+	// kios.watchdog=off: PID 1 leaves the hardware watchdog alone.
+	WatchdogOff bool
+}
+
+// Defaults of the keys whose zero value means "the default".
+const (
+	DefaultBlessAfter   = time.Minute
+	DefaultTrialTimeout = 10 * time.Minute
+)
+
+// Bless is the kubelet's stable time before a blessing.
+func (k Kios) Bless() time.Duration {
+	if k.BlessAfter > 0 {
+		return k.BlessAfter
+	}
+	return DefaultBlessAfter
+}
+
+// Trial is how long an image on trial has to become healthy.
+func (k Kios) Trial() time.Duration {
+	if k.TrialTimeout > 0 {
+		return k.TrialTimeout
+	}
+	return DefaultTrialTimeout
+}
+
+func duration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want a positive duration such as 90s or 10m")
+	}
+	return d, nil
 }
 
 // Error is one kios.* word that is not understood; PID 1 logs it and
@@ -42,6 +82,21 @@ var keys = map[string]func(k *Kios, v string) error{
 			return fmt.Errorf("want kios.log=console")
 		}
 		k.LogConsole = true
+		return nil
+	},
+	"kios.bless-after": func(k *Kios, v string) (err error) {
+		k.BlessAfter, err = duration(v)
+		return err
+	},
+	"kios.trial-timeout": func(k *Kios, v string) (err error) {
+		k.TrialTimeout, err = duration(v)
+		return err
+	},
+	"kios.watchdog": func(k *Kios, v string) error {
+		if v != "off" {
+			return fmt.Errorf("want kios.watchdog=off")
+		}
+		k.WatchdogOff = true
 		return nil
 	},
 	"kios.debug": func(k *Kios, v string) error {

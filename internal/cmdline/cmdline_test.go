@@ -3,6 +3,7 @@ package cmdline
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,6 +27,8 @@ func TestParse(t *testing.T) {
 		{"kios.log=serial", Kios{Data: auto}, []string{"kios.log=serial"}},
 		{"kios.data=tmpfs kios.data=/dev/vdb1", Kios{Data: datapart.Spec{Kind: datapart.Path, Value: "/dev/vdb1"}}, []string{"kios.data=/dev/vdb1"}},
 		{"xkios.data=tmpfs", Kios{Data: auto}, nil},
+		{"kios.bless-after=30s kios.trial-timeout=3m kios.watchdog=off", Kios{Data: auto, BlessAfter: 30 * time.Second, TrialTimeout: 3 * time.Minute, WatchdogOff: true}, nil},
+		{"kios.bless-after=soon kios.trial-timeout=-1m kios.watchdog=on", Kios{Data: auto}, []string{"kios.bless-after=soon", "kios.trial-timeout=-1m", "kios.watchdog=on"}},
 	}
 	for _, tt := range tests {
 		got, errs := Parse(tt.line)
@@ -46,6 +49,17 @@ func TestParse(t *testing.T) {
 		if diff := cmp.Diff(tt.badWords, words); diff != "" {
 			t.Errorf("%q: reported words (-want +got):\n%s", tt.line, diff)
 		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	var k Kios
+	if k.Bless() != DefaultBlessAfter || k.Trial() != DefaultTrialTimeout {
+		t.Errorf("defaults: bless %s, trial %s", k.Bless(), k.Trial())
+	}
+	k = Kios{BlessAfter: time.Second, TrialTimeout: time.Hour}
+	if k.Bless() != time.Second || k.Trial() != time.Hour {
+		t.Errorf("given: bless %s, trial %s", k.Bless(), k.Trial())
 	}
 }
 

@@ -184,3 +184,24 @@ func Parent(sysBlock, device string) (disk string, partition int, err error) {
 	}
 	return "/dev/" + filepath.Base(filepath.Dir(target)), partition, nil
 }
+
+// Child is the device of partition number index of disk (/dev/vda, 1:
+// /dev/vda1; /dev/nvme0n1, 1: /dev/nvme0n1p1), from sysfs: the
+// partition directories inside the disk's.
+func Child(sysBlock, disk string, index int) (string, error) {
+	name := filepath.Base(disk)
+	des, err := os.ReadDir(filepath.Join(sysBlock, name))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", disk, err)
+	}
+	for _, d := range des {
+		raw, err := os.ReadFile(filepath.Join(sysBlock, name, d.Name(), "partition"))
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && n == index {
+			return "/dev/" + d.Name(), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no partition %d", disk, index)
+}

@@ -142,6 +142,16 @@ func TestParent(t *testing.T) {
 	for _, l := range []string{"vda", "vda/vda2", "nvme0n1/nvme0n1p3", "nvme0n1"} {
 		os.Symlink(filepath.Join(devs, l), filepath.Join(class, filepath.Base(l)))
 	}
+	for _, tt := range []struct {
+		disk  string
+		index int
+		want  string
+	}{{"/dev/vda", 2, "/dev/vda2"}, {"/dev/nvme0n1", 3, "/dev/nvme0n1p3"}, {"/dev/vda", 1, ""}, {"/dev/sdz", 1, ""}} {
+		got, err := Child(class, tt.disk, tt.index)
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("Child(%s, %d) = %q, %v; want %q", tt.disk, tt.index, got, err, tt.want)
+		}
+	}
 	tests := []struct {
 		dev, disk string
 		part      int
