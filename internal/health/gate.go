@@ -18,8 +18,10 @@ type Gate struct {
 	// KubeletStarted is when the running kubelet started; ok is false
 	// while none runs.
 	KubeletStarted func() (t time.Time, ok bool)
-	// NodeReady asks the API server about this node; nil in standalone
-	// mode, where there is none.
+	// Cluster tells whether the node is in cluster mode (it has a
+	// kubeconfig); nil means standalone.
+	Cluster func() bool
+	// NodeReady asks the API server about this node, in cluster mode.
 	NodeReady func(ctx context.Context) (Node, error)
 	Now       func() time.Time
 }
@@ -42,7 +44,7 @@ func (g Gate) Check(ctx context.Context) (bool, string) {
 	if g.Now().Sub(started) < g.Stable {
 		return false, fmt.Sprintf("the kubelet started at %s; it has to run %s without a restart", started.UTC().Format("15:04:05"), g.Stable)
 	}
-	if g.NodeReady == nil {
+	if g.Cluster == nil || !g.Cluster() {
 		return true, "the kubelet has run without a restart (standalone)"
 	}
 	n, err := g.NodeReady(ctx)

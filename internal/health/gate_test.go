@@ -21,6 +21,7 @@ func TestGateCheck(t *testing.T) {
 	ready := func(n Node, err error) func(context.Context) (Node, error) {
 		return func(context.Context) (Node, error) { return n, err }
 	}
+	yes := func() bool { return true }
 	for _, tt := range []struct {
 		name    string
 		gate    Gate
@@ -30,9 +31,9 @@ func TestGateCheck(t *testing.T) {
 		{"kubelet not running", Gate{Stable: time.Minute, KubeletStarted: started(0, false)}, false, "not running"},
 		{"kubelet restarted lately", Gate{Stable: time.Minute, KubeletStarted: started(20*time.Second, true)}, false, "started at 07:59:40"},
 		{"standalone, stable", Gate{Stable: time.Minute, KubeletStarted: started(2*time.Minute, true)}, true, "standalone"},
-		{"cluster, Ready", Gate{Stable: time.Minute, KubeletStarted: started(2*time.Minute, true), NodeReady: ready(Node{Ready: true}, nil)}, true, "Ready"},
-		{"cluster, not Ready", Gate{Stable: time.Minute, KubeletStarted: started(2*time.Minute, true), NodeReady: ready(Node{Reason: "KubeletNotReady"}, nil)}, false, "KubeletNotReady"},
-		{"cluster, no answer", Gate{Stable: time.Minute, KubeletStarted: started(2*time.Minute, true), NodeReady: ready(Node{}, errors.New("connection refused"))}, false, "connection refused"},
+		{"cluster, Ready", Gate{Cluster: yes, Stable: time.Minute, KubeletStarted: started(2*time.Minute, true), NodeReady: ready(Node{Ready: true}, nil)}, true, "Ready"},
+		{"cluster, not Ready", Gate{Cluster: yes, Stable: time.Minute, KubeletStarted: started(2*time.Minute, true), NodeReady: ready(Node{Reason: "KubeletNotReady"}, nil)}, false, "KubeletNotReady"},
+		{"cluster, no answer", Gate{Cluster: yes, Stable: time.Minute, KubeletStarted: started(2*time.Minute, true), NodeReady: ready(Node{}, errors.New("connection refused"))}, false, "connection refused"},
 	} {
 		tt.gate.Now = func() time.Time { return now }
 		ok, reason := tt.gate.Check(context.Background())

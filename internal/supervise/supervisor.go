@@ -184,6 +184,17 @@ func (s *Supervisor) Pid(name string) int {
 	return 0
 }
 
+// Started is when the running instance of a service started; ok is
+// false while it is not running.
+func (s *Supervisor) Started(name string) (t time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, found := s.services[name]; found && st.pid != 0 {
+		return st.started, true
+	}
+	return time.Time{}, false
+}
+
 // Stop ends supervision: exited services are no longer restarted.
 // It returns the pids still running.
 func (s *Supervisor) Stop() []int {

@@ -78,10 +78,21 @@ func TestSupervisorRestartsAfterExit(t *testing.T) {
 		if pid == 0 {
 			t.Fatal("kubelet not running")
 		}
+		before, ok := s.Started("kubelet")
+		if !ok {
+			t.Fatal("Started: kubelet not running")
+		}
 		if !s.Exited(pid, syscall.WaitStatus(1<<8)) {
 			t.Fatal("Exited did not recognise the service pid")
 		}
 		waitFor(t, "restart", func() bool { return s.Pid("kubelet") != 0 && s.Pid("kubelet") != pid })
+		// The health gate counts from the restart.
+		if after, ok := s.Started("kubelet"); !ok || !after.After(before) {
+			t.Errorf("Started after a restart: %v, %t; before %v", after, ok, before)
+		}
+	}
+	if _, ok := s.Started("containerd"); ok {
+		t.Error("Started of a service never added: ok")
 	}
 	if s.Exited(4242, 0) {
 		t.Error("an orphan pid was taken for a service")
