@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +23,7 @@ import (
 	"kios.dev/kios/internal/supervise"
 	"kios.dev/kios/internal/svcenv"
 	"kios.dev/kios/internal/syssock"
+	"kios.dev/kios/internal/watchdog"
 )
 
 // Paths of the image that PID 1 reads.
@@ -45,8 +47,10 @@ type Node struct {
 	overlay     chan error // the overlay module's load, under way from the overlay-module step
 	coldplugged []string   // drivers the drivers step loaded for the devices present
 
-	kubelet  kubeletState  // the supervised kubelet (kubeletstate.go)
-	shutdown shutdownState // the power-down under way, if any (shutdown.go)
+	kubelet  kubeletState                 // the supervised kubelet (kubeletstate.go)
+	shutdown shutdownState                // the power-down under way, if any (shutdown.go)
+	upgrade  upgradeState                 // the running image, its ESP and its blessing (upgrade.go)
+	dog      atomic.Pointer[watchdog.Dog] // the armed watchdog (watchdog.go)
 	bus      *logind.Server
 
 	etcUpper   string // /etc's writable layer on the data partition
@@ -69,6 +73,7 @@ func (n *Node) Steps() []Step {
 		{"protect-memory", func(context.Context) error { return ProtectHostMemory("/proc", "/sys") }},
 		{"host-cgroup", func(context.Context) error { return JoinHostCgroup(mounts.CgroupRoot, os.Getpid()) }},
 		{"overlay-module", n.loadOverlay},
+		{"watchdog", n.armWatchdog},
 		{"data", n.data},
 		{"etc", n.mountEtc},
 		{"etc-check", n.checkEtc},
@@ -78,6 +83,7 @@ func (n *Node) Steps() []Step {
 		{"system-bus", n.systemBus},
 		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
 		{"identity", n.identity},
+		{"boot-entry", n.bootEntry},
 		{"wait-containerd", n.waitContainerd},
 		{"start-kubelet", n.startKubelet},
 		{"hardware", n.startHardware},
@@ -120,6 +126,7 @@ func (n *Node) systemBus(context.Context) error {
 func (n *Node) HardwareSteps() []Step {
 	return []Step{
 		{"drivers", n.loadDrivers},
+		{"watchdog-late", n.armWatchdogLate},
 		{"network", n.network},
 		{"modules", n.loadModules},
 		{"bridge-sysctl", func(context.Context) error { return SetSysctls("/proc/sys", BridgeSysctls) }},

@@ -72,3 +72,22 @@ func Etc(upper, work string) Mount {
 	return Mount{"overlay", "/etc", "overlay", locked,
 		"lowerdir=/etc,upperdir=" + upper + ",workdir=" + work, 0o755}
 }
+
+// ESPDir is where PID 1 mounts the EFI System Partition while it reads
+// or changes it (upgrades, blessing); it is unmounted otherwise.
+const ESPDir = "/run/kios/esp"
+
+// ESP is the vfat mount of the EFI System Partition at ESPDir: root
+// only, directory changes synchronous (a rename is on disk when it
+// returns), files flushed early.
+func ESP(device string, readOnly bool) Mount {
+	flags := uintptr(locked | unix.MS_DIRSYNC)
+	if readOnly {
+		flags |= unix.MS_RDONLY
+	}
+	return Mount{device, ESPDir, "vfat", flags, "umask=0077,flush,shortname=mixed", 0o700}
+}
+
+// EFIVars is the firmware's variables, read-only, mounted while PID 1
+// reads whether Secure Boot is on.
+var EFIVars = Mount{"efivarfs", "/sys/firmware/efi/efivars", "efivarfs", locked | unix.MS_RDONLY, "", 0o755}

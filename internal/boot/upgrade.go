@@ -1,0 +1,300 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/datapart"
+	"kios.dev/kios/internal/esp"
+	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/health"
+	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/osrelease"
+	"kios.dev/kios/internal/upgrade"
+)
+
+// upgradeState is what PID 1 knows of the image it runs and the ESP it
+// came from: the running version, the ESP's device, whether the image
+// is on trial. Upgrades, rollbacks and the blessing change the ESP one
+// at a time, under mu.
+type upgradeState struct {
+	mu         sync.Mutex
+	running    string
+	espDevice  string // "" on a RAM-only node or one booted without entries
+	secureBoot bool
+}
+
+// rebootDelay lets the upgrade pod report its result before the node
+// goes down.
+const rebootDelay = 3 * time.Second
+
+// bootEntry (run in the background from its step: mounting vfat loads
+// modules) looks at the ESP the node booted from: it removes what an
+// interrupted upgrade left, reports the running image's entry and any
+// failed upgrade, serves the upgrade socket and, when the image is on
+// trial, waits for the health gate to bless it.
+func (n *Node) bootEntry(ctx context.Context) error {
+	info, err := readOSRelease("/")
+	if err != nil {
+		return err
+	}
+	n.upgrade.running = info.Version
+	// The upgrade pod mounts the socket's directory, which exists
+	// (empty) on a RAM-only node too.
+	_ = os.MkdirAll(upgrade.SocketDir, 0o700)
+	if n.dataDevice == "" {
+		n.Log.Printf("event=boot-entry version=%s status=none reason=%q", info.Version, "no data partition: nothing to upgrade in place")
+		return nil
+	}
+	Go(n.Log, "boot-entry", func() { n.inspectESP(ctx) })
+	return nil
+}
+
+func readOSRelease(root string) (osrelease.Info, error) {
+	b, err := os.ReadFile(filepath.Join(root, osrelease.Path))
+	if err != nil {
+		return osrelease.Info{}, fmt.Errorf("read the image's version: %w", err)
+	}
+	return osrelease.Parse(b)
+}
+
+func (n *Node) inspectESP(ctx context.Context) {
+	dev, err := n.findESP()
+	if err != nil {
+		n.Log.Printf("event=boot-entry version=%s status=none reason=%q", n.upgrade.running, err.Error())
+		return
+	}
+	n.upgrade.secureBoot = n.readSecureBoot()
+	var entries []esp.Entry
+	err = n.withESP(dev, false, func(root string) error {
+		removed, err := esp.RemoveTemp(root)
+		if len(removed) > 0 {
+			n.Log.Printf("event=esp-cleaned removed=%q reason=%q", strings.Join(removed, ","), "an interrupted upgrade's temporary files")
+		}
+		if err != nil {
+			return err
+		}
+		entries, err = esp.List(root)
+		return err
+	})
+	if err != nil {
+		n.Log.Printf("event=boot-entry version=%s status=unreadable device=%s err=%q", n.upgrade.running, dev, err.Error())
+		return
+	}
+	n.upgrade.mu.Lock()
+	n.upgrade.espDevice = dev
+	n.upgrade.mu.Unlock()
+	n.serveUpgrades()
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	cur, ok := esp.Find(entries, n.upgrade.running)
+	if !ok {
+		n.Log.Printf("event=boot-entry version=%s status=first-layout device=%s secure_boot=%t entries=%q", n.upgrade.running, dev, n.upgrade.secureBoot, strings.Join(names, ","))
+		return
+	}
+	n.Log.Printf("event=boot-entry version=%s entry=%s state=%s device=%s secure_boot=%t entries=%q",
+		n.upgrade.running, cur.Name(), cur.State(), dev, n.upgrade.secureBoot, strings.Join(names, ","))
+	for _, e := range entries {
+		if e.Bad() && osrelease.Compare(e.Version, n.upgrade.running) > 0 {
+			n.Log.Printf("event=upgrade-failed version=%s entry=%s running=%s reason=%q", e.Version, e.Name(), n.upgrade.running,
+				"its boots ran out without passing the health gate: the loader went back to this version")
+		}
+	}
+	if cur.Good() {
+		return
+	}
+	n.awaitBlessing(ctx, cur)
+}
+
+// awaitBlessing blesses the running image once the node passes the
+// health gate, or reboots when the trial time runs out, so that the
+// loader counts a failed try (and, with none left, boots the previous
+// good version).
+func (n *Node) awaitBlessing(ctx context.Context, cur esp.Entry) {
+	deadline := time.Now().Add(n.Cmdline.Trial() - Uptime())
+	gate := health.Gate{
+		Stable:         n.Cmdline.Bless(),
+		KubeletStarted: func() (time.Time, bool) { return n.Sup.Started("kubelet") },
+		Cluster:        clusterMode,
+		NodeReady:      nodeReady,
+		Now:            time.Now,
+	}
+	n.Log.Printf("event=trial entry=%s bless_after=%s trial_timeout=%s", cur.Name(), n.Cmdline.Bless(), n.Cmdline.Trial())
+	ok, reason := gate.Wait(ctx, 5*time.Second, deadline, func(r string) {
+		n.Log.Printf("event=health-wait reason=%q", r)
+	})
+	if !ok {
+		n.Log.Printf("event=trial-failed entry=%s reason=%q", cur.Name(), reason)
+		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, "trial-failed")
+		return
+	}
+	res, err := n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Bless() })
+	if err != nil {
+		n.Log.Printf("event=bless-failed entry=%s err=%q", cur.Name(), err.Error())
+		return
+	}
+	n.Log.Printf("event=blessed version=%s done=%q next=%s reason=%q", n.upgrade.running, strings.Join(res.Done, "; "), res.Next, reason)
+}
+
+func clusterMode() bool {
+	for _, f := range []string{kubelet.KubeconfigFile, kubelet.BootstrapFile} {
+		if _, err := os.Stat("/" + f); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func nodeReady(ctx context.Context) (health.Node, error) {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return health.Node{}, err
+	}
+	name := strings.ToLower(unix.ByteSliceToString(uts.Nodename[:]))
+	return health.NodeReadyFrom("/"+kubelet.KubeconfigFile, name)(ctx)
+}
+
+// findESP is the ESP on the data partition's disk: kios disk puts both
+// on the boot disk.
+func (n *Node) findESP() (string, error) {
+	disk, _, err := datapart.Parent("/sys/class/block", n.dataDevice)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(disk)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, 2)
+	if err != nil {
+		return "", err
+	}
+	t, err := gpt.Read(f, size, 512)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", disk, err)
+	}
+	p, ok := t.Find(gpt.ESPType)
+	if !ok {
+		return "", fmt.Errorf("%s has no EFI System Partition", disk)
+	}
+	return datapart.Child("/sys/class/block", disk, p.Index)
+}
+
+// readSecureBoot reads the firmware's SecureBoot variable (efivarfs,
+// mounted for the read): 4 bytes of attributes, then 1 when enforced.
+func (n *Node) readSecureBoot() bool {
+	if _, err := os.Stat("/sys/firmware/efi"); err != nil {
+		return false
+	}
+	if err := n.openModules(); err == nil {
+		_, _ = n.modules.Probe("efivarfs")
+	}
+	if err := n.Mounter.Mount(mounts.EFIVars); err != nil {
+		n.Log.Printf("event=efivars-unreadable err=%q", err.Error())
+		return false
+	}
+	defer n.Mounter.Unmount(mounts.EFIVars.Target)
+	b, err := os.ReadFile(filepath.Join(mounts.EFIVars.Target, "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"))
+	return err == nil && len(b) == 5 && b[4] == 1
+}
+
+// withESP mounts the ESP, runs f on it and unmounts it.
+func (n *Node) withESP(dev string, readOnly bool, f func(root string) error) error {
+	if err := n.openModules(); err != nil {
+		return err
+	}
+	if _, err := n.modules.Probe("vfat"); err != nil {
+		n.Log.Printf("event=module-failed name=vfat err=%q", err.Error())
+	}
+	if err := n.Mounter.Mount(mounts.ESP(dev, readOnly)); err != nil {
+		return fmt.Errorf("mount the ESP %s: %w", dev, err)
+	}
+	ferr := f(mounts.ESPDir)
+	if err := n.Mounter.Unmount(mounts.ESPDir); err != nil {
+		return errors.Join(ferr, fmt.Errorf("unmount the ESP: %w", err))
+	}
+	return ferr
+}
+
+// changeESP runs one change on the mounted ESP, one at a time.
+func (n *Node) changeESP(change func(upgrade.Target) (upgrade.Result, error)) (upgrade.Result, error) {
+	return n.onESP(false, change)
+}
+
+func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgrade.Result, error)) (upgrade.Result, error) {
+	n.upgrade.mu.Lock()
+	defer n.upgrade.mu.Unlock()
+	if n.upgrade.espDevice == "" {
+		return upgrade.Result{}, errors.New("this node did not boot from an ESP it can change (RAM-only, or no readable ESP on the data partition's disk)")
+	}
+	var res upgrade.Result
+	err := n.withESP(n.upgrade.espDevice, readOnly, func(root string) error {
+		var err error
+		res, err = change(upgrade.Target{Root: root, Running: n.upgrade.running, SecureBoot: n.upgrade.secureBoot, Free: upgrade.Free})
+		return err
+	})
+	return res, err
+}
+
+// serveUpgrades serves the upgrade socket (root-only) to the upgrade pod.
+func (n *Node) serveUpgrades() {
+	ln, err := upgrade.Listen(filepath.Join(upgrade.SocketDir, upgrade.SocketName))
+	if err != nil {
+		n.Log.Printf("event=upgrade-socket-failed err=%q", err.Error())
+		return
+	}
+	Go(n.Log, "upgrade-socket", func() { _ = upgrade.Serve(ln, upgradeHandler{n}, n.Log) })
+}
+
+// upgradeHandler answers the upgrade socket.
+type upgradeHandler struct{ n *Node }
+
+func (h upgradeHandler) Stage(img []byte, req upgrade.Request) (upgrade.Result, error) {
+	res, err := h.n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Stage(img, req) })
+	h.n.Log.Printf("event=upgrade-stage running=%s next=%s written=%d done=%q err=%q", res.Running, res.Next, res.Written, strings.Join(res.Done, "; "), errString(err))
+	if err == nil && req.Reboot {
+		res.Rebooting = true
+		h.n.rebootSoon("upgrade")
+	}
+	return res, err
+}
+
+func (h upgradeHandler) Rollback(req upgrade.Request) (upgrade.Result, error) {
+	res, err := h.n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Rollback() })
+	h.n.Log.Printf("event=upgrade-rollback running=%s next=%s done=%q err=%q", res.Running, res.Next, strings.Join(res.Done, "; "), errString(err))
+	if err == nil && req.Reboot {
+		res.Rebooting = true
+		h.n.rebootSoon("rollback")
+	}
+	return res, err
+}
+
+func (h upgradeHandler) Status() (upgrade.Result, error) {
+	return h.n.onESP(true, func(t upgrade.Target) (upgrade.Result, error) { return t.Status() })
+}
+
+func (n *Node) rebootSoon(reason string) {
+	Go(n.Log, "reboot", func() {
+		time.Sleep(rebootDelay)
+		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, reason)
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
