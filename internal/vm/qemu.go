@@ -143,6 +143,9 @@ func Args(c Config, kvm bool) ([]string, error) {
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + filepath.Join(c.Dir, "OVMF_VARS.fd"),
 		"-device", "virtio-rng-pci",
+		// A hardware watchdog, as servers have: PID 1 arms it, and QEMU
+		// resets the machine when it is not fed.
+		"-device", "i6300esb", "-action", "watchdog=reset",
 	}
 	if c.SecureBoot {
 		args = append(args, "-global", "driver=cfi.pflash01,property=secure,value=on")
