@@ -1,6 +1,6 @@
 // Command system is the program of kiOS's system pods, one binary for
 // all of them so the image carries one Go runtime: `system dhcp`,
-// `system ntp`, `system grow`.
+// `system ntp`, `system grow`, `system upgrade`.
 package main
 
 import (
@@ -10,14 +10,15 @@ import (
 )
 
 var commands = map[string]func(args []string) error{
-	"dhcp": runDHCP,
-	"ntp":  runNTP,
-	"grow": runGrow,
+	"dhcp":    runDHCP,
+	"ntp":     runNTP,
+	"grow":    runGrow,
+	"upgrade": runUpgrade,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow [flags]")
+		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow|upgrade [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
