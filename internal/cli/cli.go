@@ -22,6 +22,8 @@ commands:
   down      stop the local cluster and remove everything it made
   bench     boot an image several times and report timeline, size, RAM
   mkimage   make a single-binary OCI image archive (used by make)
+  upgrade   upgrade kiOS nodes in place, one at a time (kios upgrade --to FILE.efi --dir DIR)
+  rollback  boot a node's previous good version (kios rollback --dir DIR NODE)
   conformance  run the upstream [NodeConformance] tests against a lab or cluster (make conformance)
 `
 
@@ -48,6 +50,10 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		return runLabDaemon(args[1:], stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "upgrade":
+		return runUpgrade(args[1:], stdout, stderr)
+	case "rollback":
+		return runRollback(args[1:], stdout, stderr)
 	case "conformance":
 		return runConformance(args[1:], stdout, stderr)
 	case "mkimage":

@@ -248,7 +248,7 @@ func (r *run) runPod(ctx context.Context, node string, req upgrade.Request, boot
 			PriorityClassName: "system-node-critical",
 			Tolerations:       []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Containers: []corev1.Container{{
-				Name: "upgrade", Image: r.Image, Args: args, ImagePullPolicy: corev1.PullIfNotPresent,
+				Name: "upgrade", Image: r.Image, Command: []string{"/bin/system", "upgrade"}, Args: args, ImagePullPolicy: corev1.PullIfNotPresent,
 				SecurityContext:          &corev1.SecurityContext{RunAsUser: &root},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 				VolumeMounts:             []corev1.VolumeMount{{Name: "socket", MountPath: upgrade.SocketDir}},
