@@ -20,6 +20,7 @@ import (
 	"kios.dev/kios/internal/fat"
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/image"
+	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/primed"
 )
@@ -32,6 +33,12 @@ type Options struct {
 	Size   int64    // bytes
 	Format string   // "raw" or "qcow2"
 	Output string
+	// Join, when set, lays the join pod's manifest with these kubeadm
+	// join values at /meta/etc and primes its image (JoinArchive): the
+	// node's cluster credentials live on its data partition, so one EFI
+	// serves, and upgrades, every node.
+	Join        *join.Params
+	JoinArchive string
 }
 
 const (
@@ -98,7 +105,25 @@ func Write(o Options) error {
 	if err := layout(stage, o.Config); err != nil {
 		return err
 	}
-	if err := primeImages(filepath.Join(stage, "root", mounts.DataImages), o.Images); err != nil {
+	images := o.Images
+	if o.Join != nil {
+		manifest, err := image.JoinManifest(*o.Join)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(stage, "root", "meta", "etc", filepath.FromSlash(image.JoinManifestPath))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, manifest, 0o600); err != nil {
+			return err
+		}
+		if o.JoinArchive == "" {
+			return errors.New("--join needs the join pod's image archive (parts/extra/join.tar)")
+		}
+		images = append(images, o.JoinArchive)
+	}
+	if err := primeImages(filepath.Join(stage, "root", mounts.DataImages), images); err != nil {
 		return err
 	}
 	// ext4 needs room of its own (journal, inode tables) beside the files.

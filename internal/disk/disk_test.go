@@ -11,6 +11,7 @@ import (
 
 	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/uki"
@@ -57,8 +58,18 @@ func TestWriteDisk(t *testing.T) {
 	if err := ociimage.WriteArchive(archive, tag, appImg); err != nil {
 		t.Fatal(err)
 	}
+	// The join pod's archive: any image archive stands in for it here.
+	joinArchive := filepath.Join(dir, "join.tar")
+	joinImg, joinTag, err := ociimage.FromBinary(efi, "localhost/kios/join:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ociimage.WriteArchive(joinArchive, joinTag, joinImg); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "disk.img")
-	if err := Write(Options{EFI: efi, Config: cfg, Images: []string{archive}, Size: 1 << 30, Output: out}); err != nil {
+	jp := &join.Params{API: "10.88.0.1:6443", Token: "abcdef.0123456789abcdef", CAHash: "sha256:" + strings.Repeat("ab", 32)}
+	if err := Write(Options{EFI: efi, Config: cfg, Images: []string{archive}, Size: 1 << 30, Output: out, Join: jp, JoinArchive: joinArchive}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -111,8 +122,17 @@ func TestWriteDisk(t *testing.T) {
 		t.Errorf("/meta/etc/hostname = %q", o)
 	}
 	o, _ = exec.Command("debugfs", "-R", "cat /data/images/index.json", loop).Output()
-	if !strings.Contains(string(o), `"00-app.tar"`) || !strings.Contains(string(o), "localhost/test/app:v1") {
+	if !strings.Contains(string(o), `"00-app.tar"`) || !strings.Contains(string(o), "localhost/test/app:v1") || !strings.Contains(string(o), "localhost/kios/join:v1") {
 		t.Errorf("/data/images/index.json = %s", o)
+	}
+	// The join lives on the data partition, not in the EFI.
+	o, _ = exec.Command("debugfs", "-R", "cat /meta/etc/kubernetes/manifests/join.yaml", loop).Output()
+	if !strings.Contains(string(o), "--api=10.88.0.1:6443") || !strings.Contains(string(o), "--token=abcdef.0123456789abcdef") {
+		t.Errorf("/meta/etc/kubernetes/manifests/join.yaml = %s", o)
+	}
+	o, _ = exec.Command("debugfs", "-R", "stat /meta/etc/kubernetes/manifests/join.yaml", loop).Output()
+	if !strings.Contains(string(o), "Mode:  0600") {
+		t.Errorf("the join manifest holds the token and should be 0600:\n%s", o)
 	}
 	o, _ = exec.Command("debugfs", "-R", "ls -l /", loop).CombinedOutput()
 	for _, d := range []string{"meta", "data", "modules"} {
@@ -156,6 +176,7 @@ func TestWriteRejects(t *testing.T) {
 		"EFI without a loader":   {Options{EFI: noLoader, Size: 1 << 30}, "no boot loader"},
 		"bad format":             {Options{EFI: efi, Size: 1 << 30, Format: "vmdk"}, "vmdk"},
 		"missing config":         {Options{EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")}, "nope"},
+		"bad join token":         {Options{EFI: efi, Size: 1 << 30, Join: &join.Params{API: "x:6443", Token: "secret", CAHash: "sha256:00"}, JoinArchive: notArchive}, "token"},
 	} {
 		o := tt.o
 		o.Output = filepath.Join(dir, "out.img")

@@ -11,17 +11,13 @@ import (
 // JoinImage is the join pod's image, primed only into images that join.
 const JoinImage = "localhost/kios/join:v1"
 
-// addJoin configures the join pod: its manifest (0600: it holds the
-// token) and its image archive from parts/extra/join.tar.
-func addJoin(t *Tree, parts string, p join.Params) (string, error) {
+// JoinManifest is the join pod's static manifest, at JoinManifestPath
+// under /etc (0600: it holds the token); its image is JoinArchive.
+func JoinManifest(p join.Params) ([]byte, error) {
 	if err := p.Validate(); err != nil {
-		return "", fmt.Errorf("--join: %w", err)
+		return nil, fmt.Errorf("--join: %w", err)
 	}
-	archive := filepath.Join(parts, "extra", "join.tar")
-	if _, err := os.Stat(archive); err != nil {
-		return "", fmt.Errorf("join pod image: %w", err)
-	}
-	manifest := fmt.Sprintf(`# Joins this node to the cluster at %[1]s, as kubeadm join does.
+	return []byte(fmt.Sprintf(`# Joins this node to the cluster at %[1]s, as kubeadm join does.
 apiVersion: v1
 kind: Pod
 metadata:
@@ -58,8 +54,33 @@ spec:
     hostPath:
       path: /run/system.sock
       type: Socket
-`, p.API, p.Token, p.CAHash, JoinImage)
-	if err := t.File("etc/kubernetes/manifests/join.yaml", 0o600, []byte(manifest)); err != nil {
+`, p.API, p.Token, p.CAHash, JoinImage)), nil
+}
+
+// JoinManifestPath is the join pod's manifest, relative to /etc.
+const JoinManifestPath = "kubernetes/manifests/join.yaml"
+
+// JoinArchive is the join pod's image archive in the parts directory.
+func JoinArchive(parts string) (string, error) {
+	archive := filepath.Join(parts, "extra", "join.tar")
+	if _, err := os.Stat(archive); err != nil {
+		return "", fmt.Errorf("join pod image: %w", err)
+	}
+	return archive, nil
+}
+
+// addJoin configures the join pod in the image: its manifest and its
+// image archive.
+func addJoin(t *Tree, parts string, p join.Params) (string, error) {
+	manifest, err := JoinManifest(p)
+	if err != nil {
+		return "", err
+	}
+	archive, err := JoinArchive(parts)
+	if err != nil {
+		return "", err
+	}
+	if err := t.File("etc/"+JoinManifestPath, 0o600, manifest); err != nil {
 		return "", err
 	}
 	return archive, nil
