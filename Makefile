@@ -182,7 +182,7 @@ else
 	@# other node system's Nodes would stay NotReady in the suite's cluster.
 	@if [ -e $(OUT)/conformance-lab/lab.pid ]; then $(OUT)/kios down --dir $(OUT)/conformance-lab >/dev/null 2>&1 || true; fi
 	rm -rf $(OUT)/conformance-lab
-	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline)
+	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline,--ram-only)
 	$(OUT)/kios conformance --dir $(OUT)/conformance-lab --node $(NODE) $(CONFORMANCE_FLAGS); \
 		status=$$?; $(OUT)/kios down --dir $(OUT)/conformance-lab; exit $$status
 endif

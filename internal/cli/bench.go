@@ -100,7 +100,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		c := up.Config{Nodes: 1, Parts: defaultParts(), Cache: defaultCache()}
+		// RAM-only, as the recorded cluster figures were measured.
+		c := up.Config{Nodes: 1, Parts: defaultParts(), Cache: defaultCache(), RAMOnly: true}
 		_, med, err := bench.Cluster(self, c, *boots, *archive, "localhost/kios/demo:v1", writerLog{stderr})
 		if err != nil {
 			return err

@@ -26,6 +26,8 @@ func labFlags(name string, stderr io.Writer) (*up.Config, func([]string) error) 
 	fs.IntVar(&c.Nodes, "nodes", 1, "number of kiOS nodes")
 	fs.StringVar(&c.Parts, "parts", defaultParts(), "built components (make build)")
 	fs.StringVar(&c.Cache, "cache", defaultCache(), "component cache with the control plane (make controlplane)")
+	fs.BoolVar(&c.RAMOnly, "ram-only", false, "boot the kiOS nodes from the EFI alone (no disk: nothing kept across reboots, no upgrades in place)")
+	fs.StringVar(&c.EFI, "efi", "", "the kiOS EFI to install the disk nodes with (default: built from --parts)")
 	fs.BoolVar(&c.Baseline, "baseline", false, "boot the benchmark's Debian node (components/build.sh baseline) instead of kiOS, to compare")
 	return c, func(args []string) error {
 		if err := fs.Parse(args); err != nil {

@@ -45,7 +45,7 @@ func Up(self string, c Config, out io.Writer, timeout time.Duration) error {
 	defer logf.Close()
 	os.Remove(filepath.Join(c.Dir, ProgressFile))
 	cmd := exec.Command(self, "lab-daemon", "--dir", c.Dir, "--nodes", strconv.Itoa(c.Nodes), "--parts", c.Parts, "--cache", c.Cache,
-		"--baseline="+strconv.FormatBool(c.Baseline))
+		"--baseline="+strconv.FormatBool(c.Baseline), "--ram-only="+strconv.FormatBool(c.RAMOnly), "--efi", c.EFI)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this command and its terminal
 	if err := cmd.Start(); err != nil {

@@ -34,6 +34,13 @@ type Config struct {
 	// (components/build.sh baseline) instead of kiOS: the same cluster
 	// for comparisons (make conformance NODE=baseline).
 	Baseline bool
+	// RAMOnly boots the kiOS nodes from the EFI alone, as a USB stick
+	// does: no disk, nothing kept across a reboot, no upgrades in place.
+	// Without it each node boots from a kios disk image of its own.
+	RAMOnly bool
+	// EFI is the kiOS image the disk nodes are installed with (kios
+	// build output); empty: built from Parts.
+	EFI string
 }
 
 // Files of the state directory.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"kios.dev/kios/internal/baseline"
+	"kios.dev/kios/internal/disk"
+	"kios.dev/kios/internal/image"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/lab"
 	"kios.dev/kios/internal/vm"
@@ -23,17 +26,62 @@ func nodeImages(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 	if c.Baseline {
 		return baselineNodes(ctx, c, env)
 	}
-	efi, err := BuildNode(c.Dir, c.Parts, &join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash}, nil)
+	jp := &join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash}
+	if !c.RAMOnly {
+		return diskNodes(c, jp)
+	}
+	efi, err := BuildNode(c.Dir, c.Parts, jp, nil)
 	if err != nil {
 		return nodeBoot{}, err
 	}
 	return nodeBoot{image: efi, node: func(i int, _ string) (vm.Config, string, error) {
 		// Every node boots the same image; the firmware UUID gives each
 		// its machine-id and so its name (kios-0000000N).
-		uuid := fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i)
-		return vm.Config{EFI: efi, Extra: []string{"-uuid", uuid}}, fmt.Sprintf("kios-%08x", i), nil
+		return vm.Config{EFI: efi, Extra: []string{"-uuid", nodeUUID(i)}}, fmt.Sprintf("kios-%08x", i), nil
 	}}, nil
 }
+
+// nodeUUID gives node i its firmware UUID, hence its machine-id and
+// its name (kios-0000000N).
+func nodeUUID(i int) string { return fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i) }
+
+// diskNodes boot from kios disk images, one per node, all installed
+// with one EFI: what makes a node this lab's (the lab registry as a
+// mirror, the join, the CNI installer) is on its data partition, so
+// the same EFI, or a newer one, serves every node (kios upgrade).
+func diskNodes(c Config, jp *join.Params) (nodeBoot, error) {
+	efi := c.EFI
+	if efi == "" {
+		efi = filepath.Join(c.Dir, "node.efi")
+		if err := image.Build(image.Options{Parts: c.Parts, Output: efi}); err != nil {
+			return nodeBoot{}, err
+		}
+	}
+	cfg := filepath.Join(c.Dir, "disk-config")
+	mirror := filepath.Join(cfg, "containerd", "certs.d", "_default", "hosts.toml")
+	if err := os.MkdirAll(filepath.Dir(mirror), 0o755); err != nil {
+		return nodeBoot{}, err
+	}
+	if err := os.WriteFile(mirror, []byte(MirrorConfig), 0o644); err != nil {
+		return nodeBoot{}, err
+	}
+	joinArchive, err := image.JoinArchive(c.Parts)
+	if err != nil {
+		return nodeBoot{}, err
+	}
+	return nodeBoot{image: efi, node: func(i int, dir string) (vm.Config, string, error) {
+		d := filepath.Join(dir, "disk.img")
+		err := disk.Write(disk.Options{EFI: efi, Config: cfg, Size: NodeDiskSize, Output: d, Join: jp, JoinArchive: joinArchive,
+			Images: []string{filepath.Join(c.Parts, "extra", "cni-installer.tar")}})
+		if err != nil {
+			return vm.Config{}, "", fmt.Errorf("node %d's disk: %w", i, err)
+		}
+		return vm.Config{Disk: d, Extra: []string{"-uuid", nodeUUID(i)}}, fmt.Sprintf("kios-%08x", i), nil
+	}}, nil
+}
+
+// NodeDiskSize is each disk node's disk (a sparse file).
+const NodeDiskSize = 4 << 30
 
 // baselineNodes are Debian nodes (the comparison benchmark's), each with
 // its own root disk holding the join and its hostname (baseline-N).
