@@ -103,8 +103,14 @@ func (n *Node) inspectESP(ctx context.Context) {
 		n.Log.Printf("event=boot-entry version=%s status=first-layout device=%s secure_boot=%t entries=%q", n.upgrade.running, dev, n.upgrade.secureBoot, strings.Join(names, ","))
 		return
 	}
+	// The loader counts a try down as it boots it: the running image on
+	// its last try has no boots left, and is on trial, not bad.
+	state := "trial"
+	if cur.Good() {
+		state = "good"
+	}
 	n.Log.Printf("event=boot-entry version=%s entry=%s state=%s device=%s secure_boot=%t entries=%q",
-		n.upgrade.running, cur.Name(), cur.State(), dev, n.upgrade.secureBoot, strings.Join(names, ","))
+		n.upgrade.running, cur.Name(), state, dev, n.upgrade.secureBoot, strings.Join(names, ","))
 	for _, e := range entries {
 		if e.Bad() && osrelease.Compare(e.Version, n.upgrade.running) > 0 {
 			n.Log.Printf("event=upgrade-failed version=%s entry=%s running=%s reason=%q", e.Version, e.Name(), n.upgrade.running,
@@ -262,6 +268,7 @@ func (n *Node) serveUpgrades() {
 type upgradeHandler struct{ n *Node }
 
 func (h upgradeHandler) Stage(img []byte, req upgrade.Request) (upgrade.Result, error) {
+	h.n.Log.Printf("event=upgrade-stage-start bytes=%d tries=%d allow_downgrade=%t reboot=%t", len(img), req.Tries, req.AllowDowngrade, req.Reboot)
 	res, err := h.n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Stage(img, req) })
 	h.n.Log.Printf("event=upgrade-stage running=%s next=%s written=%d done=%q err=%q", res.Running, res.Next, res.Written, strings.Join(res.Done, "; "), errString(err))
 	if err == nil && req.Reboot {

@@ -95,8 +95,9 @@ func sharedImage(t *testing.T) string {
 }
 
 // buildTestImage makes the EFI under test in dir: the default image plus
-// the demo pod and the inspector, given through --config and --image.
-func buildTestImage(dir string) (string, error) {
+// the demo pod and the inspector, given through --config and --image;
+// extra are more kios build flags (--version, --cmdline).
+func buildTestImage(dir string, extra ...string) (string, error) {
 	kios, demo := filepath.Join(root, "out/kios"), filepath.Join(root, "out/demo-image.tar")
 	for _, p := range []string{kios, demo} {
 		if _, err := os.Stat(p); err != nil {
@@ -126,7 +127,7 @@ func buildTestImage(dir string) (string, error) {
 	os.WriteFile(filepath.Join(manifests, "inspector.yaml"), []byte(inspectorPod), 0o644)
 	os.WriteFile(filepath.Join(manifests, "seccomp.yaml"), []byte(seccompPod), 0o644)
 	efi := filepath.Join(dir, "e2e.efi")
-	cmd = exec.Command(kios, "build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi)
+	cmd = exec.Command(kios, append([]string{"build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi}, extra...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("kios build: %v\n%s", err, out)
 	}

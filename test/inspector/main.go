@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/upgrade"
 )
 
 // host is the host's root, seen through PID 1.
@@ -247,6 +249,40 @@ func main() {
 		if err := os.Remove(host + r.URL.Query().Get("path")); err != nil {
 			http.Error(w, err.Error(), 500)
 		}
+	})
+	// /upgrade asks PID 1's upgrade socket (as the upgrade pod does):
+	// op=stage|rollback|status, tries, reboot, allow-downgrade; a stage
+	// hands over the request body as the image, with pad= zero bytes
+	// appended (an image too large for the ESP without uploading one).
+	http.HandleFunc("/upgrade", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		tries, _ := strconv.Atoi(q.Get("tries"))
+		req := upgrade.Request{Op: q.Get("op"), Tries: tries, Reboot: q.Get("reboot") != "", AllowDowngrade: q.Get("allow-downgrade") != ""}
+		var img *os.File
+		if req.Op == upgrade.OpStage {
+			f, err := os.CreateTemp("/tmp", "image-")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer os.Remove(f.Name())
+			defer f.Close()
+			if _, err := io.Copy(f, r.Body); err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			if pad, _ := strconv.ParseInt(q.Get("pad"), 10, 64); pad > 0 {
+				st, _ := f.Stat()
+				f.Truncate(st.Size() + pad)
+			}
+			img = f
+		}
+		res, err := upgrade.Send(host+filepath.Join(upgrade.SocketDir, upgrade.SocketName), req, img)
+		out := map[string]any{"result": res}
+		if err != nil {
+			out["error"] = err.Error()
+		}
+		json.NewEncoder(w).Encode(out)
 	})
 	// /syssock sends one byte to PID 1's system socket, then optionally
 	// kills a host program (kill=/bin/kubelet) after a pause (ms).
