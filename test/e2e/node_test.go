@@ -104,6 +104,28 @@ func buildTestImage(dir string, extra ...string) (string, error) {
 			return "", fmt.Errorf("%s missing: run `make build` first (%v)", p, err)
 		}
 	}
+	inspector, err := inspectorArchive(dir)
+	if err != nil {
+		return "", err
+	}
+	cfg := filepath.Join(dir, "config")
+	manifests := filepath.Join(cfg, "kubernetes", "manifests")
+	os.MkdirAll(manifests, 0o755)
+	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-e2e\n"), 0o644)
+	os.WriteFile(filepath.Join(manifests, "web.yaml"), []byte(webPod), 0o644)
+	os.WriteFile(filepath.Join(manifests, "inspector.yaml"), []byte(inspectorPod), 0o644)
+	os.WriteFile(filepath.Join(manifests, "seccomp.yaml"), []byte(seccompPod), 0o644)
+	efi := filepath.Join(dir, "e2e.efi")
+	cmd := exec.Command(kios, append([]string{"build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi}, extra...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("kios build: %v\n%s", err, out)
+	}
+	return efi, nil
+}
+
+// inspectorArchive builds test/inspector into an image archive in dir
+// (localhost/kios-test/inspector:v1).
+func inspectorArchive(dir string) (string, error) {
 	bin := filepath.Join(dir, "inspector")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./test/inspector")
 	cmd.Dir = root
@@ -119,19 +141,7 @@ func buildTestImage(dir string, extra ...string) (string, error) {
 	if err := ociimage.WriteArchive(inspector, tag, img); err != nil {
 		return "", err
 	}
-	cfg := filepath.Join(dir, "config")
-	manifests := filepath.Join(cfg, "kubernetes", "manifests")
-	os.MkdirAll(manifests, 0o755)
-	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-e2e\n"), 0o644)
-	os.WriteFile(filepath.Join(manifests, "web.yaml"), []byte(webPod), 0o644)
-	os.WriteFile(filepath.Join(manifests, "inspector.yaml"), []byte(inspectorPod), 0o644)
-	os.WriteFile(filepath.Join(manifests, "seccomp.yaml"), []byte(seccompPod), 0o644)
-	efi := filepath.Join(dir, "e2e.efi")
-	cmd = exec.Command(kios, append([]string{"build", "--config", cfg, "--image", demo, "--image", inspector, "-o", efi}, extra...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("kios build: %v\n%s", err, out)
-	}
-	return efi, nil
+	return inspector, nil
 }
 
 const webPod = `apiVersion: v1
