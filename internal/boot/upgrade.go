@@ -221,8 +221,11 @@ func (n *Node) withESP(dev string, readOnly bool, f func(root string) error) err
 	if err := n.openModules(); err != nil {
 		return err
 	}
-	if _, err := n.modules.Probe("vfat"); err != nil {
-		n.Log.Printf("event=module-failed name=vfat err=%q", err.Error())
+	// vfat and the character sets its default mount options name.
+	for _, m := range []string{"vfat", "nls_cp437", "nls_ascii"} {
+		if _, err := n.modules.Probe(m); err != nil {
+			n.Log.Printf("event=module-failed name=%s err=%q", m, err.Error())
+		}
 	}
 	if err := n.Mounter.Mount(mounts.ESP(dev, readOnly)); err != nil {
 		return fmt.Errorf("mount the ESP %s: %w", dev, err)
