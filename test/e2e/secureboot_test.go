@@ -1,6 +1,12 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,11 +23,13 @@ import (
 const refused = `BdsDxe: failed to load Boot\d+ .*: (Access Denied|Security Violation)`
 
 // TestSecureBoot boots under OVMF with Secure Boot enforced (Debian's
-// snakeoil firmware, whose db holds the snakeoil test key): an EFI
-// signed by `kios build --sign-key` boots into a locked-down kernel that
-// still loads its modules; an unsigned EFI, and a signed one with one
-// byte of .initrd or .cmdline changed, are refused; and a boot loader
-// cannot change the signed image's kernel command line.
+// snakeoil firmware, whose db holds the snakeoil test key): a disk
+// installed from an EFI signed by `kios build --sign-key` boots through
+// the systemd-boot it carries, signed with it, into a locked-down kernel
+// that still loads its modules, and PID 1 refuses an upgrade that is
+// unsigned or signed by another key; an unsigned EFI, and a signed one
+// with one byte of .initrd or .cmdline changed, are refused; and a boot
+// loader cannot change the signed image's kernel command line.
 func TestSecureBoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
@@ -31,9 +39,10 @@ func TestSecureBoot(t *testing.T) {
 	if out, err := exec.Command("openssl", "pkcs8", "-in", vm.SnakeOilKey, "-passin", "pass:snakeoil", "-out", key).CombinedOutput(); err != nil {
 		t.Fatalf("decrypt the snakeoil key (Debian's ovmf): %v\n%s", err, out)
 	}
-	signed := filepath.Join(dir, "signed.efi")
-	if out, err := exec.Command(need(t, "out/kios"), "build", "--sign-key", key, "--sign-cert", vm.SnakeOilCert, "-o", signed).CombinedOutput(); err != nil {
-		t.Fatalf("kios build --sign-key: %v\n%s", err, out)
+	// The test image (the inspector among its pods), signed.
+	signed, err := buildTestImage(dir, "--sign-key", key, "--sign-cert", vm.SnakeOilCert)
+	if err != nil {
+		t.Fatalf("kios build --sign-key: %v", err)
 	}
 	img, err := os.ReadFile(signed)
 	if err != nil {
@@ -51,16 +60,40 @@ func TestSecureBoot(t *testing.T) {
 		return p
 	}
 
-	t.Run("signed image boots locked down, modules load", func(t *testing.T) {
-		v := vmtest.Boot(t, vm.Config{EFI: signed, SecureBoot: true})
+	t.Run("signed disk install boots locked down, refuses unsigned upgrades", func(t *testing.T) {
+		disk := filepath.Join(dir, "disk.img")
+		if out, err := exec.Command(need(t, "out/kios"), "disk", "--efi", signed, "--size", "2G", "-o", disk).CombinedOutput(); err != nil {
+			t.Fatalf("kios disk: %v\n%s", err, out)
+		}
+		inspPort := vmtest.FreePort(t)
+		insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
+		v := vmtest.Boot(t, vm.Config{Disk: disk, SecureBoot: true, Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}})
 		v.ExpectAnywhere(`Secure Boot is enabled`, 3*time.Minute)
 		v.ExpectAnywhere(`Kernel is locked down from EFI Secure Boot`, time.Minute)
+		v.ExpectAnywhere(`event=boot-entry version=0\.1\.0 entry=kios-0\.1\.0\.efi state=good device=/dev/vda1 secure_boot=true`, 3*time.Minute)
 		done := v.ExpectAnywhere(`event=hardware-done failed=\d+`, 2*time.Minute)
 		if !strings.Contains(done, "failed=0") {
 			t.Errorf("hardware steps failed under lockdown: %s", done)
 		}
 		v.ExpectAnywhere(`event=modules-loaded listed=\d+ coldplug=[1-9]`, time.Minute)
 		v.ExpectAnywhere(`event=container-started pod=dhcp-`, 3*time.Minute)
+		stranger := otherSigner(t)
+		for name, image := range map[string][]byte{
+			"unsigned":              smallUKI(t, "9.0.0"),
+			"signed by another key": signWith(t, smallUKI(t, "9.0.0"), stranger),
+		} {
+			var a upgradeAnswer
+			vmtest.Eventually(t, "the upgrade socket", 3*time.Minute, func() (err error) {
+				a, err = askUpgrade(insp, "op=stage", image)
+				return err
+			})
+			if !strings.Contains(a.Error, "not signed by the certificate the running image was signed with") {
+				t.Errorf("an %s upgrade on a Secure Boot node: PID 1 answered %q", name, a.Error)
+			}
+		}
+		if a, err := askUpgrade(insp, "op=status", nil); err != nil || len(a.Result.Entries) != 1 {
+			t.Errorf("entries after the refusals: %+v, %v; want the one installed", a, err)
+		}
 	})
 	for name, efi := range map[string]string{
 		"unsigned image":               need(t, "out/kios-amd64.efi"),
@@ -125,4 +158,35 @@ func TestSecureBoot(t *testing.T) {
 		}
 		v.Kill()
 	})
+}
+
+type keyPair struct {
+	key  *rsa.PrivateKey
+	cert *x509.Certificate
+}
+
+// otherSigner is a key the firmware and the node do not trust.
+func otherSigner(t *testing.T) keyPair {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "not the node's db key"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return keyPair{key, cert}
+}
+
+func signWith(t *testing.T, img []byte, k keyPair) []byte {
+	t.Helper()
+	b, err := uki.Sign(img, k.key, k.cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
