@@ -1,12 +1,16 @@
 package boot
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/hostname"
 )
@@ -49,4 +53,30 @@ func Hostname(root string) (string, error) {
 		return "", fmt.Errorf("/etc/hostname: %w", err)
 	}
 	return name, nil
+}
+
+func (n *Node) identity(context.Context) error {
+	var errs []error
+	if b, err := os.ReadFile("/etc/machine-id"); err != nil || !validID(strings.TrimSpace(string(b))) {
+		id, dmi := MachineID("/")
+		if err := os.WriteFile("/etc/machine-id", []byte(id+"\n"), 0o444); err != nil {
+			errs = append(errs, fmt.Errorf("write machine-id: %w", err))
+		}
+		n.Log.Printf("event=machine-id id=%s from_dmi=%t", id, dmi)
+	}
+	name, err := Hostname("/")
+	if err != nil {
+		// The node still needs a name: it takes the one it would have
+		// with no /etc/hostname, and says why.
+		n.Log.Printf("event=etc-file-refused path=/etc/hostname err=%q fallback=%q", err.Error(), "a name from the machine-id")
+	}
+	if name == "" {
+		b, _ := os.ReadFile("/etc/machine-id")
+		name = "kios-" + strings.TrimSpace(string(b))[:min(8, len(strings.TrimSpace(string(b))))]
+	}
+	if err := unix.Sethostname([]byte(name)); err != nil {
+		errs = append(errs, fmt.Errorf("set hostname %s: %w", name, err))
+	}
+	n.Log.Printf("event=hostname name=%s", name)
+	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -69,4 +70,10 @@ func watchRoutes(log Logger, changed func()) {
 		changed()
 	}
 	log.Printf("event=route-watch-stopped")
+}
+
+func (n *Node) network(context.Context) error {
+	up, err := LinksUp()
+	n.Log.Printf("event=links-up links=%s", strings.Join(up, ","))
+	return err
 }

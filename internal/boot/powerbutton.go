@@ -1,9 +1,12 @@
 package boot
 
 import (
+	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // Linux input event constants (linux/input-event-codes.h).
@@ -59,4 +62,18 @@ func watchPowerButton(log Logger, devs []string, powerOff func()) {
 	d := <-pressed
 	log.Printf("event=power-button device=%s", d)
 	powerOff()
+}
+
+// powerButton starts watching the input devices the modules step made
+// (evdev, button) for the power key.
+func (n *Node) powerButton(context.Context) error {
+	devs, err := inputDevices()
+	if err != nil {
+		return err
+	}
+	Go(n.Log, "power-button", func() {
+		watchPowerButton(n.Log, devs, func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF, "power-button") })
+	})
+	n.Log.Printf("event=power-button-watch devices=%d", len(devs))
+	return nil
 }
