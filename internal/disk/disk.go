@@ -23,6 +23,7 @@ import (
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/primed"
+	"kios.dev/kios/internal/uki"
 )
 
 // Options says what disk to write.
@@ -88,7 +89,7 @@ func Write(o Options) error {
 		return fmt.Errorf("EFI %s: %w", o.EFI, err)
 	}
 	if img.Loader == nil {
-		return fmt.Errorf("EFI %s carries no boot loader (section %s): build it with this kios build", o.EFI, esp.LoaderSection)
+		return fmt.Errorf("EFI %s carries no boot loader (section %s): build it with this kios build", o.EFI, uki.LoaderSection)
 	}
 	espSize := espSizeFor(len(efi))
 	dataStart := espStart + espSize

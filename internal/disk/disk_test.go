@@ -13,32 +13,14 @@ import (
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/uki/ukitest"
 )
 
-// testEFI writes a kiOS UKI of version on the real systemd stub (make
-// components), carrying a loader unless loader is nil.
+// testEFI writes a kiOS-shaped UKI of version, carrying loader unless
+// it is nil.
 func testEFI(t *testing.T, path, version string, loader []byte) {
 	t.Helper()
-	m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-	if len(m) == 0 {
-		t.Fatal("no systemd stub under build/cache: run `make components` first")
-	}
-	stub, err := os.ReadFile(m[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	secs := []uki.Section{{Name: ".osrel", Data: osrelease.Render(version)}}
-	if loader != nil {
-		secs = append(secs, uki.Section{Name: esp.LoaderSection, Data: loader})
-	}
-	secs = append(secs, uki.Section{Name: ".initrd", Data: bytes.Repeat([]byte("initrd"), 1<<17)}, uki.Section{Name: ".linux", Data: []byte("kernel")})
-	b, err := uki.Build(stub, secs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(path, ukitest.Kios(t, version, loader), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,12 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"kios.dev/kios/internal/atomicfile"
 )
 
-// tempPrefix starts the name a new image is written under: systemd-boot
-// skips names that start with a dot, so a half-written image is never
-// booted, and PID 1 removes it at the next boot.
-const tempPrefix = ".kios-"
+// TempDirs are where a write to the ESP leaves a temporary file if it is
+// cut short (atomicfile.Durable: the name starts with a dot, which
+// systemd-boot skips, so a half-written image is never booted); PID 1
+// removes them at the next boot.
+var TempDirs = []string{EntriesDir, "EFI/BOOT", "loader"}
+
+func isTemp(name string) bool { return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-") }
 
 // List reads the kiOS entries of the ESP mounted at root.
 func List(root string) ([]Entry, error) {
@@ -34,22 +39,26 @@ func List(root string) ([]Entry, error) {
 
 // RemoveTemp removes what an interrupted write left, and says what.
 func RemoveTemp(root string) ([]string, error) {
-	des, err := os.ReadDir(filepath.Join(root, EntriesDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var removed []string
 	var errs []error
-	for _, d := range des {
-		if strings.HasPrefix(d.Name(), tempPrefix) {
-			if err := os.Remove(filepath.Join(root, EntriesDir, d.Name())); err != nil {
+	for _, dir := range TempDirs {
+		des, err := os.ReadDir(filepath.Join(root, dir))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, d := range des {
+			if !isTemp(d.Name()) {
+				continue
+			}
+			if err := os.Remove(filepath.Join(root, dir, d.Name())); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			removed = append(removed, d.Name())
+			removed = append(removed, dir+"/"+d.Name())
 		}
 	}
 	return removed, errors.Join(errs...)
@@ -59,7 +68,7 @@ func RemoveTemp(root string) ([]string, error) {
 // takes image. Each step is on disk before the next starts (the new
 // image under a temporary name, synced, then renamed), so a power cut
 // leaves the entries as after some prefix of ops, plus perhaps a
-// temporary file.
+// temporary file (RemoveTemp).
 func Apply(root string, ops []Op, image io.Reader) error {
 	dir := filepath.Join(root, EntriesDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -89,28 +98,7 @@ func writeEntry(dir, name string, image io.Reader) error {
 	if image == nil {
 		return errors.New("no image to write")
 	}
-	tmp := filepath.Join(dir, tempPrefix+strings.TrimPrefix(name, prefix)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, image)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return atomicfile.Durable(filepath.Join(dir, name), image)
 }
 
 func syncDir(dir string) error {

@@ -73,7 +73,10 @@ func TestApplyFailedWrite(t *testing.T) {
 // What a power cut leaves (a temporary file) is not an entry, and is
 // removed at the next boot.
 func TestRemoveTemp(t *testing.T) {
-	root := espWith(t, "kios-v1.efi", ".kios-v2+1.efi.tmp")
+	root := espWith(t, "kios-v1.efi", ".kios-v2+1.efi.tmp-123456")
+	os.MkdirAll(filepath.Join(root, "EFI", "BOOT"), 0o755)
+	os.WriteFile(filepath.Join(root, "EFI", "BOOT", ".BOOTX64.EFI.tmp-42"), nil, 0o644)
+	os.WriteFile(filepath.Join(root, "EFI", "BOOT", "BOOTX64.EFI"), nil, 0o644)
 	list, err := List(root)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +88,7 @@ func TestRemoveTemp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{".kios-v2+1.efi.tmp"}, removed); diff != "" {
+	if diff := cmp.Diff([]string{"EFI/Linux/.kios-v2+1.efi.tmp-123456", "EFI/BOOT/.BOOTX64.EFI.tmp-42"}, removed); diff != "" {
 		t.Errorf("removed (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"kios-v1.efi"}, dirNames(t, root)); diff != "" {

@@ -8,12 +8,6 @@ import (
 	"kios.dev/kios/internal/uki"
 )
 
-// LoaderSection is the UKI section kios build puts systemd-boot in
-// (signed with the image when it is signed), so that one file carries
-// everything a disk install needs: kios disk lays the loader out from
-// it, and an upgrade brings its own loader.
-const LoaderSection = ".sdboot"
-
 // ErrNotKios means the file is an EFI program but not a kiOS image.
 var ErrNotKios = errors.New("not a kiOS image")
 
@@ -54,8 +48,8 @@ func ReadImage(b []byte) (Image, error) {
 		return Image{}, fmt.Errorf("%w: %v", ErrNotKios, err)
 	}
 	img := Image{Version: info.Version}
-	if have[LoaderSection] {
-		if img.Loader, err = uki.SectionData(b, LoaderSection); err != nil {
+	if have[uki.LoaderSection] {
+		if img.Loader, err = uki.SectionData(b, uki.LoaderSection); err != nil {
 			return Image{}, err
 		}
 	}

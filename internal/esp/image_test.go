@@ -2,29 +2,18 @@ package esp
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/uki/ukitest"
 )
 
-// ukiWith builds a UKI on the real systemd stub (make components).
+// ukiWith builds a UKI on the real stub with this os-release.
 func ukiWith(t *testing.T, osrel []byte, extra ...uki.Section) []byte {
 	t.Helper()
-	m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-	if len(m) == 0 {
-		t.Fatal("no systemd stub under build/cache: run `make components` first")
-	}
-	stub, err := os.ReadFile(m[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	secs := []uki.Section{{Name: ".osrel", Data: osrel}}
-	secs = append(secs, extra...)
-	b, err := uki.Build(stub, secs)
+	b, err := uki.Build(ukitest.Stub(t), append([]uki.Section{{Name: ".osrel", Data: osrel}}, extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +22,7 @@ func ukiWith(t *testing.T, osrel []byte, extra ...uki.Section) []byte {
 
 func TestReadImage(t *testing.T) {
 	kernel := []uki.Section{{Name: ".initrd", Data: []byte("initrd")}, {Name: ".linux", Data: []byte("kernel")}}
-	loader := uki.Section{Name: LoaderSection, Data: []byte("systemd-boot")}
+	loader := uki.Section{Name: uki.LoaderSection, Data: []byte("systemd-boot")}
 	good := ukiWith(t, osrelease.Render("v2"), append([]uki.Section{loader}, kernel...)...)
 	img, err := ReadImage(good)
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 	"kios.dev/kios/internal/atomicfile"
 	"kios.dev/kios/internal/cmdline"
 	"kios.dev/kios/internal/cpio"
-	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/osrelease"
@@ -136,7 +135,7 @@ func Build(o Options) error {
 		{Name: ".cmdline", Data: []byte(kernelArgs)},
 		{Name: ".uname", Data: []byte(release)},
 		{Name: ".sbat", Data: sbat},
-		{Name: esp.LoaderSection, Data: loader},
+		{Name: uki.LoaderSection, Data: loader},
 		{Name: ".initrd", Data: initrd},
 		{Name: ".linux", Data: vmlinuz},
 	})

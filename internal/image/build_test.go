@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"kios.dev/kios/internal/cpio"
-	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/join"
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/osrelease"
@@ -89,7 +88,7 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{".osrel", ".cmdline", ".uname", ".linux", ".initrd", ".sbat", esp.LoaderSection} {
+	for _, want := range []string{".osrel", ".cmdline", ".uname", ".linux", ".initrd", ".sbat", uki.LoaderSection} {
 		if !contains(names, want) {
 			t.Errorf("UKI lacks section %s (has %v)", want, names)
 		}

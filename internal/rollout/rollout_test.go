@@ -12,10 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 
-	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/uki/ukitest"
 	"kios.dev/kios/internal/upgrade"
 )
 
@@ -99,16 +97,7 @@ func TestPackRefusesNonKios(t *testing.T) {
 	}
 
 	// A kiOS EFI: packed with its version as a label, at /kios.efi.
-	m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-	if len(m) == 0 {
-		t.Fatal("no systemd stub under build/cache: run `make components` first")
-	}
-	stub, _ := os.ReadFile(m[0])
-	efi, err := uki.Build(stub, []uki.Section{{Name: ".osrel", Data: osrelease.Render("v2")}, {Name: esp.LoaderSection, Data: []byte("loader")},
-		{Name: ".initrd", Data: []byte("i")}, {Name: ".linux", Data: []byte("k")}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	efi := ukitest.Kios(t, "v2", []byte("loader"))
 	efiPath := filepath.Join(dir, "kios.efi")
 	os.WriteFile(efiPath, efi, 0o644)
 	packed, version, err := Pack(efiPath, archive)

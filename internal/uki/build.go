@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// LoaderSection is the section kios build puts systemd-boot in (signed
+// with the image when it is signed), so that one file carries all a
+// disk install needs: kios disk lays the loader out from it, and an
+// upgrade brings its own loader.
+const LoaderSection = ".sdboot"
+
 // Section is one payload of the UKI, e.g. {".linux", kernel}.
 type Section struct {
 	Name string

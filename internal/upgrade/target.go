@@ -11,13 +11,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/atomicfile"
 	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/uki"
 )
@@ -272,39 +272,14 @@ func (t Target) convert(loader []byte) (int64, error) {
 	return st.Size() + int64(len(esp.LoaderConf)+len(loader)), nil
 }
 
-// writeFile replaces rel with b: a temporary file beside it, synced,
-// renamed over it (on vfat, the rename rewrites the one directory
-// entry).
+// writeFile replaces rel with b, durably (on vfat, the rename rewrites
+// the one directory entry).
 func (t Target) writeFile(rel string, b []byte) error {
 	dst := t.path(rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(dst), ".kios-"+filepath.Base(dst)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, bytes.NewReader(b))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(dst))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Durable(dst, bytes.NewReader(b))
 }
 
 // Bless renames the running image's entry to its blessed name once the

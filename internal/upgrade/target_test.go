@@ -21,25 +21,10 @@ import (
 	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/uki/ukitest"
 )
 
-var stub []byte
-
-func loadStub(t *testing.T) []byte {
-	t.Helper()
-	if stub == nil {
-		m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-		if len(m) == 0 {
-			t.Fatal("no systemd stub under build/cache: run `make components` first")
-		}
-		b, err := os.ReadFile(m[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		stub = b
-	}
-	return stub
-}
+func loadStub(t *testing.T) []byte { return ukitest.Stub(t) }
 
 type signer struct {
 	key  *rsa.PrivateKey
@@ -76,7 +61,7 @@ func kiosImage(t *testing.T, version string, loader []byte, s *signer, loaderUns
 	}
 	img, err := uki.Build(loadStub(t), []uki.Section{
 		{Name: ".osrel", Data: osrelease.Render(version)},
-		{Name: esp.LoaderSection, Data: loader},
+		{Name: uki.LoaderSection, Data: loader},
 		{Name: ".initrd", Data: []byte("initrd " + version)},
 		{Name: ".linux", Data: []byte("kernel")},
 	})

@@ -17,8 +17,7 @@ import (
 
 	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/uki/ukitest"
 	"kios.dev/kios/internal/upgrade"
 	"kios.dev/kios/internal/vm"
 	"kios.dev/kios/internal/vm/vmtest"
@@ -39,19 +38,7 @@ func versioned(t *testing.T, v string, cmdline string) string {
 
 // smallUKI is a kiOS-shaped UKI of version v (no real kernel): enough
 // for PID 1's checks, which refuse it before anything boots it.
-func smallUKI(t *testing.T, v string) []byte {
-	t.Helper()
-	stub, err := os.ReadFile(need(t, "out/parts/stub.efi"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := uki.Build(stub, []uki.Section{{Name: ".osrel", Data: osrelease.Render(v)}, {Name: esp.LoaderSection, Data: []byte("loader")},
-		{Name: ".initrd", Data: []byte("initrd")}, {Name: ".linux", Data: []byte("kernel")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func smallUKI(t *testing.T, v string) []byte { return ukitest.Kios(t, v, []byte("loader")) }
 
 type upgradeAnswer struct {
 	Result upgrade.Result
