@@ -37,17 +37,7 @@ func TestParseEntry(t *testing.T) {
 }
 
 func TestNext(t *testing.T) {
-	e := func(names ...string) []Entry {
-		var out []Entry
-		for _, n := range names {
-			x, ok := ParseEntry(n)
-			if !ok {
-				t.Fatalf("bad name %q", n)
-			}
-			out = append(out, x)
-		}
-		return out
-	}
+	e := func(names ...string) []Entry { return entries(t, names...) }
 	for _, tt := range []struct {
 		entries []Entry
 		want    string
