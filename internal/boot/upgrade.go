@@ -100,7 +100,14 @@ func (n *Node) inspectESP(ctx context.Context) {
 	}
 	cur, ok := esp.Find(entries, n.upgrade.running)
 	if !ok {
-		n.Log.Printf("event=boot-entry version=%s status=first-layout device=%s secure_boot=%t entries=%q", n.upgrade.running, dev, n.upgrade.secureBoot, strings.Join(names, ","))
+		// kios disk's first layout has no entries (the EFI at the
+		// loader's path; converted at the first upgrade); otherwise this
+		// image came from elsewhere (a USB stick beside the disk).
+		status := "first-layout"
+		if len(entries) > 0 {
+			status = "not-on-esp"
+		}
+		n.Log.Printf("event=boot-entry version=%s status=%s device=%s secure_boot=%t entries=%q", n.upgrade.running, status, dev, n.upgrade.secureBoot, strings.Join(names, ","))
 		return
 	}
 	// The loader counts a try down as it boots it: the running image on
