@@ -357,6 +357,10 @@ func (r *run) failedBoot(ctx context.Context, node string) string {
 	if err != nil {
 		return "its init log is unreadable: " + err.Error()
 	}
+	// The log rotates at 4 MiB: the failed boot may be in the older file.
+	if older, err := r.Client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy", "logs", "init.log.1").DoRaw(ctx); err == nil {
+		b = append(older, b...)
+	}
 	lines := FailedBoot(string(b), r.Version)
 	if len(lines) == 0 {
 		return "its init log has no lines of a boot of " + r.Version
