@@ -135,7 +135,7 @@ func (r *run) upgradeNode(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("node %s: %w", name, err)
 	}
-	if node.Status.NodeInfo.OSImage == OSImage(r.Version) && !r.StageOnly {
+	if node.Status.NodeInfo.OSImage == OSImage(r.Version) {
 		r.say(name, "already on %s", OSImage(r.Version))
 		return nil
 	}
