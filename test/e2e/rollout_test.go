@@ -31,7 +31,8 @@ import (
 // each data partition; then 2.0.0 to a 3.0.0 whose kubelet refuses its
 // configuration: the node goes back to 2.0.0 by itself, the rollout
 // stops naming the node and its failed boot's log, which the node log
-// API still serves.
+// API still serves; last, kios rollback takes the other node back to
+// 1.0.0.
 func TestUpgradeRollout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a cluster of VMs")
@@ -187,6 +188,19 @@ func TestUpgradeRollout(t *testing.T) {
 		node, err := cs.CoreV1().Nodes().Get(ctx, nodes[0], metav1.GetOptions{})
 		if err != nil || node.Spec.Unschedulable {
 			t.Errorf("%s after the failed upgrade: unschedulable %t, %v; want it uncordoned on 2.0.0", nodes[0], node.Spec.Unschedulable, err)
+		}
+	})
+
+	t.Run("kios rollback: back to the previous good version", func(t *testing.T) {
+		out, err := run("rollback", "--dir", lab, nodes[1])
+		if err != nil {
+			t.Fatalf("kios rollback: %v", err)
+		}
+		if !strings.Contains(out, nodes[1]+": Ready on kiOS 1.0.0") {
+			t.Errorf("kios rollback did not report %s Ready on kiOS 1.0.0", nodes[1])
+		}
+		if img := osImages()[nodes[1]]; img != "kiOS 1.0.0" {
+			t.Errorf("%s reports %q after the rollback", nodes[1], img)
 		}
 	})
 }
