@@ -18,32 +18,45 @@ import (
 	"kios.dev/kios/internal/conformance"
 )
 
-// TestUpLoadDown drives the user's commands: kios up gives a cluster
-// whose kubeconfig works from this machine, kios load makes an image
-// archive pullable by its own name, kios down removes everything.
+// TestUpLoadDown drives the user's commands on one lab: kios up gives a
+// cluster of two nodes, each installed on its own disk from one EFI,
+// whose kubeconfig works from this machine; kios load makes an image
+// archive pullable by its own name (a Deployment under a
+// PodDisruptionBudget pulls it); a short run of the upstream
+// conformance suite passes; kios upgrade and kios rollback change the
+// nodes' version in place (upgradeLab); kios down removes everything.
 func TestUpLoadDown(t *testing.T) {
 	if testing.Short() {
-		t.Skip("boots a VM and a control plane")
+		t.Skip("boots VMs and a control plane")
 	}
 	kios := need(t, "out/kios")
-	dir := filepath.Join(t.TempDir(), "lab")
-	run := func(args ...string) string {
+	work := t.TempDir()
+	dir := filepath.Join(work, "lab")
+	run := func(args ...string) (string, error) {
 		t.Helper()
 		out, err := exec.Command(kios, args...).CombinedOutput()
 		t.Logf("kios %s:\n%s", strings.Join(args, " "), out)
+		return string(out), err
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
 		if err != nil {
 			t.Fatalf("kios %s: %v", args[0], err)
 		}
-		return string(out)
+		return out
 	}
 	t.Cleanup(func() {
 		exec.Command(kios, "down", "--dir", dir).Run()
 		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "node-1.console"))
-			t.Logf("node console tail:\n%s", tail(string(b), 4000))
+			for _, n := range []string{"node-1", "node-2"} {
+				b, _ := os.ReadFile(filepath.Join(dir, n+".console"))
+				t.Logf("%s console tail:\n%s", n, tail(string(b), 6000))
+			}
 		}
 	})
-	out := run("up", "--dir", dir)
+	versions := buildLabVersions(t, run, work)
+	out := must("up", "--dir", dir, "--nodes", "2", "--efi", versions.v1)
 	for _, want := range []string{"control plane ready", "registered (kubelet v1.35.4)", "Ready", "done in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("kios up output lacks %q", want)
@@ -59,22 +72,20 @@ func TestUpLoadDown(t *testing.T) {
 	}
 	ctx := context.Background()
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil || len(nodes.Items) != 1 {
+	if err != nil || len(nodes.Items) != 2 {
 		t.Fatalf("nodes through the kubeconfig: %v %d", err, len(nodes.Items))
 	}
-	run("load", "--dir", dir, need(t, "out/demo-image.tar"))
-	pods := runDeploymentPulled(t, ctx, cs, nodes.Items[0].Name)
-	if len(pods) != 3 {
-		t.Fatalf("%d pods", len(pods))
-	}
-	conformanceSmoke(t, run, dir)
+	must("load", "--dir", dir, need(t, "out/demo-image.tar"))
+	startGuardedDeployment(t, ctx, cs) // pulls the demo image through the mirror
+	conformanceSmoke(t, must, dir)
+	upgradeLab(t, ctx, cs, run, dir, work, versions)
 	// Only this lab's namespace: another test package, or a killed run,
 	// may have a lab of its own.
 	ns := regexp.MustCompile(`lab network (kios-lab-[0-9a-f]+)`).FindStringSubmatch(out)
 	if ns == nil {
 		t.Fatalf("kios up output names no lab network")
 	}
-	run("down", "--dir", dir)
+	must("down", "--dir", dir)
 	if _, err := os.Stat(filepath.Join(dir, "lab.pid")); !os.IsNotExist(err) {
 		t.Error("lab.pid remains after kios down")
 	}
