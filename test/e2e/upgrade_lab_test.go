@@ -87,7 +87,7 @@ func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run 
 	keepers := startKeepers(t, ctx, cs, nodes)
 
 	t.Run("1.0.0 to 2.0.0, node by node", func(t *testing.T) {
-		lowest, stop := watchAvailable(ctx, cs)
+		samples, stop := watchAvailable(ctx, cs)
 		out, err := run("upgrade", "--dir", lab, "--to", v2)
 		least := stop()
 		if err != nil {
@@ -107,7 +107,7 @@ func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run 
 			t.Error("kios upgrade did not report the rollout done")
 		}
 		if least < 1 {
-			t.Errorf("the Deployment had %d available replicas during the rollout (PodDisruptionBudget minAvailable 1; lowest seen over %d samples)", least, lowest())
+			t.Errorf("the Deployment had %d available replicas during the rollout (PodDisruptionBudget minAvailable 1; lowest seen over %d samples)", least, samples())
 		}
 		for n, img := range osImages() {
 			if img != "kiOS 2.0.0" {
