@@ -119,10 +119,16 @@ func (n *Node) inspectESP(ctx context.Context) {
 	n.Log.Printf("event=boot-entry version=%s entry=%s state=%s device=%s secure_boot=%t entries=%q",
 		n.upgrade.running, cur.Name(), state, dev, n.upgrade.secureBoot, strings.Join(names, ","))
 	for _, e := range entries {
-		if e.Bad() && osrelease.Compare(e.Version, n.upgrade.running) > 0 {
-			n.Log.Printf("event=upgrade-failed version=%s entry=%s running=%s reason=%q", e.Version, e.Name(), n.upgrade.running,
-				"its boots ran out without passing the health gate: the loader went back to this version")
+		if !e.Bad() || osrelease.Compare(e.Version, n.upgrade.running) <= 0 {
+			continue
 		}
+		if e.Done == 0 {
+			// Marked bad before any boot of it: a rollback or a downgrade.
+			n.Log.Printf("event=rolled-back version=%s entry=%s running=%s", e.Version, e.Name(), n.upgrade.running)
+			continue
+		}
+		n.Log.Printf("event=upgrade-failed version=%s entry=%s running=%s reason=%q", e.Version, e.Name(), n.upgrade.running,
+			fmt.Sprintf("%d boot(s) of it did not pass the health gate: the loader went back to this version", e.Done))
 	}
 	if cur.Good() {
 		return
