@@ -153,6 +153,9 @@ func (n *Node) awaitBlessing(ctx context.Context, cur esp.Entry) {
 	ok, reason := gate.Wait(ctx, 5*time.Second, deadline, func(r string) {
 		n.Log.Printf("event=health-wait reason=%q", r)
 	})
+	if !ok && ctx.Err() != nil {
+		return // PID 1 is stopping: no verdict
+	}
 	if !ok {
 		n.Log.Printf("event=trial-failed entry=%s reason=%q", cur.Name(), reason)
 		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, "trial-failed")
