@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"kios.dev/kios/internal/upgrade"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 // runUpgrade is the upgrade pod (kios upgrade and kios rollback start
@@ -16,18 +16,18 @@ import (
 // last line of its log, and its termination message).
 func runUpgrade(args []string) error {
 	fs := flag.NewFlagSet("upgrade", flag.ExitOnError)
-	socket := fs.String("socket", filepath.Join(upgrade.SocketDir, upgrade.SocketName), "PID 1's upgrade socket")
+	socket := fs.String("socket", filepath.Join(upgradesock.SocketDir, upgradesock.SocketName), "PID 1's upgrade socket")
 	efi := fs.String("efi", "/kios.efi", "the kiOS image to stage (stage)")
 	tries := fs.Int("tries", 1, "boots the new image gets to pass the health gate (stage)")
 	downgrade := fs.Bool("allow-downgrade", false, "stage an older version (stage)")
 	reboot := fs.Bool("reboot", true, "reboot once staged or rolled back")
 	fs.Parse(args)
 	if fs.NArg() != 1 {
-		return fmt.Errorf("usage: system upgrade [flags] %s|%s|%s", upgrade.OpStage, upgrade.OpRollback, upgrade.OpStatus)
+		return fmt.Errorf("usage: system upgrade [flags] %s|%s|%s", upgradesock.OpStage, upgradesock.OpRollback, upgradesock.OpStatus)
 	}
-	req := upgrade.Request{Op: fs.Arg(0), Tries: *tries, AllowDowngrade: *downgrade, Reboot: *reboot}
+	req := upgradesock.Request{Op: fs.Arg(0), Tries: *tries, AllowDowngrade: *downgrade, Reboot: *reboot}
 	var image *os.File
-	if req.Op == upgrade.OpStage {
+	if req.Op == upgradesock.OpStage {
 		f, err := os.Open(*efi)
 		if err != nil {
 			return fmt.Errorf("the image to stage: %w", err)
@@ -35,7 +35,7 @@ func runUpgrade(args []string) error {
 		defer f.Close()
 		image = f
 	}
-	res, err := upgrade.Send(*socket, req, image)
+	res, err := upgradesock.Send(*socket, req, image)
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
 	// The client reads the answer from the pod's status, which survives

@@ -20,6 +20,7 @@ import (
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/upgrade"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 // upgradeState is what PID 1 knows of the image it runs and the ESP it
@@ -50,7 +51,7 @@ func (n *Node) bootEntry(ctx context.Context) error {
 	n.upgrade.running = info.Version
 	// The upgrade pod mounts the socket's directory, which exists
 	// (empty) on a RAM-only node too.
-	_ = os.MkdirAll(upgrade.SocketDir, 0o700)
+	_ = os.MkdirAll(upgradesock.SocketDir, 0o700)
 	if n.dataDevice == "" {
 		n.Log.Printf("event=boot-entry version=%s status=none reason=%q", info.Version, "no data partition: nothing to upgrade in place")
 		return nil
@@ -161,7 +162,7 @@ func (n *Node) awaitBlessing(ctx context.Context, cur esp.Entry) {
 		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, "trial-failed")
 		return
 	}
-	res, err := n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Bless() })
+	res, err := n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Bless() })
 	if err != nil {
 		n.Log.Printf("event=bless-failed entry=%s err=%q", cur.Name(), err.Error())
 		return
@@ -254,17 +255,17 @@ func (n *Node) withESP(dev string, readOnly bool, f func(root string) error) err
 }
 
 // changeESP runs one change on the mounted ESP, one at a time.
-func (n *Node) changeESP(change func(upgrade.Target) (upgrade.Result, error)) (upgrade.Result, error) {
+func (n *Node) changeESP(change func(upgrade.Target) (upgradesock.Result, error)) (upgradesock.Result, error) {
 	return n.onESP(false, change)
 }
 
-func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgrade.Result, error)) (upgrade.Result, error) {
+func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgradesock.Result, error)) (upgradesock.Result, error) {
 	n.upgrade.mu.Lock()
 	defer n.upgrade.mu.Unlock()
 	if n.upgrade.espDevice == "" {
-		return upgrade.Result{}, errors.New("this node did not boot from an ESP it can change (RAM-only, or no readable ESP on the data partition's disk)")
+		return upgradesock.Result{}, errors.New("this node did not boot from an ESP it can change (RAM-only, or no readable ESP on the data partition's disk)")
 	}
-	var res upgrade.Result
+	var res upgradesock.Result
 	err := n.withESP(n.upgrade.espDevice, readOnly, func(root string) error {
 		var err error
 		res, err = change(upgrade.Target{Root: root, Running: n.upgrade.running, SecureBoot: n.upgrade.secureBoot, Free: upgrade.Free})
@@ -275,20 +276,20 @@ func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgrade.Result,
 
 // serveUpgrades serves the upgrade socket (root-only) to the upgrade pod.
 func (n *Node) serveUpgrades() {
-	ln, err := upgrade.Listen(filepath.Join(upgrade.SocketDir, upgrade.SocketName))
+	ln, err := upgradesock.Listen(filepath.Join(upgradesock.SocketDir, upgradesock.SocketName))
 	if err != nil {
 		n.Log.Printf("event=upgrade-socket-failed err=%q", err.Error())
 		return
 	}
-	Go(n.Log, "upgrade-socket", func() { _ = upgrade.Serve(ln, upgradeHandler{n}, n.Log) })
+	Go(n.Log, "upgrade-socket", func() { _ = upgradesock.Serve(ln, upgradeHandler{n}, n.Log) })
 }
 
 // upgradeHandler answers the upgrade socket.
 type upgradeHandler struct{ n *Node }
 
-func (h upgradeHandler) Stage(img []byte, req upgrade.Request) (upgrade.Result, error) {
+func (h upgradeHandler) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, error) {
 	h.n.Log.Printf("event=upgrade-stage-start bytes=%d tries=%d allow_downgrade=%t reboot=%t", len(img), req.Tries, req.AllowDowngrade, req.Reboot)
-	res, err := h.n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Stage(img, req) })
+	res, err := h.n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Stage(img, req) })
 	h.n.Log.Printf("event=upgrade-stage running=%s next=%s written=%d done=%q err=%q", res.Running, res.Next, res.Written, strings.Join(res.Done, "; "), errString(err))
 	if err == nil && req.Reboot {
 		res.Rebooting = true
@@ -297,8 +298,8 @@ func (h upgradeHandler) Stage(img []byte, req upgrade.Request) (upgrade.Result, 
 	return res, err
 }
 
-func (h upgradeHandler) Rollback(req upgrade.Request) (upgrade.Result, error) {
-	res, err := h.n.changeESP(func(t upgrade.Target) (upgrade.Result, error) { return t.Rollback() })
+func (h upgradeHandler) Rollback(req upgradesock.Request) (upgradesock.Result, error) {
+	res, err := h.n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Rollback() })
 	h.n.Log.Printf("event=upgrade-rollback running=%s next=%s done=%q err=%q", res.Running, res.Next, strings.Join(res.Done, "; "), errString(err))
 	if err == nil && req.Reboot {
 		res.Rebooting = true
@@ -307,8 +308,8 @@ func (h upgradeHandler) Rollback(req upgrade.Request) (upgrade.Result, error) {
 	return res, err
 }
 
-func (h upgradeHandler) Status() (upgrade.Result, error) {
-	return h.n.onESP(true, func(t upgrade.Target) (upgrade.Result, error) { return t.Status() })
+func (h upgradeHandler) Status() (upgradesock.Result, error) {
+	return h.n.onESP(true, func(t upgrade.Target) (upgradesock.Result, error) { return t.Status() })
 }
 
 func (n *Node) rebootSoon(reason string) {

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/drain"
 
-	"kios.dev/kios/internal/upgrade"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 // Config says what to roll out where.
@@ -139,7 +139,7 @@ func (r *run) upgradeNode(ctx context.Context, name string) error {
 		r.say(name, "already on %s", OSImage(r.Version))
 		return nil
 	}
-	req := upgrade.Request{Op: upgrade.OpStage, Tries: max(r.Tries, 1), AllowDowngrade: r.AllowDowngrade, Reboot: !r.StageOnly}
+	req := upgradesock.Request{Op: upgradesock.OpStage, Tries: max(r.Tries, 1), AllowDowngrade: r.AllowDowngrade, Reboot: !r.StageOnly}
 	if r.StageOnly {
 		res, err := r.runPod(ctx, name, req, node.Status.NodeInfo.BootID)
 		if err != nil {
@@ -165,7 +165,7 @@ func Rollback(ctx context.Context, c Config, name string) error {
 		return fmt.Errorf("node %s: %w", name, err)
 	}
 	before := node.Status.NodeInfo.OSImage
-	return r.cycle(ctx, node, upgrade.Request{Op: upgrade.OpRollback, Reboot: true}, func(n *corev1.Node) error {
+	return r.cycle(ctx, node, upgradesock.Request{Op: upgradesock.OpRollback, Reboot: true}, func(n *corev1.Node) error {
 		if n.Status.NodeInfo.OSImage == before {
 			return fmt.Errorf("node %s: still on %s after the rollback", name, before)
 		}
@@ -176,7 +176,7 @@ func Rollback(ctx context.Context, c Config, name string) error {
 // cycle is one node's turn: cordon, drain, the request, the reboot, the
 // wait for Ready, the check, uncordon. On an error the node's state is
 // said: unchanged and uncordoned, or cordoned and why.
-func (r *run) cycle(ctx context.Context, node *corev1.Node, req upgrade.Request, check func(*corev1.Node) error) error {
+func (r *run) cycle(ctx context.Context, node *corev1.Node, req upgradesock.Request, check func(*corev1.Node) error) error {
 	name := node.Name
 	bootID := node.Status.NodeInfo.BootID
 	began := time.Now()
@@ -220,7 +220,7 @@ func (r *run) cycle(ctx context.Context, node *corev1.Node, req upgrade.Request,
 	return nil
 }
 
-func describe(res upgrade.Result) string {
+func describe(res upgradesock.Result) string {
 	s := "next boot " + res.Next
 	if res.Written > 0 {
 		s += fmt.Sprintf(", %d bytes written to the ESP", res.Written)
@@ -231,7 +231,7 @@ func describe(res upgrade.Result) string {
 // runPod runs the upgrade pod on the node and returns PID 1's answer.
 // When the request reboots, the node may go down before the pod's
 // status reaches the API server: a new boot ID then counts as done.
-func (r *run) runPod(ctx context.Context, node string, req upgrade.Request, bootID string) (upgrade.Result, error) {
+func (r *run) runPod(ctx context.Context, node string, req upgradesock.Request, bootID string) (upgradesock.Result, error) {
 	args := []string{"--tries", fmt.Sprint(req.Tries), fmt.Sprintf("--reboot=%t", req.Reboot)}
 	if req.AllowDowngrade {
 		args = append(args, "--allow-downgrade")
@@ -251,14 +251,14 @@ func (r *run) runPod(ctx context.Context, node string, req upgrade.Request, boot
 				Name: "upgrade", Image: r.Image, Command: []string{"/bin/system", "upgrade"}, Args: args, ImagePullPolicy: corev1.PullIfNotPresent,
 				SecurityContext:          &corev1.SecurityContext{RunAsUser: &root},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-				VolumeMounts:             []corev1.VolumeMount{{Name: "socket", MountPath: upgrade.SocketDir}},
+				VolumeMounts:             []corev1.VolumeMount{{Name: "socket", MountPath: upgradesock.SocketDir}},
 			}},
-			Volumes: []corev1.Volume{{Name: "socket", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: upgrade.SocketDir, Type: &hostDir}}}},
+			Volumes: []corev1.Volume{{Name: "socket", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: upgradesock.SocketDir, Type: &hostDir}}}},
 		},
 	}
 	created, err := r.Client.CoreV1().Pods(Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		return upgrade.Result{}, fmt.Errorf("create the upgrade pod: %w", err)
+		return upgradesock.Result{}, fmt.Errorf("create the upgrade pod: %w", err)
 	}
 	defer r.Client.CoreV1().Pods(Namespace).Delete(context.Background(), created.Name, metav1.DeleteOptions{})
 	deadline := time.Now().Add(10 * time.Minute)
@@ -269,33 +269,33 @@ func (r *run) runPod(ctx context.Context, node string, req upgrade.Request, boot
 				return res, err
 			}
 		} else if !apierrors.IsNotFound(err) {
-			return upgrade.Result{}, err
+			return upgradesock.Result{}, err
 		}
 		if req.Reboot {
 			if n, err := r.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil && n.Status.NodeInfo.BootID != bootID && n.Status.NodeInfo.BootID != "" {
-				return upgrade.Result{Next: "(the node rebooted before the pod reported)"}, nil
+				return upgradesock.Result{Next: "(the node rebooted before the pod reported)"}, nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return upgrade.Result{}, ctx.Err()
+			return upgradesock.Result{}, ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
 	}
-	return upgrade.Result{}, fmt.Errorf("the upgrade pod %s did not finish in 10 minutes", created.Name)
+	return upgradesock.Result{}, fmt.Errorf("the upgrade pod %s did not finish in 10 minutes", created.Name)
 }
 
 // podResult reads PID 1's answer from a finished upgrade pod.
-func podResult(p *corev1.Pod) (upgrade.Result, bool, error) {
+func podResult(p *corev1.Pod) (upgradesock.Result, bool, error) {
 	for _, cs := range p.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "InvalidImageName") {
-			return upgrade.Result{}, true, fmt.Errorf("the node cannot pull the upgrade image: %s: %s", w.Reason, w.Message)
+			return upgradesock.Result{}, true, fmt.Errorf("the node cannot pull the upgrade image: %s: %s", w.Reason, w.Message)
 		}
 		t := cs.State.Terminated
 		if t == nil {
 			continue
 		}
-		var res upgrade.Result
+		var res upgradesock.Result
 		msg := strings.TrimSpace(t.Message)
 		if i := strings.LastIndex(msg, "{"); i > 0 && !json.Valid([]byte(msg)) {
 			msg = msg[strings.LastIndex(msg[:i+1], "\n")+1:]
@@ -307,10 +307,10 @@ func podResult(p *corev1.Pod) (upgrade.Result, bool, error) {
 		case jerr == nil && res.Error != "":
 			return res, true, errors.New(res.Error)
 		default:
-			return upgrade.Result{}, true, fmt.Errorf("the upgrade pod exited %d: %s", t.ExitCode, strings.TrimSpace(t.Message))
+			return upgradesock.Result{}, true, fmt.Errorf("the upgrade pod exited %d: %s", t.ExitCode, strings.TrimSpace(t.Message))
 		}
 	}
-	return upgrade.Result{}, false, nil
+	return upgradesock.Result{}, false, nil
 }
 
 // waitBack waits until the node is Ready with a boot ID other than

@@ -14,7 +14,7 @@ import (
 
 	"kios.dev/kios/internal/ociimage"
 	"kios.dev/kios/internal/uki/ukitest"
-	"kios.dev/kios/internal/upgrade"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 func TestFailedBoot(t *testing.T) {
@@ -42,8 +42,8 @@ func TestFailedBoot(t *testing.T) {
 }
 
 func TestPodResult(t *testing.T) {
-	ok, _ := json.Marshal(upgrade.Result{Running: "v1", Next: "kios-v2+1.efi", Written: 42})
-	refused, _ := json.Marshal(upgrade.Result{Running: "v2", Error: "version v2: the node already runs this version"})
+	ok, _ := json.Marshal(upgradesock.Result{Running: "v1", Next: "kios-v2+1.efi", Written: 42})
+	refused, _ := json.Marshal(upgradesock.Result{Running: "v2", Error: "version v2: the node already runs this version"})
 	term := func(code int32, msg string) *corev1.Pod {
 		return &corev1.Pod{Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}}}}}}

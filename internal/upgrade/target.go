@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"kios.dev/kios/internal/upgradesock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,16 +59,16 @@ func (t Target) path(rel string) string { return filepath.Join(t.Root, filepath.
 func (t Target) Entries() ([]esp.Entry, error) { return esp.List(t.Root) }
 
 // Status says what is on the ESP and what boots next.
-func (t Target) Status() (Result, error) {
+func (t Target) Status() (upgradesock.Result, error) {
 	entries, err := t.Entries()
 	if err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	return t.result(entries, nil, 0), nil
 }
 
-func (t Target) result(entries []esp.Entry, ops []string, written int64) Result {
-	r := Result{Running: t.Running, Done: ops, Written: written}
+func (t Target) result(entries []esp.Entry, ops []string, written int64) upgradesock.Result {
+	r := upgradesock.Result{Running: t.Running, Done: ops, Written: written}
 	for _, e := range entries {
 		r.Entries = append(r.Entries, e.Name())
 	}
@@ -94,24 +95,24 @@ func (t Target) firstLayout(entries []esp.Entry) (bool, int64, error) {
 	return true, int64(len(b)), nil
 }
 
-// Stage checks img and stages it to boot next (Request.Tries boots to
+// Stage checks img and stages it to boot next (upgradesock.Request.Tries boots to
 // become healthy). Nothing is written unless every check passes; then
 // each step leaves the running version bootable (esp.PlanStage).
-func (t Target) Stage(img []byte, req Request) (Result, error) {
+func (t Target) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, error) {
 	info, err := esp.ReadImage(img)
 	if err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	if info.Loader == nil {
-		return Result{}, ErrNoLoader
+		return upgradesock.Result{}, ErrNoLoader
 	}
 	entries, err := t.Entries()
 	if err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	first, firstSize, err := t.firstLayout(entries)
 	if err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	planned := entries
 	if first {
@@ -120,16 +121,16 @@ func (t Target) Stage(img []byte, req Request) (Result, error) {
 	}
 	ops, err := esp.PlanStage(planned, esp.Stage{Running: t.Running, Version: info.Version, Tries: max(req.Tries, 1), AllowDowngrade: req.AllowDowngrade})
 	if err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	if t.SecureBoot {
 		if err := t.checkSigned(img, info.Loader, first); err != nil {
-			return Result{}, err
+			return upgradesock.Result{}, err
 		}
 	}
 	loaderChanged := t.loaderDiffers(info.Loader)
 	if err := t.checkRoom(ops, len(img), len(info.Loader), loaderChanged, first, firstSize); err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	var done []string
 	var written int64
@@ -284,20 +285,20 @@ func (t Target) writeFile(rel string, b []byte) error {
 
 // Bless renames the running image's entry to its blessed name once the
 // node is healthy, and removes good entries beyond the previous one.
-func (t Target) Bless() (Result, error) {
+func (t Target) Bless() (upgradesock.Result, error) {
 	return t.apply(esp.PlanBless)
 }
 
 // Rollback marks the running image's entry bad: the loader boots the
 // previous good one next.
-func (t Target) Rollback() (Result, error) {
+func (t Target) Rollback() (upgradesock.Result, error) {
 	return t.apply(esp.PlanRollback)
 }
 
-func (t Target) apply(plan func([]esp.Entry, string) ([]esp.Op, error)) (Result, error) {
+func (t Target) apply(plan func([]esp.Entry, string) ([]esp.Op, error)) (upgradesock.Result, error) {
 	entries, err := t.Entries()
 	if err != nil {
-		return Result{}, err
+		return upgradesock.Result{}, err
 	}
 	ops, err := plan(entries, t.Running)
 	if err != nil {

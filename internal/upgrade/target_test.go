@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"kios.dev/kios/internal/upgradesock"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -127,11 +128,11 @@ func TestStage(t *testing.T) {
 	root := installed(t, "v1", kiosImage(t, "v1", loader, nil, false), loader)
 	tg := Target{Root: root, Running: "v1", Free: plenty}
 	v2 := kiosImage(t, "v2", loader, nil, false)
-	res, err := tg.Stage(v2, Request{Op: OpStage, Tries: 1})
+	res, err := tg.Stage(v2, upgradesock.Request{Op: upgradesock.OpStage, Tries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Result{Running: "v1", Entries: []string{"kios-v1.efi", "kios-v2+1.efi"}, Next: "kios-v2+1.efi",
+	want := upgradesock.Result{Running: "v1", Entries: []string{"kios-v1.efi", "kios-v2+1.efi"}, Next: "kios-v2+1.efi",
 		Done: []string{"write kios-v2+1.efi"}, Written: int64(len(v2))}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("Stage (-want +got):\n%s", diff)
@@ -151,7 +152,7 @@ func TestStageRefusals(t *testing.T) {
 		name    string
 		running []byte
 		img     []byte
-		req     Request
+		req     upgradesock.Request
 		free    int64
 		sb      bool
 		want    error
@@ -177,7 +178,7 @@ func TestStageRefusals(t *testing.T) {
 				free = 1 << 30
 			}
 			tg := Target{Root: root, Running: "v2", SecureBoot: tt.sb, Free: func(string) (int64, error) { return free, nil }}
-			_, err := tg.Stage(tt.img, Request{Op: OpStage})
+			_, err := tg.Stage(tt.img, upgradesock.Request{Op: upgradesock.OpStage})
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -189,7 +190,7 @@ func TestStageRefusals(t *testing.T) {
 	// Signed by the running image's key, loader included: accepted.
 	root := installed(t, "v2", v2Signed, loader)
 	tg := Target{Root: root, Running: "v2", SecureBoot: true, Free: plenty}
-	if _, err := tg.Stage(kiosImage(t, "v3", loader, &owner, false), Request{Op: OpStage}); err != nil {
+	if _, err := tg.Stage(kiosImage(t, "v3", loader, &owner, false), upgradesock.Request{Op: upgradesock.OpStage}); err != nil {
 		t.Errorf("an image signed like the running one: %v", err)
 	}
 }
@@ -204,7 +205,7 @@ func TestStageConvertsFirstLayout(t *testing.T) {
 	newLoader := loaderPE(t, "systemd-boot 252")
 	v2 := kiosImage(t, "v2", newLoader, nil, false)
 	tg := Target{Root: root, Running: "v1", Free: plenty}
-	res, err := tg.Stage(v2, Request{Op: OpStage, Tries: 2})
+	res, err := tg.Stage(v2, upgradesock.Request{Op: upgradesock.OpStage, Tries: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestStageConvertsFirstLayout(t *testing.T) {
 	os.MkdirAll(filepath.Join(root2, "EFI", "BOOT"), 0o755)
 	os.WriteFile(filepath.Join(root2, esp.LoaderFile), v1, 0o644)
 	tight := Target{Root: root2, Running: "v1", Free: func(string) (int64, error) { return int64(len(v1)), nil }}
-	if _, err := tight.Stage(v2, Request{Op: OpStage}); !errors.Is(err, ErrNoRoom) {
+	if _, err := tight.Stage(v2, upgradesock.Request{Op: upgradesock.OpStage}); !errors.Is(err, ErrNoRoom) {
 		t.Errorf("conversion without room: %v", err)
 	}
 }

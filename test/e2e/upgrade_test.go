@@ -18,7 +18,7 @@ import (
 	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/gpt"
 	"kios.dev/kios/internal/uki/ukitest"
-	"kios.dev/kios/internal/upgrade"
+	"kios.dev/kios/internal/upgradesock"
 	"kios.dev/kios/internal/vm"
 	"kios.dev/kios/internal/vm/vmtest"
 )
@@ -41,7 +41,7 @@ func versioned(t *testing.T, v string, cmdline string) string {
 func smallUKI(t *testing.T, v string) []byte { return ukitest.Kios(t, v, []byte("loader")) }
 
 type upgradeAnswer struct {
-	Result upgrade.Result
+	Result upgradesock.Result
 	Error  string
 }
 
@@ -144,7 +144,7 @@ func TestUpgradeOnDisk(t *testing.T) {
 	inspPort := vmtest.FreePort(t)
 	insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
 	config := vm.Config{Disk: img, MemoryMiB: 2048, CPUs: 2, Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}}
-	status := func(t *testing.T) upgrade.Result {
+	status := func(t *testing.T) upgradesock.Result {
 		t.Helper()
 		var a upgradeAnswer
 		vmtest.Eventually(t, "the upgrade socket's status", 3*time.Minute, func() (err error) {
@@ -215,6 +215,7 @@ func TestUpgradeOnDisk(t *testing.T) {
 	})
 
 	t.Run("staged, on trial, blessed", func(t *testing.T) {
+		status(t) // the inspector answers again after the power cut's boot
 		a, err := askUpgrade(insp, "op=stage&tries=1&reboot=1", image2)
 		if err != nil {
 			t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/upgrade"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 // host is the host's root, seen through PID 1.
@@ -257,9 +257,9 @@ func main() {
 	http.HandleFunc("/upgrade", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		tries, _ := strconv.Atoi(q.Get("tries"))
-		req := upgrade.Request{Op: q.Get("op"), Tries: tries, Reboot: q.Get("reboot") != "", AllowDowngrade: q.Get("allow-downgrade") != ""}
+		req := upgradesock.Request{Op: q.Get("op"), Tries: tries, Reboot: q.Get("reboot") != "", AllowDowngrade: q.Get("allow-downgrade") != ""}
 		var img *os.File
-		if req.Op == upgrade.OpStage {
+		if req.Op == upgradesock.OpStage {
 			f, err := os.CreateTemp("/tmp", "image-")
 			if err != nil {
 				http.Error(w, err.Error(), 500)
@@ -277,7 +277,7 @@ func main() {
 			}
 			img = f
 		}
-		res, err := upgrade.Send(host+filepath.Join(upgrade.SocketDir, upgrade.SocketName), req, img)
+		res, err := upgradesock.Send(host+filepath.Join(upgradesock.SocketDir, upgradesock.SocketName), req, img)
 		out := map[string]any{"result": res}
 		if err != nil {
 			out["error"] = err.Error()

@@ -1,4 +1,8 @@
-package upgrade
+// Package upgradesock is the root-only socket over which the upgrade
+// pod (system upgrade) asks PID 1 to stage an image, roll back or say
+// what is on the ESP: the request, the answer, the image passed as an
+// open file. Both sides link it; only PID 1 links what checks images.
+package upgradesock
 
 import (
 	"encoding/json"

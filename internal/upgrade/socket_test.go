@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"kios.dev/kios/internal/upgradesock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +15,15 @@ type targetHandler struct {
 	t  Target
 }
 
-func (h *targetHandler) Stage(img []byte, req Request) (Result, error) {
+func (h *targetHandler) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.t.Stage(img, req)
 }
-func (h *targetHandler) Rollback(Request) (Result, error) { return h.t.Rollback() }
-func (h *targetHandler) Status() (Result, error)          { return h.t.Status() }
+func (h *targetHandler) Rollback(upgradesock.Request) (upgradesock.Result, error) {
+	return h.t.Rollback()
+}
+func (h *targetHandler) Status() (upgradesock.Result, error) { return h.t.Status() }
 
 type discard struct{}
 
@@ -32,12 +35,12 @@ func TestSocket(t *testing.T) {
 	loader := loaderPE(t, "systemd-boot 252")
 	root := installed(t, "v1", kiosImage(t, "v1", loader, nil, false), loader)
 	sock := filepath.Join(t.TempDir(), "upgrade.sock")
-	ln, err := Listen(sock)
+	ln, err := upgradesock.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go Serve(ln, &targetHandler{t: Target{Root: root, Running: "v1", Free: plenty}}, discard{})
+	go upgradesock.Serve(ln, &targetHandler{t: Target{Root: root, Running: "v1", Free: plenty}}, discard{})
 
 	path := filepath.Join(t.TempDir(), "kios.efi")
 	os.WriteFile(path, kiosImage(t, "v2", loader, nil, false), 0o644)
@@ -46,20 +49,20 @@ func TestSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := Send(sock, Request{Op: OpStage, Tries: 1}, f)
+	res, err := upgradesock.Send(sock, upgradesock.Request{Op: upgradesock.OpStage, Tries: 1}, f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Next != "kios-v2+1.efi" {
 		t.Errorf("after staging over the socket the loader boots %s (%+v)", res.Next, res)
 	}
-	if _, err := Send(sock, Request{Op: OpStage}, nil); err == nil || !strings.Contains(err.Error(), "file descriptor") {
+	if _, err := upgradesock.Send(sock, upgradesock.Request{Op: upgradesock.OpStage}, nil); err == nil || !strings.Contains(err.Error(), "file descriptor") {
 		t.Errorf("stage without an image: %v", err)
 	}
-	if _, err := Send(sock, Request{Op: "format-disk"}, nil); err == nil || !strings.Contains(err.Error(), "unknown operation") {
+	if _, err := upgradesock.Send(sock, upgradesock.Request{Op: "format-disk"}, nil); err == nil || !strings.Contains(err.Error(), "unknown operation") {
 		t.Errorf("unknown operation: %v", err)
 	}
-	res, err = Send(sock, Request{Op: OpStatus}, nil)
+	res, err = upgradesock.Send(sock, upgradesock.Request{Op: upgradesock.OpStatus}, nil)
 	if err != nil || len(res.Entries) != 2 {
 		t.Errorf("status: %+v, %v", res, err)
 	}
