@@ -1,12 +1,13 @@
 package upgrade
 
 import (
-	"kios.dev/kios/internal/upgradesock"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"kios.dev/kios/internal/upgradesock"
 )
 
 // targetHandler serves a Target as PID 1 does, without the mount.

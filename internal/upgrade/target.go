@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"kios.dev/kios/internal/upgradesock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"kios.dev/kios/internal/atomicfile"
 	"kios.dev/kios/internal/esp"
 	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 // Errors callers branch on, beside esp's.

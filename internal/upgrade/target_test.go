@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"kios.dev/kios/internal/upgradesock"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"kios.dev/kios/internal/osrelease"
 	"kios.dev/kios/internal/uki"
 	"kios.dev/kios/internal/uki/ukitest"
+	"kios.dev/kios/internal/upgradesock"
 )
 
 func loadStub(t *testing.T) []byte { return ukitest.Stub(t) }
