@@ -88,7 +88,7 @@ test: build controlplane
 	@components/build.sh e2e
 	@components/build.sh e2e-debs
 	@components/build.sh busybox
-	$(GO) test -count=1 -timeout 55m ./...
+	$(GO) test -count=1 -timeout 75m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 unit:
