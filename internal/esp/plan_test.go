@@ -28,6 +28,14 @@ func names(es []Entry) []string {
 	return out
 }
 
+func opStrings(ops []Op) []string {
+	var out []string
+	for _, o := range ops {
+		out = append(out, o.String())
+	}
+	return out
+}
+
 func TestPlanStage(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
@@ -83,11 +91,7 @@ func TestPlanStage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, o := range ops {
-				got = append(got, o.String())
-			}
-			if diff := cmp.Diff(tt.ops, got); diff != "" {
+			if diff := cmp.Diff(tt.ops, opStrings(ops)); diff != "" {
 				t.Errorf("ops (-want +got):\n%s", diff)
 			}
 			after := After(before, ops)
@@ -124,11 +128,7 @@ func TestPlanBless(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, o := range ops {
-			got = append(got, o.String())
-		}
-		if diff := cmp.Diff(tt.ops, got); diff != "" {
+		if diff := cmp.Diff(tt.ops, opStrings(ops)); diff != "" {
 			t.Errorf("%v: ops (-want +got):\n%s", tt.entries, diff)
 		}
 	}
