@@ -4,12 +4,18 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 
 	"kios.dev/kios/internal/ociimage"
@@ -117,5 +123,36 @@ func TestPackRefusesNonKios(t *testing.T) {
 	hdr, err := tar.NewReader(rc).Next()
 	if err != nil || hdr.Name != "kios.efi" || hdr.Size != int64(len(efi)) {
 		t.Errorf("EFI layer: %+v, %v", hdr, err)
+	}
+
+	// Pushed to a registry (go-containerregistry's registry server, over
+	// HTTP on loopback), the image's version reads back from its label:
+	// kios upgrade --to IMAGE rests on that.
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref, err := Push(packed, host, version, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := host + "/" + Repository + ":v2"; ref != want {
+		t.Errorf("Push = %q, want %q", ref, want)
+	}
+	if got, err := VersionOf(ref); err != nil || got != "v2" {
+		t.Errorf("VersionOf(%s) = %q, %v; want v2", ref, got, err)
+	}
+	// An image without the label is not an upgrade image.
+	plain, err := name.NewTag(host+"/kios/system:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(plain, img); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VersionOf(plain.String()); err == nil || !strings.Contains(err.Error(), "not a kiOS upgrade image") {
+		t.Errorf("VersionOf of the system image: %v, want it refused as not a kiOS upgrade image", err)
+	}
+	if _, err := VersionOf(host + "/kios/none:v9"); err == nil {
+		t.Error("VersionOf of an image the registry does not have: no error")
 	}
 }

@@ -89,3 +89,17 @@ func (v *VM) qmp2(cmd string, args any) error {
 	}
 	return nil
 }
+
+// ThrottleWrites limits writes to the boot disk to bytesPerSecond (0
+// lifts the limit), as a slow disk would, while the guest runs: a test
+// can then cut the power in the middle of a long write.
+func (v *VM) ThrottleWrites(bytesPerSecond int64) error {
+	if v.diskFormat != "" {
+		return fmt.Errorf("throttle writes: not for a VM started with DiskFaults")
+	}
+	args := map[string]any{"device": "disk0", "bps": 0, "bps_rd": 0, "bps_wr": bytesPerSecond, "iops": 0, "iops_rd": 0, "iops_wr": 0}
+	if err := v.qmp2("block_set_io_throttle", args); err != nil {
+		return fmt.Errorf("throttle writes to %d bytes/s: %w", bytesPerSecond, err)
+	}
+	return nil
+}

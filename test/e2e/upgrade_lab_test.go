@@ -58,8 +58,9 @@ func buildLabVersions(t *testing.T, run func(args ...string) (string, error), wo
 // available, hostPath data and pulled images kept on each data
 // partition; then 2.0.0 to the failing 3.0.0: the node goes back to
 // 2.0.0 by itself, the rollout stops naming the node and its failed
-// boot's log, which the node log API still serves; last, kios rollback
-// takes the other node back to 1.0.0.
+// boot's log, which the node log API still serves; kios rollback takes
+// the other node back to 1.0.0; last, --stage-only stages 2.0.0 there
+// for its next reboot without draining or rebooting it.
 func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run func(args ...string) (string, error), lab, work string, vs labVersions) {
 	v2, v3 := vs.v2, vs.v3
 	nodes := []string{"kios-00000001", "kios-00000002"}
@@ -171,6 +172,33 @@ func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run 
 		}
 		if img := osImages()[nodes[1]]; img != "kiOS 1.0.0" {
 			t.Errorf("%s reports %q after the rollback", nodes[1], img)
+		}
+	})
+
+	t.Run("--stage-only: staged for the next reboot, nothing drained or rebooted", func(t *testing.T) {
+		before, err := cs.CoreV1().Nodes().Get(ctx, nodes[1], metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := run("upgrade", "--dir", lab, "--to", v2, "--stage-only")
+		if err != nil {
+			t.Fatalf("kios upgrade --stage-only: %v", err)
+		}
+		for _, want := range []string{nodes[0] + ": already on kiOS 2.0.0", nodes[1] + ": staged kiOS 2.0.0: the loader boots kios-2.0.0+"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kios upgrade --stage-only did not say %q", want)
+			}
+		}
+		if strings.Contains(out, "cordoned") {
+			t.Error("kios upgrade --stage-only cordoned a node")
+		}
+		after, err := cs.CoreV1().Nodes().Get(ctx, nodes[1], metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Status.NodeInfo.BootID != before.Status.NodeInfo.BootID || after.Status.NodeInfo.OSImage != "kiOS 1.0.0" || after.Spec.Unschedulable {
+			t.Errorf("%s after --stage-only: boot %s (was %s), %q, unschedulable %t; want the same boot on kiOS 1.0.0, schedulable",
+				nodes[1], after.Status.NodeInfo.BootID, before.Status.NodeInfo.BootID, after.Status.NodeInfo.OSImage, after.Spec.Unschedulable)
 		}
 	})
 }
