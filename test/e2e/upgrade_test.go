@@ -181,7 +181,7 @@ func checkESP(t *testing.T, img string) []string {
 // and blesses itself once healthy; 3.0.0, whose kernel crashes on
 // trial and hangs (kernel.panic=0), is reset by the watchdog and the
 // loader goes back to 2.0.0; a rollback boots 1.0.0 again; a power cut while
-// 2.0.0 is written again (writes slowed to 2 MB/s so the cut falls
+// 2.0.0 is written again (writes slowed to 1 MiB/s so the cut falls
 // inside the write) leaves 1.0.0 booting, its pods running and the ESP
 // consistent.
 func TestUpgradeOnDisk(t *testing.T) {
@@ -330,13 +330,15 @@ func TestUpgradeOnDisk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// 2 MB/s: the image's 61 MB take half a minute to reach the disk.
-		if err := v.ThrottleWrites(2 << 20); err != nil {
+		// 1 MiB/s: the image takes over a minute to reach the disk; the
+		// cut comes 20 s into the stage, after the removals of the bad
+		// entries and before the rename.
+		if err := v.ThrottleWrites(1 << 20); err != nil {
 			t.Fatal(err)
 		}
 		go askUpgrade(insp, "op=stage&tries=1", image2) // dies with the node
 		v.Expect(`event=upgrade-stage-start bytes=\d+`, 5*time.Minute)
-		time.Sleep(8 * time.Second)
+		time.Sleep(20 * time.Second)
 		from := v.Mark()
 		v.Kill()
 		for _, l := range v.Lines()[from:] {
@@ -344,13 +346,21 @@ func TestUpgradeOnDisk(t *testing.T) {
 				t.Fatalf("the stage ended before the power cut (%q): the cut did not fall inside the write", l.Text)
 			}
 		}
+		// Whichever step the cut fell in, the ESP holds the running
+		// version's entry, the bad ones not yet removed, and at most a
+		// hidden temporary file: never 2.0.0 under a name the loader boots.
+		allowed := func(e string) bool {
+			return e == "kios-1.0.0.efi" || e == "kios-2.0.0+0.efi" || e == "kios-3.0.0+0-1.efi"
+		}
 		entries := checkESP(t, img)
 		t.Logf("ESP entries after the power cut: %v", entries)
 		if !contains(entries, "kios-1.0.0.efi") {
 			t.Errorf("the power cut lost the running version's entry: %v", entries)
 		}
-		if contains(entries, "kios-2.0.0+1.efi") {
-			t.Errorf("a half-written image has its entry's name: %v", entries)
+		for _, e := range entries {
+			if !allowed(e) && !strings.HasPrefix(e, ".kios-2.0.0+1.efi.tmp-") {
+				t.Errorf("after the power cut the ESP holds %q (entries %v)", e, entries)
+			}
 		}
 		v = vmtest.Boot(t, config)
 		v.Expect(`event=boot-entry version=1\.0\.0 entry=kios-1\.0\.0\.efi state=good`, 4*time.Minute)
@@ -364,10 +374,11 @@ func TestUpgradeOnDisk(t *testing.T) {
 			}()
 			got = status(t).Entries // the inspector pod runs again
 		}()
-		// The stage removed the bad entries (each removal on disk before
-		// the write began) and the boot removed the write's temporary file.
-		if diff := cmp.Diff([]string{"kios-1.0.0.efi"}, got); diff != "" {
-			t.Errorf("entries after the power cut (-want +got):\n%s", diff)
+		// PID 1 removed the temporary file at boot.
+		for _, e := range got {
+			if !allowed(e) {
+				t.Errorf("entries after the boot that followed the power cut: %v", got)
+			}
 		}
 	})
 	v.Stop(time.Minute)
