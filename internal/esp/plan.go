@@ -50,6 +50,10 @@ type Stage struct {
 	Version        string // the new image's
 	Tries          int    // boots it gets to become healthy
 	AllowDowngrade bool
+	// RunningOnly keeps no version to fall back to but the running one:
+	// for an ESP without room for three images (kios disk's first layout
+	// had 128 MiB).
+	RunningOnly bool
 }
 
 // PlanStage says how to stage s over entries: it keeps the running
@@ -81,7 +85,7 @@ func PlanStage(entries []Entry, s Stage) ([]Op, error) {
 	previous, hasPrevious := newestGood(entries, s.Running, s.Version)
 	var ops, demote []Op
 	for _, e := range entries {
-		keep := e.Version == s.Running || hasPrevious && e.Version == previous.Version
+		keep := e.Version == s.Running || hasPrevious && !s.RunningOnly && e.Version == previous.Version
 		if !keep {
 			ops = append(ops, Op{Kind: Remove, Name: e.Name()})
 			continue

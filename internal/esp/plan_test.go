@@ -61,6 +61,13 @@ func TestPlanStage(t *testing.T) {
 			boots:   "kios-v4+2.efi", fallback: "kios-v2.efi",
 		},
 		{
+			name:    "no room for three: only the running one kept",
+			entries: []string{"kios-v1.efi", "kios-v2.efi"},
+			stage:   Stage{Running: "v2", Version: "v3", Tries: 1, RunningOnly: true},
+			ops:     []string{"remove kios-v1.efi", "write kios-v3+1.efi"},
+			boots:   "kios-v3+1.efi", fallback: "kios-v2.efi",
+		},
+		{
 			name:    "the same version again after a rollback replaces its entry",
 			entries: []string{"kios-v1.efi", "kios-v2+0.efi"},
 			stage:   Stage{Running: "v1", Version: "v2", Tries: 1},

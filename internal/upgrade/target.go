@@ -119,7 +119,8 @@ func (t Target) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, 
 		// The running image becomes an entry before anything else.
 		planned = []esp.Entry{{Version: t.Running}}
 	}
-	ops, err := esp.PlanStage(planned, esp.Stage{Running: t.Running, Version: info.Version, Tries: max(req.Tries, 1), AllowDowngrade: req.AllowDowngrade})
+	stage := esp.Stage{Running: t.Running, Version: info.Version, Tries: max(req.Tries, 1), AllowDowngrade: req.AllowDowngrade}
+	ops, err := esp.PlanStage(planned, stage)
 	if err != nil {
 		return upgradesock.Result{}, err
 	}
@@ -130,7 +131,14 @@ func (t Target) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, 
 	}
 	loaderChanged := t.loaderDiffers(info.Loader)
 	if err := t.checkRoom(ops, len(img), len(info.Loader), loaderChanged, first, firstSize); err != nil {
-		return upgradesock.Result{}, err
+		// An ESP too small for three images (kios disk's first layout)
+		// gives up the older fallback: the running version stays.
+		stage.RunningOnly = true
+		tight, perr := esp.PlanStage(planned, stage)
+		if perr != nil || !errors.Is(err, ErrNoRoom) || t.checkRoom(tight, len(img), len(info.Loader), loaderChanged, first, firstSize) != nil {
+			return upgradesock.Result{}, err
+		}
+		ops = tight
 	}
 	var done []string
 	var written int64

@@ -232,6 +232,54 @@ func TestStageConvertsFirstLayout(t *testing.T) {
 	}
 }
 
+// An ESP without room for three images (kios disk's first layout had
+// 128 MiB) gives up the older fallback, and only when that makes room.
+func TestStageTightESP(t *testing.T) {
+	loader := loaderPE(t, "systemd-boot 252")
+	v1, v2, v3 := kiosImage(t, "v1", loader, nil, false), kiosImage(t, "v2", loader, nil, false), kiosImage(t, "v3", loader, nil, false)
+	setup := func() string {
+		root := installed(t, "v1", v1, loader)
+		os.WriteFile(filepath.Join(root, esp.EntriesDir, "kios-v2.efi"), v2, 0o644)
+		return root
+	}
+	for _, tt := range []struct {
+		name    string
+		free    int64
+		done    []string
+		entries []string
+		err     error
+	}{
+		{name: "room for three", free: 1 << 30, done: []string{"write kios-v3+1.efi"}, entries: []string{"kios-v1.efi", "kios-v2.efi", "kios-v3+1.efi"}},
+		{name: "room once the older fallback goes", free: int64(len(v3)) + slack - 1, done: []string{"remove kios-v1.efi", "write kios-v3+1.efi"}, entries: []string{"kios-v2.efi", "kios-v3+1.efi"}},
+		{name: "no room even then", free: int64(len(v3)) + slack - int64(len(v1)) - 1, err: ErrNoRoom},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := setup()
+			before := tree(t, root)
+			tg := Target{Root: root, Running: "v2", Free: func(string) (int64, error) { return tt.free, nil }}
+			res, err := tg.Stage(v3, upgradesock.Request{Op: upgradesock.OpStage, Tries: 1})
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				if diff := cmp.Diff(before, tree(t, root)); diff != "" {
+					t.Errorf("a refused stage changed the ESP (-before +after):\n%s", diff)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.done, res.Done); diff != "" {
+				t.Errorf("steps (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.entries, res.Entries); diff != "" {
+				t.Errorf("entries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestBlessAndRollback(t *testing.T) {
 	loader := loaderPE(t, "systemd-boot 252")
 	root := installed(t, "v1", kiosImage(t, "v1", loader, nil, false), loader)
