@@ -25,6 +25,7 @@ func TestDataStepUndone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
 	}
+	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	dir := t.TempDir()
 	img := filepath.Join(dir, "disk.img")

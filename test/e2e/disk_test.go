@@ -59,6 +59,7 @@ func TestDataPartition(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
 	}
+	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config")

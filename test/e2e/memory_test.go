@@ -51,6 +51,7 @@ func TestMemoryPressure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
 	}
+	vmtest.Parallel(t)
 	sharedImage(t) // builds the inspector image
 	cfg := t.TempDir()
 	os.WriteFile(filepath.Join(cfg, "hostname"), []byte("kios-oom\n"), 0o644)

@@ -202,6 +202,7 @@ func TestNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
 	}
+	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	webPort, inspPort := vmtest.FreePort(t), vmtest.FreePort(t)
 	// Two disks PID 1 must not take: a GPT damaged in both copies and a

@@ -34,6 +34,7 @@ func TestSecureBoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
 	}
+	vmtest.Parallel(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "db.key")
 	if out, err := exec.Command("openssl", "pkcs8", "-in", vm.SnakeOilKey, "-passin", "pass:snakeoil", "-out", key).CombinedOutput(); err != nil {

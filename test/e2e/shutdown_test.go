@@ -55,6 +55,7 @@ func TestShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
 	}
+	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config")

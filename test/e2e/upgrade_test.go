@@ -188,6 +188,7 @@ func TestUpgradeOnDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
 	}
+	vmtest.Parallel(t)
 	const gate = "kios.bless-after=10s kios.trial-timeout=5m"
 	v1 := versioned(t, "1.0.0", gate)
 	v2 := versioned(t, "2.0.0", gate)

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"kios.dev/kios/internal/mounts"
 	"kios.dev/kios/internal/upgradesock"
 )
@@ -260,12 +262,14 @@ func main() {
 		req := upgradesock.Request{Op: q.Get("op"), Tries: tries, Reboot: q.Get("reboot") != "", AllowDowngrade: q.Get("allow-downgrade") != ""}
 		var img *os.File
 		if req.Op == upgradesock.OpStage {
-			f, err := os.CreateTemp("/tmp", "image-")
+			// In memory (memfd), as the upgrade pod's image sits already
+			// on disk: no writes of the upload compete with the stage's.
+			fd, err := unix.MemfdCreate("image", unix.MFD_CLOEXEC)
 			if err != nil {
 				http.Error(w, err.Error(), 500)
 				return
 			}
-			defer os.Remove(f.Name())
+			f := os.NewFile(uintptr(fd), "image")
 			defer f.Close()
 			if _, err := io.Copy(f, r.Body); err != nil {
 				http.Error(w, err.Error(), 500)

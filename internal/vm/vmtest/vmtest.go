@@ -189,3 +189,17 @@ func Holds(t *testing.T, what string, d time.Duration, f func() error) {
 		time.Sleep(2 * time.Second)
 	}
 }
+
+// vmSlots bounds the VMs the suite's parallel tests run at once: two, as
+// the project's 2-core machines bear (the brief's limit). Tests that run
+// two VMs of their own do not call Parallel: Go runs them first, alone.
+var vmSlots = make(chan struct{}, 2)
+
+// Parallel lets a one-VM test run beside another one-VM test: most of a
+// VM test is waiting on the guest, which a second VM puts to use.
+func Parallel(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	vmSlots <- struct{}{}
+	t.Cleanup(func() { <-vmSlots })
+}
