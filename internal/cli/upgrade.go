@@ -90,7 +90,17 @@ func upgradeImage(to string, cf clusterFlags, parts string, stdout io.Writer) (i
 		if strings.HasSuffix(to, ".efi") {
 			return "", "", statErr
 		}
-		version, err = rollout.VersionOf(to)
+		mirror := ""
+		if cf.dir != "" {
+			// The lab's nodes pull every image through the lab registry
+			// (an upgrade image put there with kios load, for one).
+			b, err := os.ReadFile(filepath.Join(cf.dir, up.RegistryFile))
+			if err != nil {
+				return "", "", fmt.Errorf("no lab running in %s: %w", cf.dir, err)
+			}
+			mirror = strings.TrimSpace(string(b))
+		}
+		version, err = rollout.VersionVia(to, mirror)
 		return to, version, err
 	}
 	img, version, err := rollout.Pack(to, filepath.Join(parts, "images", "system.tar"))

@@ -104,10 +104,21 @@ func Push(img v1.Image, registry, version string, insecure bool) (string, error)
 }
 
 // VersionOf reads the version label of an upgrade image in a registry.
-func VersionOf(ref string) (string, error) {
+func VersionOf(ref string) (string, error) { return VersionVia(ref, "") }
+
+// VersionVia reads the version label of the upgrade image ref from
+// mirror (host:port, plain HTTP) when it is set, as a kios up lab's
+// nodes pull every registry's images from the lab registry (an image
+// put there with kios load keeps its name, e.g. localhost/...).
+func VersionVia(ref, mirror string) (string, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return "", err
+	}
+	if mirror != "" {
+		if r, err = name.ParseReference(mirror+"/"+r.Context().RepositoryStr()+refSuffix(r), name.Insecure); err != nil {
+			return "", err
+		}
 	}
 	img, err := remote.Image(r)
 	if err != nil {
@@ -122,4 +133,12 @@ func VersionOf(ref string) (string, error) {
 		return "", fmt.Errorf("%s has no %s label: not a kiOS upgrade image (kios upgrade --to FILE.efi makes one)", ref, VersionLabel)
 	}
 	return v, nil
+}
+
+// refSuffix is a reference's ":tag" or "@digest".
+func refSuffix(r name.Reference) string {
+	if d, ok := r.(name.Digest); ok {
+		return "@" + d.DigestStr()
+	}
+	return ":" + r.Identifier()
 }

@@ -152,6 +152,11 @@ func TestPackRefusesNonKios(t *testing.T) {
 	if _, err := VersionOf(plain.String()); err == nil || !strings.Contains(err.Error(), "not a kiOS upgrade image") {
 		t.Errorf("VersionOf of the system image: %v, want it refused as not a kiOS upgrade image", err)
 	}
+	// A lab's nodes pull any registry's image from the lab registry (the
+	// name kios load kept): the version is read there too.
+	if got, err := VersionVia("localhost/"+Repository+":v2", host); err != nil || got != "v2" {
+		t.Errorf("VersionVia(localhost/%s:v2, %s) = %q, %v; want v2", Repository, host, got, err)
+	}
 	if _, err := VersionOf(host + "/kios/none:v9"); err == nil {
 		t.Error("VersionOf of an image the registry does not have: no error")
 	}
