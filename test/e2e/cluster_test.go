@@ -58,7 +58,6 @@ func TestJoin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM and a control plane")
 	}
-	vmtest.Parallel(t)
 	ctx := context.Background()
 	l, err := lab.Create(fmt.Sprintf("kios-e2e-%d", os.Getpid()))
 	if err != nil {
@@ -648,7 +647,6 @@ func TestJoin(t *testing.T) {
 		// The node is built as the benchmark builds its own: the join's
 		// files in /etc, the CNI installer primed, the lab registry as a
 		// mirror.
-		vmtest.TakeSlot(t) // the second VM, beside the first
 		etc := map[string][]byte{"hostname": []byte("kios-node-2\n")}
 		for p, b := range join.Files(r, token) {
 			etc[filepath.Join("kubernetes", p)] = b

@@ -191,25 +191,15 @@ func Holds(t *testing.T, what string, d time.Duration, f func() error) {
 }
 
 // vmSlots bounds the VMs the suite's parallel tests run at once: two, as
-// the project's 2-core machines bear (the brief's limit). A test that
-// runs two VMs from its start does not call Parallel: Go runs it first,
-// alone.
+// the project's 2-core machines bear (the brief's limit). Tests that run
+// two VMs of their own do not call Parallel: Go runs them first, alone.
 var vmSlots = make(chan struct{}, 2)
 
-// Parallel lets a VM test run beside another: most of a VM test is
-// waiting on the guest, which a second VM puts to use. It holds one VM
-// slot until the test ends.
+// Parallel lets a one-VM test run beside another one-VM test: most of a
+// VM test is waiting on the guest, which a second VM puts to use.
 func Parallel(t *testing.T) {
 	t.Helper()
 	t.Parallel()
-	TakeSlot(t)
-}
-
-// TakeSlot holds one more VM slot until t (a parallel test's subtest)
-// ends, for a second VM; it waits for a running test to end first.
-// Waiting senders are served in order, so a test taking its second slot
-// is not overtaken by a test starting.
-func TakeSlot(t *testing.T) {
 	vmSlots <- struct{}{}
 	t.Cleanup(func() { <-vmSlots })
 }
