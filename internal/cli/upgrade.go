@@ -94,11 +94,9 @@ func upgradeImage(to string, cf clusterFlags, parts string, stdout io.Writer) (i
 		if cf.dir != "" {
 			// The lab's nodes pull every image through the lab registry
 			// (an upgrade image put there with kios load, for one).
-			b, err := os.ReadFile(filepath.Join(cf.dir, up.RegistryFile))
-			if err != nil {
-				return "", "", fmt.Errorf("no lab running in %s: %w", cf.dir, err)
+			if mirror, err = up.Registry(cf.dir); err != nil {
+				return "", "", err
 			}
-			mirror = strings.TrimSpace(string(b))
 		}
 		version, err = rollout.VersionVia(to, mirror)
 		return to, version, err
@@ -108,11 +106,11 @@ func upgradeImage(to string, cf clusterFlags, parts string, stdout io.Writer) (i
 		return "", "", err
 	}
 	if cf.dir != "" {
-		b, err := os.ReadFile(filepath.Join(cf.dir, up.RegistryFile))
+		reg, err := up.Registry(cf.dir)
 		if err != nil {
-			return "", "", fmt.Errorf("no lab running in %s: %w", cf.dir, err)
+			return "", "", err
 		}
-		if _, err := rollout.Push(img, strings.TrimSpace(string(b)), version, true); err != nil {
+		if _, err := rollout.Push(img, reg, version, true); err != nil {
 			return "", "", err
 		}
 		// The nodes reach the lab registry as a mirror of every registry.

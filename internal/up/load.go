@@ -14,15 +14,23 @@ import (
 	"kios.dev/kios/internal/ociimage"
 )
 
+// Registry is the host:port of the lab registry of the lab in dir.
+func Registry(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RegistryFile))
+	if err != nil {
+		return "", fmt.Errorf("no lab running in %s (kios up first): %w", dir, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 // Load pushes every image of a docker-archive to the lab registry under
 // its repository path, where nodes find it through their mirror
 // configuration by the name inside the archive.
 func Load(dir, file string, out io.Writer) error {
-	b, err := os.ReadFile(filepath.Join(dir, RegistryFile))
+	reg, err := Registry(dir)
 	if err != nil {
-		return fmt.Errorf("no lab running in %s (kios up first): %w", dir, err)
+		return err
 	}
-	reg := strings.TrimSpace(string(b))
 	a, err := ociimage.Inspect(file)
 	if err != nil {
 		return err

@@ -130,15 +130,21 @@ func (t Target) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, 
 		}
 	}
 	loaderChanged := t.loaderDiffers(info.Loader)
-	if err := t.checkRoom(ops, len(img), len(info.Loader), loaderChanged, first, firstSize); err != nil {
+	room := func(ops []esp.Op) error {
+		return t.checkRoom(ops, len(img), len(info.Loader), loaderChanged, first, firstSize)
+	}
+	if err := room(ops); errors.Is(err, ErrNoRoom) {
 		// An ESP too small for three images (kios disk's first layout)
-		// gives up the older fallback: the running version stays.
+		// gives up the older fallback if that makes room: the running
+		// version stays.
 		stage.RunningOnly = true
 		tight, perr := esp.PlanStage(planned, stage)
-		if perr != nil || !errors.Is(err, ErrNoRoom) || t.checkRoom(tight, len(img), len(info.Loader), loaderChanged, first, firstSize) != nil {
+		if perr != nil || room(tight) != nil {
 			return upgradesock.Result{}, err
 		}
 		ops = tight
+	} else if err != nil {
+		return upgradesock.Result{}, err
 	}
 	var done []string
 	var written int64

@@ -180,10 +180,10 @@ func checkESP(t *testing.T, img string) []string {
 // was; 2.0.0 staged converts the ESP to boot entries, boots on trial
 // and blesses itself once healthy; 3.0.0, whose kernel crashes on
 // trial and hangs (kernel.panic=0), is reset by the watchdog and the
-// loader goes back to 2.0.0; a rollback boots 1.0.0 again; a power cut while
-// 2.0.0 is written again (writes slowed to 1 MiB/s so the cut falls
-// inside the write) leaves 1.0.0 booting, its pods running and the ESP
-// consistent.
+// loader goes back to 2.0.0; a rollback boots 1.0.0 again; a power cut
+// while 2.0.0 is written again (writes slowed to 1 MiB/s so the cut
+// falls inside the write) leaves 1.0.0 booting, its pods running and
+// the ESP consistent.
 func TestUpgradeOnDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots VMs")
