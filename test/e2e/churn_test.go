@@ -33,9 +33,10 @@ func TestChurn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
 	}
-	// Alone, not beside another VM: twice, beside another VM test, a
-	// fifth shim outlived the settle (2026-12-05; the error now names
-	// each shim's children).
+	// Alone, not beside another VM: on a loaded machine the grow pod
+	// sometimes gets a shim of its own instead of the system pods'
+	// shared one, which stays, empty, after grow completes (seen three
+	// times on 2026-12-05; not fixed yet).
 	d := 2 * time.Minute
 	if s := os.Getenv("KIOS_CHURN"); s != "" {
 		var err error
@@ -86,9 +87,7 @@ func TestChurn(t *testing.T) {
 	}
 	t.Logf("%d rounds of %d pods in %s", rounds, batch, d)
 
-	// The last round's sandboxes go after their containers: under load
-	// (another VM beside this one) their shims take a while to exit.
-	vmtest.Eventually(t, "host processes settle", 4*time.Minute, func() error {
+	vmtest.Eventually(t, "host processes settle", 2*time.Minute, func() error {
 		r, err := fetchReport(insp)
 		if err != nil {
 			return err
