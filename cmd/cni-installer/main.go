@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"kios.dev/kios/internal/cni"
+	"kios.dev/kios/internal/node/cni"
 )
 
 func main() {

@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
-	"kios.dev/kios/internal/applets"
-	"kios.dev/kios/internal/boot"
+	"kios.dev/kios/internal/node/applets"
+	"kios.dev/kios/internal/node/boot"
 )
 
 func main() {

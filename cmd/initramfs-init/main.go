@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/applets"
-	"kios.dev/kios/internal/switchroot"
+	"kios.dev/kios/internal/node/applets"
+	"kios.dev/kios/internal/node/switchroot"
 )
 
 type consoleLog struct{ start time.Time }

@@ -11,8 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/syssock"
+	"kios.dev/kios/internal/node/syssock"
+	"kios.dev/kios/internal/shared/join"
 )
 
 func main() {

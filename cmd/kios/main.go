@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"kios.dev/kios/internal/cli"
+	"kios.dev/kios/internal/host/cli"
 )
 
 func main() {

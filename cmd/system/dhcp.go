@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"kios.dev/kios/internal/dhcp"
+	"kios.dev/kios/internal/node/dhcp"
 )
 
 // runDHCP is the dhcp system pod: a DHCPv4 client for the host.

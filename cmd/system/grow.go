@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"kios.dev/kios/internal/grow"
+	"kios.dev/kios/internal/node/grow"
 )
 
 // runGrow is the grow system pod: it extends the data partition to the

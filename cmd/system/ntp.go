@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"kios.dev/kios/internal/ntp"
+	"kios.dev/kios/internal/shared/ntp"
 )
 
 type servers []string

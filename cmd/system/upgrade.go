@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // runUpgrade is the upgrade pod (kios upgrade and kios rollback start

@@ -19,9 +19,9 @@ import (
 	"strings"
 	"syscall"
 
-	"kios.dev/kios/internal/atomicfile"
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/uki"
 )
 
 // DefaultDiskMiB is the baseline root disk's size; the benchmark gives

@@ -1,7 +1,7 @@
 package baseline
 
 import (
-	"kios.dev/kios/internal/image"
+	"kios.dev/kios/internal/host/image"
 	"os"
 	"os/exec"
 	"path/filepath"

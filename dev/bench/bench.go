@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"time"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // Run is one boot's figures.

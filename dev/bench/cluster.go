@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"kios.dev/kios/internal/up"
+	"kios.dev/kios/internal/host/lab"
 )
 
 // ClusterRun is one `kios up` boot measured from the node's QEMU start.
@@ -30,7 +30,7 @@ var reProgress = regexp.MustCompile(`^\[\s*([0-9.]+)s\] (.*)$`)
 
 // Cluster runs `kios up` n times; each time it loads image (a demo
 // archive), runs a one-replica Deployment of name, and stops the lab.
-func Cluster(self string, c up.Config, n int, archive, imageName string, log Logger) ([]ClusterRun, map[string]float64, error) {
+func Cluster(self string, c lab.Config, n int, archive, imageName string, log Logger) ([]ClusterRun, map[string]float64, error) {
 	var runs []ClusterRun
 	for i := 0; i < n; i++ {
 		dir, err := os.MkdirTemp("", "kios-bench-lab-")
@@ -39,7 +39,7 @@ func Cluster(self string, c up.Config, n int, archive, imageName string, log Log
 		}
 		c.Dir = filepath.Join(dir, "lab")
 		r, err := clusterOnce(self, c, archive, imageName)
-		_ = up.Down(c.Dir, io.Discard)
+		_ = lab.Down(c.Dir, io.Discard)
 		os.RemoveAll(dir)
 		if err != nil {
 			return runs, nil, fmt.Errorf("cluster boot %d: %w", i+1, err)
@@ -63,14 +63,14 @@ func Cluster(self string, c up.Config, n int, archive, imageName string, log Log
 	return runs, med, nil
 }
 
-func clusterOnce(self string, c up.Config, archive, imageName string) (ClusterRun, error) {
+func clusterOnce(self string, c lab.Config, archive, imageName string) (ClusterRun, error) {
 	var r ClusterRun
-	if err := up.Up(self, c, io.Discard, 15*time.Minute); err != nil {
+	if err := lab.Up(self, c, io.Discard, 15*time.Minute); err != nil {
 		return r, err
 	}
 	upDone := time.Now()
 	var boot, reg, ready float64
-	b, err := os.ReadFile(filepath.Join(c.Dir, up.ProgressFile))
+	b, err := os.ReadFile(filepath.Join(c.Dir, lab.ProgressFile))
 	if err != nil {
 		return r, err
 	}
@@ -90,10 +90,10 @@ func clusterOnce(self string, c up.Config, archive, imageName string) (ClusterRu
 		}
 	}
 	r.RegisteredS, r.ReadyS = reg-boot, ready-boot
-	if err := up.Load(c.Dir, archive, io.Discard); err != nil {
+	if err := lab.Load(c.Dir, archive, io.Discard); err != nil {
 		return r, err
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(c.Dir, up.Kubeconfig))
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(c.Dir, lab.Kubeconfig))
 	if err != nil {
 		return r, err
 	}

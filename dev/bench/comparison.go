@@ -13,11 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"kios.dev/kios/internal/baseline"
-	"kios.dev/kios/internal/compare"
-	"kios.dev/kios/internal/disk"
-	"kios.dev/kios/internal/up"
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/dev/baseline"
+	"kios.dev/kios/dev/compare"
+	"kios.dev/kios/internal/host/disk"
+	"kios.dev/kios/internal/host/lab"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // ComparisonConfig is `kios bench --baseline`.
@@ -109,10 +109,10 @@ func accel() string {
 // startLab starts the lab cluster and builds the systems compared, all
 // joined to it with the same kubeadm-style join result: kiOS on its own
 // disk, the same kiOS EFI alone (RAM-only), the baseline on its disk.
-func startLab(ctx context.Context, c ComparisonConfig) (*up.Env, []System, error) {
+func startLab(ctx context.Context, c ComparisonConfig) (*lab.Env, []System, error) {
 	labDir := filepath.Join(c.Out, "lab")
 	os.RemoveAll(labDir)
-	env, err := up.StartEnv(ctx, labDir, c.Cache, c.Log.Printf)
+	env, err := lab.StartEnv(ctx, labDir, c.Cache, c.Log.Printf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,12 +124,12 @@ func startLab(ctx context.Context, c ComparisonConfig) (*up.Env, []System, error
 	return env, systems, nil
 }
 
-func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonConfig) ([]System, error) {
-	if err := up.LoadBaselineImages(labDir, c.Parts); err != nil {
+func buildSystems(ctx context.Context, env *lab.Env, labDir string, c ComparisonConfig) ([]System, error) {
+	if err := lab.LoadBaselineImages(labDir, c.Parts); err != nil {
 		return nil, err
 	}
 	var out bytes.Buffer
-	if err := up.Load(labDir, c.ProbeArchive, &out); err != nil {
+	if err := lab.Load(labDir, c.ProbeArchive, &out); err != nil {
 		return nil, fmt.Errorf("push %s to the lab registry: %w", c.ProbeArchive, err)
 	}
 	joinFiles, err := env.KubeadmJoin(ctx)
@@ -143,7 +143,7 @@ func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonC
 	for p, b := range joinFiles {
 		etc["kubernetes/"+p] = b
 	}
-	kiosEFI, err := up.BuildNode(labDir, c.Parts, nil, etc)
+	kiosEFI, err := lab.BuildNode(labDir, c.Parts, nil, etc)
 	if err != nil {
 		return nil, fmt.Errorf("build the kiOS node: %w", err)
 	}
@@ -151,7 +151,7 @@ func buildSystems(ctx context.Context, env *up.Env, labDir string, c ComparisonC
 	if err != nil {
 		return nil, err
 	}
-	base, err := up.BuildBaseline(c.BaselineRoot, c.Parts, c.Cache)
+	base, err := lab.BuildBaseline(c.BaselineRoot, c.Parts, c.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("build the baseline node: %w", err)
 	}

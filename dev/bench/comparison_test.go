@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/bench/probe"
-	"kios.dev/kios/internal/compare"
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/dev/bench/probe"
+	"kios.dev/kios/dev/compare"
+	"kios.dev/kios/internal/host/vm"
 )
 
 func lines(texts map[float64]string) []vm.Line {

@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // FloorConfig is `kios bench --floor` (make bench-floor): the smallest

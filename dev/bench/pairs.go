@@ -17,11 +17,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
-	"kios.dev/kios/internal/bench/probe"
-	"kios.dev/kios/internal/cluster"
-	"kios.dev/kios/internal/compare"
-	"kios.dev/kios/internal/up"
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/dev/bench/probe"
+	"kios.dev/kios/dev/compare"
+	"kios.dev/kios/internal/host/lab"
+	"kios.dev/kios/internal/host/lab/controlplane"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // Images the comparison's pods run, pushed to the lab registry.
@@ -44,7 +44,7 @@ type PairsConfig struct {
 // labBoots boots the systems in turn in one lab: the cluster, and one
 // network slot (labTAP, labMAC) every boot uses.
 type labBoots struct {
-	env *up.Env
+	env *lab.Env
 	cs  kubernetes.Interface
 }
 
@@ -55,7 +55,7 @@ const (
 
 // newLab prepares env for the comparison's boots: one TAP with a
 // reserved address, which every boot uses in turn.
-func newLab(env *up.Env) (*labBoots, error) {
+func newLab(env *lab.Env) (*labBoots, error) {
 	if err := env.Lab.AddTAP(labTAP); err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func newLab(env *up.Env) (*labBoots, error) {
 // RunRounds boots the systems in turn, c.Rounds times each, and
 // measures every boot the same way.
 // Cancelling ctx stops the boot under way (its VM is stopped).
-func RunRounds(ctx context.Context, env *up.Env, systems []System, c PairsConfig) ([]compare.Run, error) {
+func RunRounds(ctx context.Context, env *lab.Env, systems []System, c PairsConfig) ([]compare.Run, error) {
 	l, err := newLab(env)
 	if err != nil {
 		return nil, err
@@ -369,7 +369,7 @@ func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs ma
 			figs["node_registered_s"] = since()
 		}
 		if time.Since(lastApprove) > 2*time.Second {
-			cluster.ApproveServingCSRs(ctx, l.cs)
+			controlplane.ApproveServingCSRs(ctx, l.cs)
 			lastApprove = time.Now()
 		}
 		if nodeReady(node) {

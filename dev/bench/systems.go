@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // System is one side of the comparison: what to boot and how its

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // churnPod is a short-lived static pod; NAME and PORT are filled in.

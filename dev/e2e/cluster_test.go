@@ -28,16 +28,16 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 
-	"kios.dev/kios/internal/cluster"
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/lab"
-	"kios.dev/kios/internal/up"
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/host/lab"
+	"kios.dev/kios/internal/host/lab/controlplane"
+	"kios.dev/kios/internal/host/lab/labnet"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/join"
 )
 
-func binaries(t *testing.T) cluster.Binaries {
+func binaries(t *testing.T) controlplane.Binaries {
 	find := func(pattern string) string {
 		m, _ := filepath.Glob(filepath.Join(root, "build/cache", pattern))
 		if len(m) == 0 {
@@ -46,7 +46,7 @@ func binaries(t *testing.T) cluster.Binaries {
 		abs, _ := filepath.Abs(m[0])
 		return abs
 	}
-	return cluster.Binaries{Etcd: find("etcd-*/etcd"), APIServer: find("controlplane-*/kube-apiserver"),
+	return controlplane.Binaries{Etcd: find("etcd-*/etcd"), APIServer: find("controlplane-*/kube-apiserver"),
 		ControllerManager: find("controlplane-*/kube-controller-manager"), Scheduler: find("controlplane-*/kube-scheduler")}
 }
 
@@ -59,13 +59,13 @@ func TestJoin(t *testing.T) {
 		t.Skip("boots a VM and a control plane")
 	}
 	ctx := context.Background()
-	l, err := lab.Create(fmt.Sprintf("kios-e2e-%d", os.Getpid()))
+	l, err := labnet.Create(fmt.Sprintf("kios-e2e-%d", os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
 	cpDir := t.TempDir()
-	cp, err := cluster.Start(ctx, l, cluster.Layout{Dir: cpDir}, lab.Gateway, binaries(t))
+	cp, err := controlplane.Start(ctx, l, controlplane.Layout{Dir: cpDir}, labnet.Gateway, binaries(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestJoin(t *testing.T) {
 		}
 	})
 	// Host tools reach the API server through a forward, as kubectl does.
-	fwd, err := l.Forward("127.0.0.1:0", lab.Gateway.String()+":6443")
+	fwd, err := l.Forward("127.0.0.1:0", labnet.Gateway.String()+":6443")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := cluster.NewToken()
+	token, err := controlplane.NewToken()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestJoin(t *testing.T) {
 	os.MkdirAll(filepath.Join(cfg, "kubernetes", "manifests"), 0o755)
 	os.WriteFile(filepath.Join(cfg, "kubernetes", "manifests", "inspector.yaml"), []byte(inspectorPod), 0o644)
 	efi := filepath.Join(t.TempDir(), "join.efi")
-	out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "--join", lab.Gateway.String()+":6443",
+	out, err := exec.Command(need(t, "out/kios"), "build", "--config", cfg, "--join", labnet.Gateway.String()+":6443",
 		"--token", token, "--ca-cert-hash", hash, "-o", efi, "--image", filepath.Join(testImageDir, "inspector.tar"),
 		"--image", need(t, "out/parts/extra/cni-installer.tar"), "--image", need(t, "out/demo-image.tar")).CombinedOutput()
 	if err != nil {
@@ -142,7 +142,7 @@ func TestJoin(t *testing.T) {
 		return nil
 	})
 
-	if err := cluster.StoreToken(ctx, cs, token, time.Hour); err != nil {
+	if err := controlplane.StoreToken(ctx, cs, token, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	// The join pod asks through the system socket; PID 1 would also
@@ -171,13 +171,13 @@ func TestJoin(t *testing.T) {
 		vmtest.Eventually(t, "join pod logs", 3*time.Minute, func() error {
 			// Logs come from the kubelet's port: its serving certificate
 			// must be approved first.
-			if _, err := cluster.ApproveServingCSRs(ctx, cs); err != nil {
+			if _, err := controlplane.ApproveServingCSRs(ctx, cs); err != nil {
 				return err
 			}
 			logs, err = cs.CoreV1().Pods("kube-system").GetLogs("join-kios-node-1", &corev1.PodLogOptions{}).DoRaw(ctx)
 			return err
 		})
-		for _, want := range []string{"not joining " + lab.Gateway.String() + ":6443", "unknown or expired token", "the node stays standalone", "joined: trusted"} {
+		for _, want := range []string{"not joining " + labnet.Gateway.String() + ":6443", "unknown or expired token", "the node stays standalone", "joined: trusted"} {
 			if !strings.Contains(string(logs), want) {
 				t.Errorf("join pod log lacks %q:\n%s", want, logs)
 			}
@@ -202,7 +202,7 @@ func TestJoin(t *testing.T) {
 
 	t.Run("serving certificate and node proxy", func(t *testing.T) {
 		vmtest.Eventually(t, "kubelet answers through the API server", 3*time.Minute, func() error {
-			if _, err := cluster.ApproveServingCSRs(ctx, cs); err != nil {
+			if _, err := controlplane.ApproveServingCSRs(ctx, cs); err != nil {
 				return err
 			}
 			body, err := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/kios-node-1/proxy/healthz").DoRaw(ctx)
@@ -217,7 +217,7 @@ func TestJoin(t *testing.T) {
 	})
 
 	t.Run("CNI from a DaemonSet makes the node Ready", func(t *testing.T) {
-		if err := cluster.InstallCNI(ctx, cs, lab.Gateway.String(), "6443"); err != nil {
+		if err := controlplane.InstallCNI(ctx, cs, labnet.Gateway.String(), "6443"); err != nil {
 			t.Fatal(err)
 		}
 		vmtest.Eventually(t, "node Ready", 4*time.Minute, func() error {
@@ -640,7 +640,7 @@ func TestJoin(t *testing.T) {
 	// until its ntp pod steps the clock from the lab's NTP server; the
 	// TLS bootstrap must recover on its own and the node become Ready.
 	t.Run("a node booting with a kubeconfig and its clock a day behind waits for a route, then registers", func(t *testing.T) {
-		r, err := join.Discover(ctx, join.Params{API: lab.Gateway.String() + ":6443", Token: token, CAHash: hash, Dial: l.DialContext})
+		r, err := join.Discover(ctx, join.Params{API: labnet.Gateway.String() + ":6443", Token: token, CAHash: hash, Dial: l.DialContext})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -655,8 +655,8 @@ func TestJoin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		etc["kubernetes/manifests/ntp.yaml"] = bytes.Replace(ntpPod, []byte("--server=pool.ntp.org"), []byte("--server="+lab.Gateway.String()), 1)
-		efi, err := up.BuildNode(t.TempDir(), need(t, "out/parts"), nil, etc)
+		etc["kubernetes/manifests/ntp.yaml"] = bytes.Replace(ntpPod, []byte("--server=pool.ntp.org"), []byte("--server="+labnet.Gateway.String()), 1)
+		efi, err := lab.BuildNode(t.TempDir(), need(t, "out/parts"), nil, etc)
 		if err != nil {
 			t.Fatalf("build the node: %v", err)
 		}
@@ -678,7 +678,7 @@ func TestJoin(t *testing.T) {
 		if d := time.Since(clock); d < 23*time.Hour || d > 25*time.Hour {
 			t.Fatalf("PID 1 started with the clock at %s, %s behind: the VM's clock is not a day behind", clock, d.Round(time.Minute))
 		}
-		v.Expect(`event=kubelet-mode mode=standalone held=cluster api=`+strings.ReplaceAll(lab.Gateway.String(), ".", `\.`)+` `, 4*time.Minute)
+		v.Expect(`event=kubelet-mode mode=standalone held=cluster api=`+strings.ReplaceAll(labnet.Gateway.String(), ".", `\.`)+` `, 4*time.Minute)
 		v.Expect(`event=container-started pod=dhcp-kios-node-2 `, 4*time.Minute)
 		v.Expect(`event=kubelet-restart reason="API server routable"`, 2*time.Minute)
 		v.Expect(`event=kubelet-mode mode=cluster`, time.Minute)

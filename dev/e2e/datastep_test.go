@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // TestDataStepUndone boots a disk whose data partition makes a mount of

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/ociimage"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // writerPod appends fsynced records to a hostPath volume and to an

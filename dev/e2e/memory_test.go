@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // hog is a pod that allocates rate MiB a second until it is killed;

@@ -19,12 +19,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/boot"
-	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/ociimage"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/node/boot"
+	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 const root = "../.."
@@ -127,7 +127,7 @@ func buildTestImage(dir string, extra ...string) (string, error) {
 // (localhost/kios-test/inspector:v1).
 func inspectorArchive(dir string) (string, error) {
 	bin := filepath.Join(dir, "inspector")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./test/inspector")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./dev/inspector")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

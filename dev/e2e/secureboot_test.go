@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/uki"
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/uki"
 )
 
 // refused is OVMF's line when image verification fails.

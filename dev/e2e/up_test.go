@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"kios.dev/kios/internal/conformance"
+	"kios.dev/kios/dev/conformance"
 )
 
 // TestUpLoadDown drives the user's commands on one lab: kios up gives a

@@ -19,7 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
 )
 
 // labVersions are the EFIs the lab test installs and upgrades to:
@@ -42,7 +42,7 @@ func buildLabVersions(t *testing.T, run func(args ...string) (string, error), wo
 		}
 		return efi
 	}
-	def, err := os.ReadFile(filepath.Join(root, "internal/image/rootfs/etc/kubernetes/config.yaml"))
+	def, err := os.ReadFile(filepath.Join(root, "internal/host/image/rootfs/etc/kubernetes/config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

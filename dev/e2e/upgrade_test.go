@@ -15,12 +15,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/esp"
-	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/uki/ukitest"
-	"kios.dev/kios/internal/upgradesock"
-	"kios.dev/kios/internal/vm"
-	"kios.dev/kios/internal/vm/vmtest"
+	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/uki/ukitest"
+	"kios.dev/kios/internal/shared/upgrade/esp"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // versioned builds the test image (inspector, demo) as version v, with

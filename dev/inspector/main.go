@@ -22,8 +22,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/shared/mounts"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // host is the host's root, seen through PID 1.

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/host/ociimage"
 )
 
 // Image builds one test image from in.

@@ -14,7 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/host/ociimage"
 )
 
 // smallImage is a one-file image under the pause image's name.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/image"
+	"kios.dev/kios/internal/host/image"
 )
 
 // tree is an image's root filesystem being assembled: the image

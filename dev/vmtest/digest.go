@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // kernelTrouble are the kernel's reports that say a guest stopped making

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 func TestStalled(t *testing.T) {

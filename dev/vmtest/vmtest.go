@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 // VM is a booted test VM.

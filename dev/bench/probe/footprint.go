@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	"kios.dev/kios/internal/meminfo"
+	"kios.dev/kios/internal/shared/meminfo"
 )
 
 // Process is one host process.

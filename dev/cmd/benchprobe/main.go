@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"kios.dev/kios/internal/bench/probe"
+	"kios.dev/kios/dev/bench/probe"
 )
 
 func main() {

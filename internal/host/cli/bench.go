@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/bench"
-	"kios.dev/kios/internal/up"
+	"kios.dev/kios/dev/bench"
+	"kios.dev/kios/internal/host/lab"
 )
 
 type writerLog struct{ w io.Writer }
@@ -101,7 +101,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		// RAM-only, as the recorded cluster figures were measured.
-		c := up.Config{Nodes: 1, Parts: defaultParts(), Cache: defaultCache(), RAMOnly: true}
+		c := lab.Config{Nodes: 1, Parts: defaultParts(), Cache: defaultCache(), RAMOnly: true}
 		_, med, err := bench.Cluster(self, c, *boots, *archive, "localhost/kios/demo:v1", writerLog{stderr})
 		if err != nil {
 			return err

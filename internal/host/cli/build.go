@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/osrelease"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/osrelease"
 )
 
 func build(args []string, stdout, stderr io.Writer) error {

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/conformance"
-	"kios.dev/kios/internal/testimages"
-	"kios.dev/kios/internal/up"
+	"kios.dev/kios/dev/conformance"
+	"kios.dev/kios/dev/testimages"
+	"kios.dev/kios/internal/host/lab"
 )
 
 func runConformance(args []string, stdout, stderr io.Writer) error {
@@ -56,14 +56,14 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	kc := *kubeconfig
 	var images map[string]string
 	if *dir != "" {
-		kc = filepath.Join(*dir, up.Kubeconfig)
+		kc = filepath.Join(*dir, lab.Kubeconfig)
 		built, err := testimages.BuildAll(testimages.Inputs{E2E: *e2e, Debs: *debs, Pause: *pause, Busybox: *busybox}, filepath.Join(*out, "images"))
 		if err != nil {
 			return fmt.Errorf("conformance: test images: %w", err)
 		}
 		images = map[string]string{}
 		for _, b := range built {
-			if err := up.Load(*dir, b.File, stdout); err != nil {
+			if err := lab.Load(*dir, b.File, stdout); err != nil {
 				return fmt.Errorf("conformance: %w", err)
 			}
 			images[b.Name] = b.Digest

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 
-	"kios.dev/kios/internal/disk"
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/join"
+	"kios.dev/kios/internal/host/disk"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/shared/join"
 )
 
 func runDisk(args []string, stdout, stderr io.Writer) error {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"kios.dev/kios/internal/up"
+	"kios.dev/kios/internal/host/lab"
 )
 
 func defaultCache() string {
@@ -19,9 +19,9 @@ func defaultCache() string {
 	return filepath.Join("build", "cache")
 }
 
-func labFlags(name string, stderr io.Writer) (*up.Config, func([]string) error) {
+func labFlags(name string, stderr io.Writer) (*lab.Config, func([]string) error) {
 	fs := newFlags(name, stderr)
-	c := &up.Config{}
+	c := &lab.Config{}
 	fs.StringVar(&c.Dir, "dir", filepath.Join("out", "lab"), "directory for all the lab's state")
 	fs.IntVar(&c.Nodes, "nodes", 1, "number of kiOS nodes")
 	fs.StringVar(&c.Parts, "parts", defaultParts(), "built components (make build)")
@@ -49,7 +49,7 @@ func runUp(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return up.Up(self, *c, stdout, 15*time.Minute)
+	return lab.Up(self, *c, stdout, 15*time.Minute)
 }
 
 func runLabDaemon(args []string, stderr io.Writer) error {
@@ -57,7 +57,7 @@ func runLabDaemon(args []string, stderr io.Writer) error {
 	if err := parse(args); err != nil {
 		return err
 	}
-	return up.Daemon(*c)
+	return lab.Daemon(*c)
 }
 
 func runDown(args []string, stdout, stderr io.Writer) error {
@@ -65,7 +65,7 @@ func runDown(args []string, stdout, stderr io.Writer) error {
 	if err := parse(args); err != nil {
 		return err
 	}
-	return up.Down(c.Dir, stdout)
+	return lab.Down(c.Dir, stdout)
 }
 
 func runLoad(args []string, stdout, stderr io.Writer) error {
@@ -76,5 +76,5 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || len(args[len(args)-1]) == 0 || args[len(args)-1][0] == '-' {
 		return fmt.Errorf("load: give an image archive: kios load [--dir DIR] FILE")
 	}
-	return up.Load(c.Dir, args[len(args)-1], stdout)
+	return lab.Load(c.Dir, args[len(args)-1], stdout)
 }

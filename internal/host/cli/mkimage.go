@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/host/ociimage"
 )
 
 func mkimage(args []string, stderr io.Writer) error {

@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"kios.dev/kios/internal/rollout"
-	"kios.dev/kios/internal/up"
+	"kios.dev/kios/internal/host/lab"
+	"kios.dev/kios/internal/host/rollout"
 )
 
 // clusterFlags are how upgrade and rollback reach a cluster: a kios up
@@ -32,7 +32,7 @@ func (c *clusterFlags) client() (kubernetes.Interface, error) {
 	}
 	kc := c.kubeconfig
 	if c.dir != "" {
-		kc = filepath.Join(c.dir, up.Kubeconfig)
+		kc = filepath.Join(c.dir, lab.Kubeconfig)
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
@@ -94,7 +94,7 @@ func upgradeImage(to string, cf clusterFlags, parts string, stdout io.Writer) (i
 		if cf.dir != "" {
 			// The lab's nodes pull every image through the lab registry
 			// (an upgrade image put there with kios load, for one).
-			if mirror, err = up.Registry(cf.dir); err != nil {
+			if mirror, err = lab.Registry(cf.dir); err != nil {
 				return "", "", err
 			}
 		}
@@ -106,7 +106,7 @@ func upgradeImage(to string, cf clusterFlags, parts string, stdout io.Writer) (i
 		return "", "", err
 	}
 	if cf.dir != "" {
-		reg, err := up.Registry(cf.dir)
+		reg, err := lab.Registry(cf.dir)
 		if err != nil {
 			return "", "", err
 		}

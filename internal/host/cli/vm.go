@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/vm"
 )
 
 func runVM(args []string, stdout, stderr io.Writer) error {

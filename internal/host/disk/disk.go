@@ -16,14 +16,14 @@ import (
 	"strconv"
 	"strings"
 
-	"kios.dev/kios/internal/esp"
-	"kios.dev/kios/internal/fat"
-	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/primed"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/host/fat"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/mounts"
+	"kios.dev/kios/internal/shared/primed"
+	"kios.dev/kios/internal/shared/uki"
+	"kios.dev/kios/internal/shared/upgrade/esp"
 )
 
 // Options says what disk to write.

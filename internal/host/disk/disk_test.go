@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"kios.dev/kios/internal/esp"
-	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/uki/ukitest"
+	"kios.dev/kios/internal/host/ociimage"
+	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/uki/ukitest"
+	"kios.dev/kios/internal/shared/upgrade/esp"
 )
 
 // testEFI writes a kiOS-shaped UKI of version, carrying loader unless

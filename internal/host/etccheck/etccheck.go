@@ -13,7 +13,7 @@ import (
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
 
-	"kios.dev/kios/internal/etcfiles"
+	"kios.dev/kios/internal/shared/etcfiles"
 )
 
 // Check checks a file given its path relative to /etc; files kiOS does

@@ -6,9 +6,9 @@ import (
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
-	"kios.dev/kios/internal/etccheck"
-	"kios.dev/kios/internal/etcfiles"
-	"kios.dev/kios/internal/image"
+	"kios.dev/kios/internal/host/etccheck"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/shared/etcfiles"
 )
 
 // The image's own files pass: a check that refused them would refuse

@@ -19,14 +19,14 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"kios.dev/kios/internal/atomicfile"
-	"kios.dev/kios/internal/cmdline"
-	"kios.dev/kios/internal/cpio"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/primed"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/host/cpio"
+	"kios.dev/kios/internal/host/ociimage"
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/primed"
+	"kios.dev/kios/internal/shared/uki"
 )
 
 //go:embed rootfs modules-hardware

@@ -8,19 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"kios.dev/kios/internal/cpio"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/host/cpio"
+	"kios.dev/kios/internal/host/ociimage"
+	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/uki"
 )
 
 // fakeParts is a parts directory with tiny stand-ins for the programs
 // and the real kernel and stub that `make components` unpacked.
 func fakeParts(t *testing.T) string {
 	t.Helper()
-	kernel, _ := filepath.Glob("../../build/cache/kernel-*/root")
-	stub, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	kernel, _ := filepath.Glob("../../../build/cache/kernel-*/root")
+	stub, _ := filepath.Glob("../../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 	if len(kernel) == 0 || len(stub) == 0 {
 		t.Fatal("no kernel or stub under build/cache: run `make components` first")
 	}

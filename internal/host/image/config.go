@@ -7,8 +7,8 @@ import (
 	"path"
 	"path/filepath"
 
-	"kios.dev/kios/internal/etccheck"
-	"kios.dev/kios/internal/svcenv"
+	"kios.dev/kios/internal/host/etccheck"
+	"kios.dev/kios/internal/shared/svcenv"
 )
 
 // ConfigEntry is one entry of a --config directory, which is laid over

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"kios.dev/kios/internal/join"
+	"kios.dev/kios/internal/shared/join"
 )
 
 // JoinImage is the join pod's image, primed only into images that join.

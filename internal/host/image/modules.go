@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"kios.dev/kios/internal/kmod"
+	"kios.dev/kios/internal/shared/kmod"
 )
 
 // kernelModules reads a Debian kernel's modules directory at build time.

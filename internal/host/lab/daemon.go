@@ -1,7 +1,7 @@
 // Package up is `kios up`, `kios load` and `kios down`: a local cluster
 // of kiOS nodes on a lab network, with an upstream control plane and an
 // image registry, run by a background process that owns it all.
-package up
+package lab
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"kios.dev/kios/internal/cluster"
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/lab"
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/host/lab/controlplane"
+	"kios.dev/kios/internal/host/lab/labnet"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/join"
 )
 
 // Config says what cluster to run.
@@ -45,7 +45,7 @@ type Config struct {
 
 // Files of the state directory.
 const (
-	PIDFile      = "lab.pid"
+	PIDFile      = "labnet.pid"
 	ProgressFile = "progress"
 	Kubeconfig   = "kubeconfig"
 	RegistryFile = "registry" // host:port of the registry's forward
@@ -165,7 +165,7 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 			return nil
 		case <-tick.C:
 		}
-		_, _ = cluster.ApproveServingCSRs(ctx, cs)
+		_, _ = controlplane.ApproveServingCSRs(ctx, cs)
 		routePods(ctx, cs, l, reported, p)
 		n := readyNodes(ctx, cs, names, reported, p)
 		if n == len(names) && !ready {
@@ -202,7 +202,7 @@ func readyNodes(ctx context.Context, cs kubernetes.Interface, names []string, re
 // routePods routes each node's pod network through the gateway to the
 // node once the node has one (the controller manager allocates it at
 // registration), so pods on different nodes reach each other.
-func routePods(ctx context.Context, cs kubernetes.Interface, l *lab.Lab, reported map[string]bool, p *progress) {
+func routePods(ctx context.Context, cs kubernetes.Interface, l *labnet.Lab, reported map[string]bool, p *progress) {
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return

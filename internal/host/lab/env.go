@@ -1,4 +1,4 @@
-package up
+package lab
 
 import (
 	"context"
@@ -14,17 +14,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"k8s.io/client-go/kubernetes"
 
-	"kios.dev/kios/internal/cluster"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/lab"
+	"kios.dev/kios/internal/host/lab/controlplane"
+	"kios.dev/kios/internal/host/lab/labnet"
+	"kios.dev/kios/internal/shared/join"
 )
 
 // Env is what nodes join: a lab network with an upstream control plane,
 // the CNI installed, a bootstrap token and an image registry. kios up
 // and the comparison benchmark both boot their nodes into one.
 type Env struct {
-	Lab    *lab.Lab
-	CP     *cluster.ControlPlane
+	Lab    *labnet.Lab
+	CP     *controlplane.ControlPlane
 	Client kubernetes.Interface
 	Token  string
 	CAHash string
@@ -48,27 +48,27 @@ func StartEnv(ctx context.Context, dir, cache string, say func(format string, ar
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return e, err
 	}
-	l, err := lab.Create(nsName(dir))
+	l, err := labnet.Create(nsName(dir))
 	if err != nil {
 		return e, err
 	}
 	e.Lab = l
 	e.cleanups = append(e.cleanups, func() { l.Close() })
-	say("lab network %s: bridge %s, gateway %s", l.Name, lab.BridgeName, lab.Gateway)
+	say("lab network %s: bridge %s, gateway %s", l.Name, labnet.BridgeName, labnet.Gateway)
 
-	bins := cluster.Binaries{
+	bins := controlplane.Binaries{
 		Etcd: glob(cache, "etcd-*/etcd"), APIServer: glob(cache, "controlplane-*/kube-apiserver"),
 		ControllerManager: glob(cache, "controlplane-*/kube-controller-manager"), Scheduler: glob(cache, "controlplane-*/kube-scheduler"),
 	}
-	cp, err := cluster.Start(ctx, l, cluster.Layout{Dir: filepath.Join(dir, "controlplane")}, lab.Gateway, bins)
+	cp, err := controlplane.Start(ctx, l, controlplane.Layout{Dir: filepath.Join(dir, "controlplane")}, labnet.Gateway, bins)
 	if err != nil {
 		return e, err
 	}
 	e.CP = cp
 	e.cleanups = append(e.cleanups, cp.Stop)
-	say("control plane ready at https://%s:6443", lab.Gateway)
+	say("control plane ready at https://%s:6443", labnet.Gateway)
 
-	fwd, err := l.Forward("127.0.0.1:0", lab.Gateway.String()+":6443")
+	fwd, err := l.Forward("127.0.0.1:0", labnet.Gateway.String()+":6443")
 	if err != nil {
 		return e, err
 	}
@@ -78,7 +78,7 @@ func StartEnv(ctx context.Context, dir, cache string, say func(format string, ar
 	if err != nil {
 		return e, err
 	}
-	kc := strings.Replace(string(admin), fmt.Sprintf("https://%s:6443", lab.Gateway), host, 1)
+	kc := strings.Replace(string(admin), fmt.Sprintf("https://%s:6443", labnet.Gateway), host, 1)
 	if err := os.WriteFile(filepath.Join(dir, Kubeconfig), []byte(kc), 0o600); err != nil {
 		return e, err
 	}
@@ -90,7 +90,7 @@ func StartEnv(ctx context.Context, dir, cache string, say func(format string, ar
 	if e.Token, e.CAHash, err = cp.Bootstrap(ctx, cs, 24*time.Hour); err != nil {
 		return e, err
 	}
-	if err := cluster.InstallCNI(ctx, cs, lab.Gateway.String(), "6443"); err != nil {
+	if err := controlplane.InstallCNI(ctx, cs, labnet.Gateway.String(), "6443"); err != nil {
 		return e, err
 	}
 
@@ -134,7 +134,7 @@ func (e *Env) Close() {
 // --baseline to its Debian nodes, so their boots start where a joined
 // kubeadm node's do.
 func (env *Env) KubeadmJoin(ctx context.Context) (map[string][]byte, error) {
-	p := join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash, Dial: env.Lab.DialContext}
+	p := join.Params{API: labnet.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash, Dial: env.Lab.DialContext}
 	// The controller manager signs cluster-info for a new token a little
 	// after it is stored: retry for a while, as kubeadm join does.
 	var r join.Result

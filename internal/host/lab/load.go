@@ -1,4 +1,4 @@
-package up
+package lab
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"kios.dev/kios/internal/ociimage"
+	"kios.dev/kios/internal/host/ociimage"
 )
 
 // Registry is the host:port of the lab registry of the lab in dir.

@@ -1,4 +1,4 @@
-package up
+package lab
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"kios.dev/kios/internal/baseline"
-	"kios.dev/kios/internal/disk"
-	"kios.dev/kios/internal/image"
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/lab"
-	"kios.dev/kios/internal/vm"
+	"kios.dev/kios/dev/baseline"
+	"kios.dev/kios/internal/host/disk"
+	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/host/lab/labnet"
+	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/join"
 )
 
 // nodeBoot is what the lab's nodes boot: node gives the i-th node's VM
@@ -26,7 +26,7 @@ func nodeImages(ctx context.Context, c Config, env *Env) (nodeBoot, error) {
 	if c.Baseline {
 		return baselineNodes(ctx, c, env)
 	}
-	jp := &join.Params{API: lab.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash}
+	jp := &join.Params{API: labnet.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash}
 	if !c.RAMOnly {
 		return diskNodes(c, jp)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"kios.dev/kios/internal/esp"
+	"kios.dev/kios/internal/shared/upgrade/esp"
 )
 
 // ImagePath is where the upgrade image carries the kiOS EFI.

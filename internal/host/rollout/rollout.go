@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/drain"
 
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // Config says what to roll out where.

@@ -18,9 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 
-	"kios.dev/kios/internal/ociimage"
-	"kios.dev/kios/internal/uki/ukitest"
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/host/ociimage"
+	"kios.dev/kios/internal/shared/uki/ukitest"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 func TestFailedBoot(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/kmod"
+	"kios.dev/kios/internal/shared/kmod"
 )
 
 // Names lists the applet names /bin links to the init binary.

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/datapart"
-	"kios.dev/kios/internal/ext4"
-	"kios.dev/kios/internal/grow"
-	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/node/grow"
+	"kios.dev/kios/internal/shared/datapart"
+	"kios.dev/kios/internal/shared/ext4"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // IsStorage tells whether a device modalias belongs to a disk controller

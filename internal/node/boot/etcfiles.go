@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	"kios.dev/kios/internal/etcfiles"
-	"kios.dev/kios/internal/mounts"
+	"kios.dev/kios/internal/shared/etcfiles"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // checkEtc checks the files PID 1, the kubelet and containerd read that

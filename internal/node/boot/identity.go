@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/hostname"
+	"kios.dev/kios/internal/shared/hostname"
 )
 
 // MachineID returns the node's machine-id: the DMI product UUID when the

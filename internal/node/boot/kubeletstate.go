@@ -3,7 +3,7 @@ package boot
 import (
 	"sync"
 
-	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/shared/kubelet"
 )
 
 // kubeletState is what PID 1 knows of the kubelet it supervises: the

@@ -3,7 +3,7 @@ package boot
 import (
 	"testing"
 
-	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/shared/kubelet"
 )
 
 func TestKubeletStateRestartsOnce(t *testing.T) {

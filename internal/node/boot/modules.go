@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/kmod"
+	"kios.dev/kios/internal/shared/kmod"
 )
 
 // loadOverlay starts loading the one module containerd needs before it

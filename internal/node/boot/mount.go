@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/supervise"
+	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 func mountedNow() func(string) bool {

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"kios.dev/kios/internal/cmdline"
-	"kios.dev/kios/internal/kmod"
-	"kios.dev/kios/internal/logind"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/supervise"
-	"kios.dev/kios/internal/watchdog"
+	"kios.dev/kios/internal/node/logind"
+	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/node/watchdog"
+	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/kmod"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // Paths of the image that PID 1 reads.

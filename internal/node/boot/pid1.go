@@ -12,12 +12,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/applets"
-	"kios.dev/kios/internal/cmdline"
-	"kios.dev/kios/internal/logind"
-	"kios.dev/kios/internal/meminfo"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/supervise"
+	"kios.dev/kios/internal/node/applets"
+	"kios.dev/kios/internal/node/logind"
+	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/meminfo"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // Env is the environment of every program PID 1 starts.

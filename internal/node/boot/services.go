@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/containerd"
-	"kios.dev/kios/internal/kubelet"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/primed"
-	"kios.dev/kios/internal/supervise"
-	"kios.dev/kios/internal/svcenv"
+	"kios.dev/kios/internal/node/containerd"
+	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/kubelet"
+	"kios.dev/kios/internal/shared/mounts"
+	"kios.dev/kios/internal/shared/primed"
+	"kios.dev/kios/internal/shared/svcenv"
 )
 
 func (n *Node) startContainerd(context.Context) error {

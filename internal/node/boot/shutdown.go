@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/supervise"
+	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/mounts"
 )
 
 // handleSignal turns SIGTERM and SIGUSR2 into a power-off, SIGINT

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"kios.dev/kios/internal/logind"
-	"kios.dev/kios/internal/syssock"
+	"kios.dev/kios/internal/node/logind"
+	"kios.dev/kios/internal/node/syssock"
 )
 
 // systemSocket serves /run/system.sock (root-only) for restart and

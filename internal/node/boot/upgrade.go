@@ -12,15 +12,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/datapart"
-	"kios.dev/kios/internal/esp"
-	"kios.dev/kios/internal/gpt"
-	"kios.dev/kios/internal/health"
-	"kios.dev/kios/internal/kubelet"
-	"kios.dev/kios/internal/mounts"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/upgrade"
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/node/health"
+	"kios.dev/kios/internal/shared/datapart"
+	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/kubelet"
+	"kios.dev/kios/internal/shared/mounts"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/upgrade"
+	"kios.dev/kios/internal/shared/upgrade/esp"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // upgradeState is what PID 1 knows of the image it runs and the ESP it

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/watchdog"
+	"kios.dev/kios/internal/node/watchdog"
 )
 
 // Watchdog timing: the machine resets when PID 1 has not fed the

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"kios.dev/kios/internal/atomicfile"
+	"kios.dev/kios/internal/shared/atomicfile"
 )
 
 // Plugins are the programs the installer ships.

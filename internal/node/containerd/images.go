@@ -12,7 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 
-	"kios.dev/kios/internal/primed"
+	"kios.dev/kios/internal/shared/primed"
 )
 
 // Namespace is the containerd namespace the CRI plugin uses.

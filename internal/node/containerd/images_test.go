@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/primed"
+	"kios.dev/kios/internal/shared/primed"
 )
 
 func TestImportOrderPutsSandboxFirst(t *testing.T) {
@@ -22,7 +22,7 @@ func TestImportOrderPutsSandboxFirst(t *testing.T) {
 }
 
 func TestContainerdConfigPinsSandboxImage(t *testing.T) {
-	b, err := os.ReadFile("../image/rootfs/etc/containerd/config.toml")
+	b, err := os.ReadFile("../../host/image/rootfs/etc/containerd/config.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

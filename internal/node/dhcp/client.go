@@ -9,7 +9,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 
-	"kios.dev/kios/internal/atomicfile"
+	"kios.dev/kios/internal/shared/atomicfile"
 )
 
 // Logger is the one method the client needs.

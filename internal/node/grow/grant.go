@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/rootsock"
+	"kios.dev/kios/internal/shared/rootsock"
 )
 
 // SocketDir holds the grant socket; the grow pod mounts the directory

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/ext4"
-	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/shared/ext4"
+	"kios.dev/kios/internal/shared/gpt"
 )
 
 // Target is the data partition as granted by PID 1.

@@ -15,8 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/ext4"
-	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/shared/ext4"
+	"kios.dev/kios/internal/shared/gpt"
 )
 
 type testLog struct{ t *testing.T }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/pki"
+	"kios.dev/kios/internal/shared/pki"
 )
 
 // The kubeconfig the kubelet writes after TLS bootstrap: the CA inline,

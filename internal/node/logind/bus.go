@@ -12,7 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/rootsock"
+	"kios.dev/kios/internal/shared/rootsock"
 )
 
 // SocketPath is the system bus address the kubelet is given

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/kmod"
+	"kios.dev/kios/internal/shared/kmod"
 )
 
 // Logger is the one method this package needs.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"kios.dev/kios/internal/rootsock"
+	"kios.dev/kios/internal/shared/rootsock"
 )
 
 // Bytes of the protocol.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/datapart"
+	"kios.dev/kios/internal/shared/datapart"
 )
 
 // Kios is what the command line asks of kiOS.

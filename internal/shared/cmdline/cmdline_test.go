@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/datapart"
+	"kios.dev/kios/internal/shared/datapart"
 )
 
 func TestParse(t *testing.T) {

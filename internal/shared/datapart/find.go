@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"strings"
 
-	"kios.dev/kios/internal/ext4"
-	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/shared/ext4"
+	"kios.dev/kios/internal/shared/gpt"
 )
 
 // Kinds of kios.data= values. Auto, the zero value, searches by GPT type.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/gpt"
+	"kios.dev/kios/internal/shared/gpt"
 )
 
 func TestParseSpec(t *testing.T) {

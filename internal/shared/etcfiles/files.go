@@ -17,8 +17,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"sigs.k8s.io/yaml"
 
-	"kios.dev/kios/internal/hostname"
-	"kios.dev/kios/internal/kubelet"
+	"kios.dev/kios/internal/shared/hostname"
+	"kios.dev/kios/internal/shared/kubelet"
 )
 
 // File is one file kiOS reads under /etc, by a path pattern (path.Match)

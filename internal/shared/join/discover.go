@@ -23,8 +23,8 @@ import (
 	"k8s.io/cluster-bootstrap/token/jws"
 	"sigs.k8s.io/yaml"
 
-	"kios.dev/kios/internal/atomicfile"
-	"kios.dev/kios/internal/pki"
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/pki"
 )
 
 // Sentinel errors: the join pod reports them and keeps the node standalone.

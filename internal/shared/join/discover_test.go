@@ -14,7 +14,7 @@ import (
 
 	"k8s.io/cluster-bootstrap/token/jws"
 
-	"kios.dev/kios/internal/pki"
+	"kios.dev/kios/internal/shared/pki"
 )
 
 const (

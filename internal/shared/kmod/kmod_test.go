@@ -175,7 +175,7 @@ type tlog struct{ t *testing.T }
 func (l tlog) Printf(f string, a ...any) { l.t.Logf(f, a...) }
 
 func TestReadInfoRealModule(t *testing.T) {
-	m, _ := filepath.Glob("../../build/cache/kernel-*/root/lib/modules/*/kernel/drivers/net/virtio_net.ko")
+	m, _ := filepath.Glob("../../../build/cache/kernel-*/root/lib/modules/*/kernel/drivers/net/virtio_net.ko")
 	if len(m) == 0 {
 		t.Fatal("no kernel under build/cache: run `make components` first")
 	}

@@ -14,7 +14,7 @@ import (
 // real PE layout need a real stub, and the Makefile always provides it.
 func stubPath(t *testing.T) string {
 	t.Helper()
-	m, _ := filepath.Glob("../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	m, _ := filepath.Glob("../../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 	if len(m) == 0 {
 		t.Fatal("no systemd stub under build/cache: run `make components` first")
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // targetHandler serves a Target as PID 1 does, without the mount.

@@ -17,10 +17,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/atomicfile"
-	"kios.dev/kios/internal/esp"
-	"kios.dev/kios/internal/uki"
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/uki"
+	"kios.dev/kios/internal/shared/upgrade/esp"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 // Errors callers branch on, beside esp's.

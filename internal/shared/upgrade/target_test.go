@@ -18,11 +18,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/esp"
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
-	"kios.dev/kios/internal/uki/ukitest"
-	"kios.dev/kios/internal/upgradesock"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/uki"
+	"kios.dev/kios/internal/shared/uki/ukitest"
+	"kios.dev/kios/internal/shared/upgrade/esp"
+	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
 func loadStub(t *testing.T) []byte { return ukitest.Stub(t) }

@@ -1,4 +1,4 @@
-package cluster
+package controlplane
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"kios.dev/kios/internal/pki"
+	"kios.dev/kios/internal/shared/pki"
 )
 
 // Client returns an admin clientset that dials through the lab.

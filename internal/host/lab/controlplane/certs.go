@@ -2,7 +2,7 @@
 // upstream etcd, kube-apiserver, kube-controller-manager and
 // kube-scheduler, with certificates and kubeconfigs laid out as kubeadm
 // lays them out, and the bootstrap-token objects nodes join with.
-package cluster
+package controlplane
 
 import (
 	"crypto/ecdsa"
@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"kios.dev/kios/internal/pki"
+	"kios.dev/kios/internal/shared/pki"
 )
 
 // ServiceCIDR and PodCIDR are the cluster's address ranges.

@@ -1,4 +1,4 @@
-package cluster
+package controlplane
 
 import (
 	"context"
@@ -12,15 +12,15 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"kios.dev/kios/internal/join"
-	"kios.dev/kios/internal/lab"
+	"kios.dev/kios/internal/host/lab/labnet"
+	"kios.dev/kios/internal/shared/join"
 )
 
 // Binaries built by `make controlplane` into build/cache.
 func binaries(t *testing.T) Binaries {
 	t.Helper()
 	find := func(pattern string) string {
-		m, _ := filepath.Glob(filepath.Join("../../build/cache", pattern))
+		m, _ := filepath.Glob(filepath.Join("../../../../build/cache", pattern))
 		if len(m) == 0 {
 			t.Fatalf("%s not built: run `make controlplane`", pattern)
 		}
@@ -39,13 +39,13 @@ func TestControlPlaneAndDiscovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
-	l, err := lab.Create(fmt.Sprintf("kios-cptest-%d", os.Getpid()))
+	l, err := labnet.Create(fmt.Sprintf("kios-cptest-%d", os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	ctx := context.Background()
-	cp, err := Start(ctx, l, Layout{Dir: t.TempDir()}, lab.Gateway, binaries(t))
+	cp, err := Start(ctx, l, Layout{Dir: t.TempDir()}, labnet.Gateway, binaries(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestControlPlaneAndDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := lab.Gateway.String() + ":6443"
+	api := labnet.Gateway.String() + ":6443"
 	// The bootstrap signer adds the token's signature within seconds.
 	var r join.Result
 	deadline := time.Now().Add(2 * time.Minute)

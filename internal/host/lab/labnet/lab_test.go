@@ -1,4 +1,4 @@
-package lab
+package labnet
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"kios.dev/kios/internal/ntp"
+	"kios.dev/kios/internal/shared/ntp"
 )
 
 func TestReply(t *testing.T) {

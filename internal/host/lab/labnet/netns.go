@@ -2,7 +2,7 @@
 // control plane: a network namespace with a bridge, one TAP per VM, a
 // DHCP server, an NTP server (the host's clock, on the gateway), and a way to run programs and dial addresses inside it.
 // Nothing outside the namespace is ever addressed, and Close removes it.
-package lab
+package labnet
 
 import (
 	"context"

@@ -1,11 +1,11 @@
-package lab
+package labnet
 
 import (
 	"fmt"
 	"net"
 	"time"
 
-	"kios.dev/kios/internal/ntp"
+	"kios.dev/kios/internal/shared/ntp"
 )
 
 // startNTP serves the host's clock on the gateway's NTP port, as a

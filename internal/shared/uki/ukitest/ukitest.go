@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/uki"
 )
 
 var (

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"kios.dev/kios/internal/atomicfile"
+	"kios.dev/kios/internal/shared/atomicfile"
 )
 
 // TempDirs are where a write to the ESP leaves a temporary file if it is

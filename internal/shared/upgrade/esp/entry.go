@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"kios.dev/kios/internal/osrelease"
+	"kios.dev/kios/internal/shared/osrelease"
 )
 
 // Paths on the ESP, slash-separated from its root.

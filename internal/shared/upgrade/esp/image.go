@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/uki"
 )
 
 // ErrNotKios means the file is an EFI program but not a kiOS image.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"kios.dev/kios/internal/osrelease"
-	"kios.dev/kios/internal/uki"
-	"kios.dev/kios/internal/uki/ukitest"
+	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/uki"
+	"kios.dev/kios/internal/shared/uki/ukitest"
 )
 
 // ukiWith builds a UKI on the real stub with this os-release.

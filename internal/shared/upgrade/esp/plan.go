@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"kios.dev/kios/internal/osrelease"
+	"kios.dev/kios/internal/shared/osrelease"
 )
 
 // Errors callers branch on (the upgrade's client shows them).

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kios.dev/kios/internal/rootsock"
+	"kios.dev/kios/internal/shared/rootsock"
 )
 
 // SocketDir holds the upgrade socket; the upgrade pod mounts it.
