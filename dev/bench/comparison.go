@@ -125,7 +125,7 @@ func startLab(ctx context.Context, c ComparisonConfig) (*lab.Env, []System, erro
 }
 
 func buildSystems(ctx context.Context, env *lab.Env, labDir string, c ComparisonConfig) ([]System, error) {
-	if err := lab.LoadBaselineImages(labDir, c.Parts); err != nil {
+	if err := baseline.LoadLabImages(labDir, c.Parts); err != nil {
 		return nil, err
 	}
 	var out bytes.Buffer
@@ -151,7 +151,7 @@ func buildSystems(ctx context.Context, env *lab.Env, labDir string, c Comparison
 	if err != nil {
 		return nil, err
 	}
-	base, err := lab.BuildBaseline(c.BaselineRoot, c.Parts, c.Cache)
+	base, err := baseline.BuildForLab(c.BaselineRoot, c.Parts, c.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("build the baseline node: %w", err)
 	}

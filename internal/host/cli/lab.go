@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"time"
 
+	devbaseline "kios.dev/kios/dev/baseline"
 	"kios.dev/kios/internal/host/lab"
 )
+
+func init() { lab.RegisterSystem(devbaseline.LabSystem, devbaseline.LabNodes) }
 
 func defaultCache() string {
 	if exe, err := os.Executable(); err == nil {
@@ -28,10 +31,14 @@ func labFlags(name string, stderr io.Writer) (*lab.Config, func([]string) error)
 	fs.StringVar(&c.Cache, "cache", defaultCache(), "component cache with the control plane (make controlplane)")
 	fs.BoolVar(&c.RAMOnly, "ram-only", false, "boot the kiOS nodes from the EFI alone (no disk: nothing kept across reboots, no upgrades in place)")
 	fs.StringVar(&c.EFI, "efi", "", "the kiOS EFI to install the disk nodes with (default: built from --parts)")
-	fs.BoolVar(&c.Baseline, "baseline", false, "boot the benchmark's Debian node (components/build.sh baseline) instead of kiOS, to compare")
+	baseline := fs.Bool("baseline", false, "boot the benchmark's Debian node (components/build.sh baseline) instead of kiOS, to compare")
+	fs.StringVar(&c.System, "system", "", "the node system (lab-daemon)")
 	return c, func(args []string) error {
 		if err := fs.Parse(args); err != nil {
 			return err
+		}
+		if *baseline {
+			c.System = devbaseline.LabSystem
 		}
 		if c.Nodes < 1 || c.Nodes > 8 {
 			return fmt.Errorf("--nodes must be 1 to 8")

@@ -27,7 +27,8 @@ func Running(dir string) (int, bool) {
 	return pid, syscall.Kill(pid, 0) == nil
 }
 
-// Up starts the daemon (self is this program, run as `self lab-daemon`)
+// Up starts the daemon (self is this program, run as `self lab-daemon`
+// with c's values as flags, --system among them when c.System is set)
 // and prints its progress until every node is Ready. The cluster keeps
 // running after Up returns.
 func Up(self string, c Config, out io.Writer, timeout time.Duration) error {
@@ -44,8 +45,13 @@ func Up(self string, c Config, out io.Writer, timeout time.Duration) error {
 	}
 	defer logf.Close()
 	os.Remove(filepath.Join(c.Dir, ProgressFile))
-	cmd := exec.Command(self, "lab-daemon", "--dir", c.Dir, "--nodes", strconv.Itoa(c.Nodes), "--parts", c.Parts, "--cache", c.Cache,
-		"--baseline="+strconv.FormatBool(c.Baseline), "--ram-only="+strconv.FormatBool(c.RAMOnly), "--efi", c.EFI)
+	args := []string{"lab-daemon", "--dir", c.Dir, "--nodes", strconv.Itoa(c.Nodes), "--parts", c.Parts, "--cache", c.Cache,
+		"--ram-only=" + strconv.FormatBool(c.RAMOnly), "--efi", c.EFI}
+	if c.System != "" {
+		// Registered in self as in this process (RegisterSystem).
+		args = append(args, "--system", c.System)
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this command and its terminal
 	if err := cmd.Start(); err != nil {

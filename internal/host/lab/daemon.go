@@ -30,10 +30,11 @@ type Config struct {
 	Nodes int
 	Parts string // out/parts, as for kios build
 	Cache string // build/cache with the control plane's binaries
-	// Baseline boots the benchmark's conventional Debian node
-	// (components/build.sh baseline) instead of kiOS: the same cluster
-	// for comparisons (make conformance NODE=baseline).
-	Baseline bool
+	// System names what the nodes boot: a NodeSystem registered with
+	// RegisterSystem; empty is kiOS ("kios"). The development command
+	// registers the benchmark's conventional Debian node as "baseline"
+	// (make conformance NODE=baseline).
+	System string
 	// RAMOnly boots the kiOS nodes from the EFI alone, as a USB stick
 	// does: no disk, nothing kept across a reboot, no upgrades in place.
 	// Without it each node boots from a kios disk image of its own.
@@ -119,7 +120,7 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 	if err != nil {
 		return err
 	}
-	p.say("node image built: %s", boot.image)
+	p.say("node image built: %s", boot.Image)
 	var vms []*vm.VM
 	*cleanups = append(*cleanups, func() {
 		for _, v := range vms {
@@ -141,7 +142,7 @@ func run(c Config, p *progress, stop chan os.Signal, cleanups *[]func()) error {
 		}
 		dir := filepath.Join(c.Dir, fmt.Sprintf("node-%d", i))
 		os.MkdirAll(dir, 0o755)
-		vc, name, err := boot.node(i, dir)
+		vc, name, err := boot.Node(i, dir)
 		if err != nil {
 			return err
 		}

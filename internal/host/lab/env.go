@@ -130,7 +130,7 @@ func (e *Env) Close() {
 // KubeadmJoin does what kubeadm join does before it starts the kubelet:
 // discover the cluster with the token, pinned to the CA's hash, and make
 // the bootstrap kubeconfig and the CA (by path under /etc/kubernetes).
-// The comparison benchmark gives it to both its systems and kios up
+// The comparison benchmark gives it to both its systems and kios-dev up
 // --baseline to its Debian nodes, so their boots start where a joined
 // kubeadm node's do.
 func (env *Env) KubeadmJoin(ctx context.Context) (map[string][]byte, error) {
