@@ -12,6 +12,7 @@ import (
 
 	"kios.dev/kios/internal/node/applets"
 	"kios.dev/kios/internal/node/switchroot"
+	"kios.dev/kios/internal/shared/events"
 )
 
 type consoleLog struct{ start time.Time }
@@ -30,7 +31,7 @@ func main() {
 	} else {
 		log.Printf("step=switch-root status=ok")
 		err := unix.Exec("/bin/init", []string{"/bin/init"}, []string{"PATH=/bin"})
-		log.Printf("event=exec-init-failed err=%q", err.Error())
+		events.Emit(log, events.ExecInitFailed, "err", err)
 	}
 	// PID 1 must not exit: keep reaping so the console shows the error.
 	for {

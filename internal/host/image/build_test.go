@@ -12,6 +12,7 @@ import (
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/shared/join"
 	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/uki"
 )
 
@@ -19,11 +20,8 @@ import (
 // and the real kernel and stub that `make components` unpacked.
 func fakeParts(t *testing.T) string {
 	t.Helper()
-	kernel, _ := filepath.Glob("../../../build/cache/kernel-*/root")
-	stub, _ := filepath.Glob("../../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-	if len(kernel) == 0 || len(stub) == 0 {
-		t.Fatal("no kernel or stub under build/cache: run `make components` first")
-	}
+	kernel := []string{testenv.Component(t, "kernel-*/root")}
+	stub := []string{testenv.Component(t, "stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")}
 	dir := t.TempDir()
 	for _, d := range []string{"bin", "images"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)

@@ -11,6 +11,7 @@ import (
 
 	"kios.dev/kios/internal/node/grow"
 	"kios.dev/kios/internal/shared/datapart"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/ext4"
 	"kios.dev/kios/internal/shared/mounts"
 )
@@ -66,7 +67,7 @@ func (n *Node) data(ctx context.Context) error {
 		if errors.Is(err, mounts.ErrUndoIncomplete) {
 			status = "undo-incomplete"
 		}
-		n.Log.Printf("event=data-partition status=%s reason=%q", status, err.Error())
+		events.Emit(n.Log, events.DataPartition, "status", status, "reason", err)
 		n.logToFile()
 		if errors.Is(err, datapart.ErrNone) {
 			return nil
@@ -74,7 +75,7 @@ func (n *Node) data(ctx context.Context) error {
 		return err
 	}
 	n.logToFile()
-	n.Log.Printf("event=data-partition status=mounted device=%s journal=%s reason=%q", found.Device, n.journal, found.Reason)
+	events.Emit(n.Log, events.DataPartition, "status", "mounted", "device", found.Device, "journal", n.journal, "reason", found.Reason)
 	n.serveGrant(found.Device)
 	Go(n.Log, "data-watch", func() { n.watchData(ctx, mounts.DataDir, 5*time.Second) })
 	return nil
@@ -117,7 +118,7 @@ func (n *Node) findData() (datapart.Found, error) {
 	// ext4 checksums its metadata with crc32c.
 	for _, m := range []string{"crc32c_intel", "crc32c_generic", "ext4"} {
 		if _, perr := n.modules.Probe(m); perr != nil {
-			n.Log.Printf("event=module-failed name=%s err=%q", m, perr.Error())
+			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", perr)
 		}
 	}
 	return found, nil
@@ -173,7 +174,7 @@ func (n *Node) mountData(found datapart.Found) error {
 	}
 	err := mounts.SwitchToData(n.Mounter, func(m mounts.Mount, err error) {
 		// Extra modules are optional; the image's own still load.
-		n.Log.Printf("event=mount-failed target=%s err=%q", m.Target, err.Error())
+		events.Emit(n.Log, events.MountFailed, "target", m.Target, "err", err)
 	})
 	if err != nil {
 		return unmountData(err)
@@ -188,12 +189,12 @@ func (n *Node) mountData(found datapart.Found) error {
 func (n *Node) serveGrant(dev string) {
 	disk, part, err := datapart.Parent("/sys/class/block", dev)
 	if err != nil {
-		n.Log.Printf("event=grant-unavailable err=%q", err.Error())
+		events.Emit(n.Log, events.GrantUnavailable, "err", err)
 		return
 	}
 	ln, err := grow.Listen(filepath.Join(grow.SocketDir, grow.SocketName))
 	if err != nil {
-		n.Log.Printf("event=grant-unavailable err=%q", err.Error())
+		events.Emit(n.Log, events.GrantUnavailable, "err", err)
 		return
 	}
 	Go(n.Log, "grant", func() { _ = grow.Serve(ln, grow.Grant{Disk: disk, Partition: part, Dir: mounts.DataDir}, n.Log) })

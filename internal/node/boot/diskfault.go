@@ -2,13 +2,14 @@ package boot
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // DiskHealth is one sample of the data partition's state as the kernel
@@ -44,11 +45,10 @@ func (w *FaultWatch) Sample(h DiskHealth) []string {
 	switch {
 	case h.ReadOnly && !w.readOnly:
 		w.readOnly, w.failing = true, true
-		out = append(out, fmt.Sprintf("event=data-partition-readonly device=%s errors=%d err=%q", w.Device, errs, readOnlyAdvice))
+		out = append(out, events.New(events.DataPartitionReadonly, "device", w.Device, "errors", errs, "err", readOnlyAdvice).String())
 	case errs > 0 && !w.failing:
 		w.failing = true
-		out = append(out, fmt.Sprintf("event=data-partition-failing device=%s errors=%d err=%q", w.Device, errs,
-			"the kernel reports errors on the data partition: writes to it may fail; running pods keep running"))
+		out = append(out, events.New(events.DataPartitionFailing, "device", w.Device, "errors", errs, "err", "the kernel reports errors on the data partition: writes to it may fail; running pods keep running").String())
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"kios.dev/kios/internal/shared/etcfiles"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/mounts"
 )
 
@@ -33,11 +34,11 @@ func (n *Node) checkEtc(context.Context) error {
 			}
 		}
 		if err := n.Mounter.Mount(mounts.EtcFileFallback(src, r.Rel)); err != nil {
-			n.Log.Printf("event=etc-file-refused path=/etc/%s err=%q fallback=none fallback_err=%q", r.Rel, r.Err.Error(), err.Error())
+			events.Emit(n.Log, events.EtcFileRefused, "path", fmt.Sprintf("/etc/%s", r.Rel), "err", r.Err, "fallback", "none", "fallback_err", err)
 			errs = append(errs, fmt.Errorf("/etc/%s refused, and its fallback failed: %w", r.Rel, err))
 			continue
 		}
-		n.Log.Printf("event=etc-file-refused path=/etc/%s err=%q fallback=%q", r.Rel, r.Err.Error(), fallback)
+		events.Emit(n.Log, events.EtcFileRefused, "path", fmt.Sprintf("/etc/%s", r.Rel), "err", r.Err, "fallback", fallback)
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/hostname"
 )
 
@@ -62,13 +63,13 @@ func (n *Node) identity(context.Context) error {
 		if err := os.WriteFile("/etc/machine-id", []byte(id+"\n"), 0o444); err != nil {
 			errs = append(errs, fmt.Errorf("write machine-id: %w", err))
 		}
-		n.Log.Printf("event=machine-id id=%s from_dmi=%t", id, dmi)
+		events.Emit(n.Log, events.MachineID, "id", id, "from_dmi", dmi)
 	}
 	name, err := Hostname("/")
 	if err != nil {
 		// The node still needs a name: it takes the one it would have
 		// with no /etc/hostname, and says why.
-		n.Log.Printf("event=etc-file-refused path=/etc/hostname err=%q fallback=%q", err.Error(), "a name from the machine-id")
+		events.Emit(n.Log, events.EtcFileRefused, "path", "/etc/hostname", "err", err, "fallback", "a name from the machine-id")
 	}
 	if name == "" {
 		b, _ := os.ReadFile("/etc/machine-id")
@@ -77,6 +78,6 @@ func (n *Node) identity(context.Context) error {
 	if err := unix.Sethostname([]byte(name)); err != nil {
 		errs = append(errs, fmt.Errorf("set hostname %s: %w", name, err))
 	}
-	n.Log.Printf("event=hostname name=%s", name)
+	events.Emit(n.Log, events.Hostname, "name", name)
 	return errors.Join(errs...)
 }

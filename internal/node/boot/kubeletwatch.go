@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // watchKubeconfigs restarts the kubelet when its kubeconfigs appear,
@@ -26,7 +28,7 @@ func (n *Node) watchKubeconfigs(ctx context.Context) error {
 		buf := make([]byte, 4096)
 		for {
 			if _, err := unix.Read(fd, buf); err != nil && err != unix.EINTR {
-				n.Log.Printf("event=kubeconfig-watch-stopped err=%q", err.Error())
+				events.Emit(n.Log, events.KubeconfigWatchStopped, "err", err)
 				return
 			}
 			time.Sleep(500 * time.Millisecond) // let a writer finish its rename
@@ -39,7 +41,7 @@ func (n *Node) watchKubeconfigs(ctx context.Context) error {
 func (n *Node) restartKubeletIfNeeded() {
 	cur, err := n.takeKubelet()
 	if err != nil {
-		n.Log.Printf("event=kubeconfig-check-failed err=%q", err.Error())
+		events.Emit(n.Log, events.KubeconfigCheckFailed, "err", err)
 		return
 	}
 	prev, restart := n.kubelet.restartFor(cur)
@@ -50,8 +52,8 @@ func (n *Node) restartKubeletIfNeeded() {
 	if prev.Held && !cur.Held {
 		reason = "API server routable"
 	}
-	n.Log.Printf("event=kubelet-restart reason=%q", reason)
+	events.Emit(n.Log, events.KubeletRestart, "reason", reason)
 	if err := n.Sup.Restart("kubelet"); err != nil {
-		n.Log.Printf("event=kubelet-restart-failed err=%q", err.Error())
+		events.Emit(n.Log, events.KubeletRestartFailed, "err", err)
 	}
 }

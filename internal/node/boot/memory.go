@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // HostOOMScoreAdj is PID 1's OOM score adjustment, inherited by
@@ -59,6 +61,5 @@ func ReleaseMemory(log Logger, after string) {
 	runtime.ReadMemStats(&before)
 	debug.FreeOSMemory()
 	runtime.ReadMemStats(&now)
-	log.Printf("event=memory-released after=%s heap_in_use_mib=%.1f released_mib=%.1f",
-		after, float64(now.HeapInuse)/(1<<20), float64(int64(now.HeapReleased)-int64(before.HeapReleased))/(1<<20))
+	events.Emit(log, events.MemoryReleased, "after", after, "heap_in_use_mib", fmt.Sprintf("%.1f", float64(now.HeapInuse)/(1<<20)), "released_mib", fmt.Sprintf("%.1f", float64(int64(now.HeapReleased)-int64(before.HeapReleased))/(1<<20)))
 }

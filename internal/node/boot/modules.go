@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/kmod"
 )
 
@@ -45,7 +46,7 @@ func (n *Node) openModules() error {
 	// The kernel's own requests (fs-overlay, crypto-crc32c for ext4,
 	// nf_conntrack...) go through the init binary's modprobe.
 	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte("/bin/modprobe"), 0o644); err != nil {
-		n.Log.Printf("event=modprobe-path-failed err=%q", err.Error())
+		events.Emit(n.Log, events.ModprobePathFailed, "err", err)
 	}
 	return nil
 }
@@ -78,9 +79,9 @@ func (n *Node) loadModules(context.Context) error {
 		}
 	})
 	if err != nil {
-		n.Log.Printf("event=low-priority-failed err=%q", err.Error())
+		events.Emit(n.Log, events.LowPriorityFailed, "err", err)
 	}
-	n.Log.Printf("event=modules-loaded listed=%d coldplug=%d coldplugged=%q", count, len(n.coldplugged), strings.Join(n.coldplugged, ","))
+	events.Emit(n.Log, events.ModulesLoaded, "listed", count, "coldplug", len(n.coldplugged), "coldplugged", strings.Join(n.coldplugged, ","))
 	return errors.Join(errs...)
 }
 

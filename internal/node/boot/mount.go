@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/mounts"
 )
 
@@ -35,7 +36,7 @@ func (n *Node) logToFile() {
 		l.AlsoTo(w.File("init"))
 	}
 	if id, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
-		n.Log.Printf("event=boot id=%s", strings.TrimSpace(string(id)))
+		events.Emit(n.Log, events.Boot, "id", strings.TrimSpace(string(id)))
 	}
 }
 

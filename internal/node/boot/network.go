@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // LinksUp brings lo up and every ethernet-like interface (eth*, en*) up,
@@ -61,7 +63,7 @@ func Routable(host string) bool {
 func watchRoutes(log Logger, changed func()) {
 	updates := make(chan netlink.RouteUpdate, 16)
 	if err := netlink.RouteSubscribe(updates, make(chan struct{})); err != nil {
-		log.Printf("event=route-watch-failed err=%q", err.Error())
+		events.Emit(log, events.RouteWatchFailed, "err", err)
 		return
 	}
 	// A route added before the subscription would be missed.
@@ -69,11 +71,11 @@ func watchRoutes(log Logger, changed func()) {
 	for range updates {
 		changed()
 	}
-	log.Printf("event=route-watch-stopped")
+	events.Emit(log, events.RouteWatchStopped)
 }
 
 func (n *Node) network(context.Context) error {
 	up, err := LinksUp()
-	n.Log.Printf("event=links-up links=%s", strings.Join(up, ","))
+	events.Emit(n.Log, events.LinksUp, "links", strings.Join(up, ","))
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"kios.dev/kios/internal/node/supervise"
 	"kios.dev/kios/internal/node/watchdog"
 	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/kmod"
 	"kios.dev/kios/internal/shared/mounts"
 )
@@ -101,7 +102,7 @@ func (n *Node) HardwareSteps() []Step {
 func (n *Node) startHardware(ctx context.Context) error {
 	Go(n.Log, "hardware", func() {
 		failed := Run(ctx, n.Log, n.HardwareSteps())
-		n.Log.Printf("event=hardware-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+		events.Emit(n.Log, events.HardwareDone, "failed", len(failed), "steps", strings.Join(failed, ","))
 		ReleaseMemory(n.Log, "hardware")
 	})
 	return nil

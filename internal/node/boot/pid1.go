@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -16,6 +17,7 @@ import (
 	"kios.dev/kios/internal/node/logind"
 	"kios.dev/kios/internal/node/supervise"
 	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/meminfo"
 	"kios.dev/kios/internal/shared/mounts"
 )
@@ -38,11 +40,11 @@ func Main() {
 	log := openLog()
 	// The wall clock as the hardware gave it: a node that boots with a
 	// wrong one (no battery-backed clock) shows it here until ntp steps it.
-	log.Printf("event=init-start pid=%d clock=%s", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	events.Emit(log, events.InitStart, "pid", os.Getpid(), "clock", time.Now().UTC().Format(time.RFC3339))
 	// Ctrl-Alt-Del sends PID 1 SIGINT (an orderly reboot) instead of
 	// rebooting at once.
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
-		log.Printf("event=ctrl-alt-del-failed err=%q", err.Error())
+		events.Emit(log, events.CtrlAltDelFailed, "err", err)
 	}
 	// containerd runs the shim and runc ("-info", "features") while it
 	// starts, and the kubelet starts the moment it answers; reading them
@@ -74,7 +76,7 @@ func Main() {
 		}
 	})
 	failed := Run(context.Background(), log, node.Steps())
-	log.Printf("event=boot-done failed=%d steps=%q", len(failed), strings.Join(failed, ","))
+	events.Emit(log, events.BootDone, "failed", len(failed), "steps", strings.Join(failed, ","))
 	ReleaseMemory(log, "boot")
 	Go(log, "meminfo", func() { reportMemory(log, args.DebugMeminfo) })
 	select {} // PID 1 never returns; its goroutines do the work
@@ -92,14 +94,13 @@ func reportMemory(log Logger, full bool) {
 		m, err := meminfo.Parse(f)
 		f.Close()
 		if err != nil {
-			log.Printf("event=meminfo-failed err=%q", err.Error())
+			events.Emit(log, events.MeminfoFailed, "err", err)
 			return
 		}
 		if b, err := os.ReadFile("/proc/meminfo"); err == nil && full {
 			log.Printf("%s", b)
 		}
-		log.Printf("event=meminfo total_mib=%.1f used_mib=%.1f shmem_mib=%.1f cached_mib=%.1f anon_mib=%.1f slab_mib=%.1f buffers_mib=%.1f",
-			float64(m.TotalKiB)/1024, m.UsedMiB(), mib(m.ShmemKiB), mib(m.CachedKiB), mib(m.AnonKiB), mib(m.SlabKiB), mib(m.BuffersKiB))
+		events.Emit(log, events.Meminfo, "total_mib", fmt.Sprintf("%.1f", float64(m.TotalKiB)/1024), "used_mib", fmt.Sprintf("%.1f", m.UsedMiB()), "shmem_mib", fmt.Sprintf("%.1f", mib(m.ShmemKiB)), "cached_mib", fmt.Sprintf("%.1f", mib(m.CachedKiB)), "anon_mib", fmt.Sprintf("%.1f", mib(m.AnonKiB)), "slab_mib", fmt.Sprintf("%.1f", mib(m.SlabKiB)), "buffers_mib", fmt.Sprintf("%.1f", mib(m.BuffersKiB)))
 	}
 }
 
@@ -136,18 +137,18 @@ func openLog() *Log {
 func readCmdline(log Logger) cmdline.Kios {
 	b, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
-		log.Printf("event=cmdline-unreadable err=%q", err.Error())
+		events.Emit(log, events.CmdlineUnreadable, "err", err)
 	}
 	args, problems := cmdline.Parse(string(b))
 	for _, p := range problems {
-		log.Printf("event=cmdline-ignored err=%q", p.Error())
+		events.Emit(log, events.CmdlineIgnored, "err", p)
 	}
 	return args
 }
 
 // Hang keeps PID 1 alive after a fatal error, reaping children.
 func Hang(log Logger) {
-	log.Printf("event=halted reason=%q", "boot cannot continue")
+	events.Emit(log, events.Halted, "reason", "boot cannot continue")
 	for {
 		var ws unix.WaitStatus
 		if _, err := unix.Wait4(-1, &ws, 0, nil); err != nil {

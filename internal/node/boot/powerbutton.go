@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Linux input event constants (linux/input-event-codes.h).
@@ -60,7 +62,7 @@ func watchPowerButton(log Logger, devs []string, powerOff func()) {
 		}()
 	}
 	d := <-pressed
-	log.Printf("event=power-button device=%s", d)
+	events.Emit(log, events.PowerButton, "device", d)
 	powerOff()
 }
 
@@ -74,6 +76,6 @@ func (n *Node) powerButton(context.Context) error {
 	Go(n.Log, "power-button", func() {
 		watchPowerButton(n.Log, devs, func() { n.PowerDown(unix.LINUX_REBOOT_CMD_POWER_OFF, "power-button") })
 	})
-	n.Log.Printf("event=power-button-watch devices=%d", len(devs))
+	events.Emit(n.Log, events.PowerButtonWatch, "devices", len(devs))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"kios.dev/kios/internal/node/containerd"
 	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/kubelet"
 	"kios.dev/kios/internal/shared/mounts"
 	"kios.dev/kios/internal/shared/primed"
@@ -20,7 +21,7 @@ func (n *Node) startContainerd(context.Context) error {
 	if n.overlay != nil {
 		if err := <-n.overlay; err != nil {
 			// The kernel may still load it on demand: start anyway.
-			n.Log.Printf("event=module-failed name=overlay err=%q", err.Error())
+			events.Emit(n.Log, events.ModuleFailed, "name", "overlay", "err", err)
 		}
 	}
 	return n.Sup.Add(supervise.Service{
@@ -36,7 +37,7 @@ func (n *Node) waitContainerd(ctx context.Context) error {
 	if err := containerd.WaitSocket(ctx, containerd.Socket); err != nil {
 		return err
 	}
-	n.Log.Printf("event=containerd-ready")
+	events.Emit(n.Log, events.ContainerdReady)
 	return nil
 }
 
@@ -79,7 +80,7 @@ func (n *Node) watchContainers(context.Context) error {
 	Go(n.Log, "container-watch", func() {
 		for {
 			if err := containerd.LogStarts(context.Background(), c, n.Log); err != nil {
-				n.Log.Printf("event=container-watch-interrupted err=%q", err.Error())
+				events.Emit(n.Log, events.ContainerWatchInterrupted, "err", err)
 			}
 			wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			_ = containerd.WaitSocket(wctx, containerd.Socket)
@@ -102,12 +103,12 @@ func (n *Node) startKubelet(context.Context) error {
 			}
 			n.kubelet.starting(snap)
 			if snap.Held {
-				n.Log.Printf("event=kubelet-mode mode=%s held=cluster api=%s reason=%q", snap.Mode, strings.Join(snap.APIServers, ","), "no route to the API server yet")
+				events.Emit(n.Log, events.KubeletMode, "mode", snap.Mode, "held", "cluster", "api", strings.Join(snap.APIServers, ","), "reason", "no route to the API server yet")
 				n.kubelet.routeWatch.Do(func() {
 					Go(n.Log, "route-watch", func() { watchRoutes(n.Log, n.releaseHeldKubelet) })
 				})
 			} else {
-				n.Log.Printf("event=kubelet-mode mode=%s", snap.Mode)
+				events.Emit(n.Log, events.KubeletMode, "mode", snap.Mode)
 			}
 			return append([]string{"/bin/kubelet"}, snap.Flags...), nil
 		},
@@ -121,9 +122,9 @@ func (n *Node) startKubelet(context.Context) error {
 func (n *Node) serviceEnv(program string) []string {
 	extra, err := svcenv.Read("/", program)
 	if err != nil {
-		n.Log.Printf("event=service-env-invalid name=%s err=%q fallback=%q", program, err.Error(), "none")
+		events.Emit(n.Log, events.ServiceEnvInvalid, "name", program, "err", err, "fallback", "none")
 	} else if len(extra) > 0 {
-		n.Log.Printf("event=service-env name=%s env=%q", program, strings.Join(extra, " "))
+		events.Emit(n.Log, events.ServiceEnv, "name", program, "env", strings.Join(extra, " "))
 	}
 	return append(append([]string{}, n.Env...), extra...)
 }

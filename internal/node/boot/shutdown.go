@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/node/supervise"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/mounts"
 )
 
@@ -26,7 +28,7 @@ func (n *Node) handleSignal(s os.Signal) {
 	case syscall.SIGUSR1:
 		n.PowerDown(unix.LINUX_REBOOT_CMD_HALT, "signal-SIGUSR1")
 	default:
-		n.Log.Printf("event=signal-ignored signal=%s", s)
+		events.Emit(n.Log, events.SignalIgnored, "signal", s)
 	}
 }
 
@@ -47,13 +49,13 @@ type shutdownState struct {
 func (n *Node) PowerDown(cmd int, reason string) {
 	n.shutdown.once.Do(func() {
 		start := time.Now()
-		n.Log.Printf("event=shutdown-start reason=%s cmd=%#x", reason, cmd)
+		events.Emit(n.Log, events.ShutdownStart, "reason", reason, "cmd", fmt.Sprintf("%#x", cmd))
 		// A kubelet that dies while stopping pods is not started again:
 		// a new one would not know the node is going down.
 		n.Sup.Stop()
 		if n.bus != nil {
 			how := n.bus.PrepareForShutdown(n.shutdown.wait)
-			n.Log.Printf("event=pods-stopped how=%s took=%.1fs", how, time.Since(start).Seconds())
+			events.Emit(n.Log, events.PodsStopped, "how", how, "took", fmt.Sprintf("%.1fs", time.Since(start).Seconds()))
 		}
 		Shutdown(n.Log, n.Sup, cmd)
 	})
@@ -95,9 +97,9 @@ func Shutdown(log Logger, sup *supervise.Supervisor, cmd int) {
 	unix.Sync()
 	left := unmountAll(log)
 	unix.Sync()
-	log.Printf("event=shutdown-final cmd=%#x mounts_left=%d", cmd, left)
+	events.Emit(log, events.ShutdownFinal, "cmd", fmt.Sprintf("%#x", cmd), "mounts_left", left)
 	if err := unix.Reboot(cmd); err != nil {
-		log.Printf("event=reboot-failed err=%q", err.Error())
+		events.Emit(log, events.RebootFailed, "err", err)
 	}
 }
 
@@ -116,7 +118,7 @@ func unmountAll(log Logger) int {
 	for round := 0; round < 5; round++ {
 		infos, err := mounts.ReadMountinfo("/proc/self/mountinfo")
 		if err != nil {
-			log.Printf("event=unmount-failed err=%q", err.Error())
+			events.Emit(log, events.UnmountFailed, "err", err)
 			return -1
 		}
 		left = left[:0]
@@ -139,7 +141,7 @@ func unmountAll(log Logger) int {
 	for _, m := range left {
 		if m.Target == mounts.DataDir {
 			err := unix.Mount("", m.Target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
-			log.Printf("event=data-partition-readonly err=%v", err)
+			events.Emit(log, events.DataPartitionReadonly, "err", err)
 		}
 	}
 	if len(left) > 0 {
@@ -147,7 +149,7 @@ func unmountAll(log Logger) int {
 		for _, m := range left {
 			names = append(names, m.Target)
 		}
-		log.Printf("event=unmount-busy targets=%q", strings.Join(names, ","))
+		events.Emit(log, events.UnmountBusy, "targets", strings.Join(names, ","))
 	}
 	return len(left)
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Thresholds of the data partition's free space (bytes available to
@@ -32,17 +34,16 @@ func (s *SpaceWatch) Sample(st unix.Statfs_t) []string {
 	total, avail := st.Blocks*bs, st.Bavail*bs
 	var out []string
 	if total != s.total {
-		out = append(out, fmt.Sprintf("event=data-partition-size device=%s bytes=%d size=%s", s.Device, total, human(total)))
+		out = append(out, events.New(events.DataPartitionSize, "device", s.Device, "bytes", total, "size", human(total)).String())
 		s.total = total
 	}
 	switch {
 	case !s.full && avail < spaceFull:
 		s.full = true
-		out = append(out, fmt.Sprintf("event=data-partition-full device=%s free=%s size=%s err=%q", s.Device, human(avail), human(total),
-			"the data partition is full: image pulls, pod volumes, logs and /etc changes fail until space is freed; running pods keep running"))
+		out = append(out, events.New(events.DataPartitionFull, "device", s.Device, "free", human(avail), "size", human(total), "err", "the data partition is full: image pulls, pod volumes, logs and /etc changes fail until space is freed; running pods keep running").String())
 	case s.full && avail >= spaceRecovered:
 		s.full = false
-		out = append(out, fmt.Sprintf("event=data-partition-space status=ok device=%s free=%s size=%s", s.Device, human(avail), human(total)))
+		out = append(out, events.New(events.DataPartitionSpace, "status", "ok", "device", s.Device, "free", human(avail), "size", human(total)).String())
 	}
 	return out
 }

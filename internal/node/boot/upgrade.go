@@ -14,6 +14,7 @@ import (
 
 	"kios.dev/kios/internal/node/health"
 	"kios.dev/kios/internal/shared/datapart"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/gpt"
 	"kios.dev/kios/internal/shared/kubelet"
 	"kios.dev/kios/internal/shared/mounts"
@@ -53,7 +54,7 @@ func (n *Node) bootEntry(ctx context.Context) error {
 	// (empty) on a RAM-only node too.
 	_ = os.MkdirAll(upgradesock.SocketDir, 0o700)
 	if n.dataDevice == "" {
-		n.Log.Printf("event=boot-entry version=%s status=none reason=%q", info.Version, "no data partition: nothing to upgrade in place")
+		events.Emit(n.Log, events.BootEntry, "version", info.Version, "status", "none", "reason", "no data partition: nothing to upgrade in place")
 		return nil
 	}
 	Go(n.Log, "boot-entry", func() { n.inspectESP(ctx) })
@@ -71,7 +72,7 @@ func readOSRelease(root string) (osrelease.Info, error) {
 func (n *Node) inspectESP(ctx context.Context) {
 	dev, err := n.findESP()
 	if err != nil {
-		n.Log.Printf("event=boot-entry version=%s status=none reason=%q", n.upgrade.running, err.Error())
+		events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "status", "none", "reason", err)
 		return
 	}
 	n.upgrade.secureBoot = n.readSecureBoot()
@@ -79,7 +80,7 @@ func (n *Node) inspectESP(ctx context.Context) {
 	err = n.withESP(dev, false, func(root string) error {
 		removed, err := esp.RemoveTemp(root)
 		if len(removed) > 0 {
-			n.Log.Printf("event=esp-cleaned removed=%q reason=%q", strings.Join(removed, ","), "an interrupted upgrade's temporary files")
+			events.Emit(n.Log, events.ESPCleaned, "removed", strings.Join(removed, ","), "reason", "an interrupted upgrade's temporary files")
 		}
 		if err != nil {
 			return err
@@ -88,7 +89,7 @@ func (n *Node) inspectESP(ctx context.Context) {
 		return err
 	})
 	if err != nil {
-		n.Log.Printf("event=boot-entry version=%s status=unreadable device=%s err=%q", n.upgrade.running, dev, err.Error())
+		events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "status", "unreadable", "device", dev, "err", err)
 		return
 	}
 	n.upgrade.mu.Lock()
@@ -108,7 +109,7 @@ func (n *Node) inspectESP(ctx context.Context) {
 		if len(entries) > 0 {
 			status = "not-on-esp"
 		}
-		n.Log.Printf("event=boot-entry version=%s status=%s device=%s secure_boot=%t entries=%q", n.upgrade.running, status, dev, n.upgrade.secureBoot, strings.Join(names, ","))
+		events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "status", status, "device", dev, "secure_boot", n.upgrade.secureBoot, "entries", strings.Join(names, ","))
 		return
 	}
 	// The loader counts a try down as it boots it: the running image on
@@ -117,19 +118,17 @@ func (n *Node) inspectESP(ctx context.Context) {
 	if cur.Good() {
 		state = "good"
 	}
-	n.Log.Printf("event=boot-entry version=%s entry=%s state=%s device=%s secure_boot=%t entries=%q",
-		n.upgrade.running, cur.Name(), state, dev, n.upgrade.secureBoot, strings.Join(names, ","))
+	events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "entry", cur.Name(), "state", state, "device", dev, "secure_boot", n.upgrade.secureBoot, "entries", strings.Join(names, ","))
 	for _, e := range entries {
 		if !e.Bad() || osrelease.Compare(e.Version, n.upgrade.running) <= 0 {
 			continue
 		}
 		if e.Done == 0 {
 			// Marked bad before any boot of it: a rollback or a downgrade.
-			n.Log.Printf("event=rolled-back version=%s entry=%s running=%s", e.Version, e.Name(), n.upgrade.running)
+			events.Emit(n.Log, events.RolledBack, "version", e.Version, "entry", e.Name(), "running", n.upgrade.running)
 			continue
 		}
-		n.Log.Printf("event=upgrade-failed version=%s entry=%s running=%s reason=%q", e.Version, e.Name(), n.upgrade.running,
-			fmt.Sprintf("%d boot(s) of it did not pass the health gate: the loader went back to this version", e.Done))
+		events.Emit(n.Log, events.UpgradeFailed, "version", e.Version, "entry", e.Name(), "running", n.upgrade.running, "reason", fmt.Sprintf("%d boot(s) of it did not pass the health gate: the loader went back to this version", e.Done))
 	}
 	if cur.Good() {
 		return
@@ -150,24 +149,24 @@ func (n *Node) awaitBlessing(ctx context.Context, cur esp.Entry) {
 		NodeReady:      nodeReady,
 		Now:            time.Now,
 	}
-	n.Log.Printf("event=trial entry=%s bless_after=%s trial_timeout=%s", cur.Name(), n.Cmdline.Bless(), n.Cmdline.Trial())
+	events.Emit(n.Log, events.Trial, "entry", cur.Name(), "bless_after", n.Cmdline.Bless(), "trial_timeout", n.Cmdline.Trial())
 	ok, reason := gate.Wait(ctx, 5*time.Second, deadline, func(r string) {
-		n.Log.Printf("event=health-wait reason=%q", r)
+		events.Emit(n.Log, events.HealthWait, "reason", r)
 	})
 	if !ok && ctx.Err() != nil {
 		return // PID 1 is stopping: no verdict
 	}
 	if !ok {
-		n.Log.Printf("event=trial-failed entry=%s reason=%q", cur.Name(), reason)
+		events.Emit(n.Log, events.TrialFailed, "entry", cur.Name(), "reason", reason)
 		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, "trial-failed")
 		return
 	}
 	res, err := n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Bless() })
 	if err != nil {
-		n.Log.Printf("event=bless-failed entry=%s err=%q", cur.Name(), err.Error())
+		events.Emit(n.Log, events.BlessFailed, "entry", cur.Name(), "err", err)
 		return
 	}
-	n.Log.Printf("event=blessed version=%s done=%q next=%s reason=%q", n.upgrade.running, strings.Join(res.Done, "; "), res.Next, reason)
+	events.Emit(n.Log, events.Blessed, "version", n.upgrade.running, "done", strings.Join(res.Done, "; "), "next", res.Next, "reason", reason)
 }
 
 func clusterMode() bool {
@@ -225,7 +224,7 @@ func (n *Node) readSecureBoot() bool {
 		_, _ = n.modules.Probe("efivarfs")
 	}
 	if err := n.Mounter.Mount(mounts.EFIVars); err != nil {
-		n.Log.Printf("event=efivars-unreadable err=%q", err.Error())
+		events.Emit(n.Log, events.EFIVarsUnreadable, "err", err)
 		return false
 	}
 	defer n.Mounter.Unmount(mounts.EFIVars.Target)
@@ -241,7 +240,7 @@ func (n *Node) withESP(dev string, readOnly bool, f func(root string) error) err
 	// vfat and the character sets its default mount options name.
 	for _, m := range []string{"vfat", "nls_cp437", "nls_ascii"} {
 		if _, err := n.modules.Probe(m); err != nil {
-			n.Log.Printf("event=module-failed name=%s err=%q", m, err.Error())
+			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
 		}
 	}
 	if err := n.Mounter.Mount(mounts.ESP(dev, readOnly)); err != nil {
@@ -278,7 +277,7 @@ func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgradesock.Res
 func (n *Node) serveUpgrades() {
 	ln, err := upgradesock.Listen(filepath.Join(upgradesock.SocketDir, upgradesock.SocketName))
 	if err != nil {
-		n.Log.Printf("event=upgrade-socket-failed err=%q", err.Error())
+		events.Emit(n.Log, events.UpgradeSocketFailed, "err", err)
 		return
 	}
 	Go(n.Log, "upgrade-socket", func() { _ = upgradesock.Serve(ln, upgradeHandler{n}, n.Log) })
@@ -288,9 +287,9 @@ func (n *Node) serveUpgrades() {
 type upgradeHandler struct{ n *Node }
 
 func (h upgradeHandler) Stage(img []byte, req upgradesock.Request) (upgradesock.Result, error) {
-	h.n.Log.Printf("event=upgrade-stage-start bytes=%d tries=%d allow_downgrade=%t reboot=%t", len(img), req.Tries, req.AllowDowngrade, req.Reboot)
+	events.Emit(h.n.Log, events.UpgradeStageStart, "bytes", len(img), "tries", req.Tries, "allow_downgrade", req.AllowDowngrade, "reboot", req.Reboot)
 	res, err := h.n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Stage(img, req) })
-	h.n.Log.Printf("event=upgrade-stage running=%s next=%s written=%d done=%q err=%q", res.Running, res.Next, res.Written, strings.Join(res.Done, "; "), errString(err))
+	events.Emit(h.n.Log, events.UpgradeStage, "running", res.Running, "next", res.Next, "written", res.Written, "done", strings.Join(res.Done, "; "), "err", errString(err))
 	if err == nil && req.Reboot {
 		res.Rebooting = true
 		h.n.rebootSoon("upgrade")
@@ -300,7 +299,7 @@ func (h upgradeHandler) Stage(img []byte, req upgradesock.Request) (upgradesock.
 
 func (h upgradeHandler) Rollback(req upgradesock.Request) (upgradesock.Result, error) {
 	res, err := h.n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Rollback() })
-	h.n.Log.Printf("event=upgrade-rollback running=%s next=%s done=%q err=%q", res.Running, res.Next, strings.Join(res.Done, "; "), errString(err))
+	events.Emit(h.n.Log, events.UpgradeRollback, "running", res.Running, "next", res.Next, "done", strings.Join(res.Done, "; "), "err", errString(err))
 	if err == nil && req.Reboot {
 		res.Rebooting = true
 		h.n.rebootSoon("rollback")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/node/watchdog"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Watchdog timing: the machine resets when PID 1 has not fed the
@@ -23,7 +24,7 @@ const (
 // failed try).
 func (n *Node) armWatchdog(context.Context) error {
 	if n.Cmdline.WatchdogOff {
-		n.Log.Printf("event=watchdog status=off reason=%q", "kios.watchdog=off")
+		events.Emit(n.Log, events.Watchdog, "status", "off", "reason", "kios.watchdog=off")
 		return nil
 	}
 	if err := n.openModules(); err != nil {
@@ -50,19 +51,19 @@ func (n *Node) tryArm(loaded string, last bool) {
 	dev, err := watchdog.Find("/sys")
 	if errors.Is(err, watchdog.ErrNone) {
 		if last {
-			n.Log.Printf("event=watchdog status=none reason=%q", "no watchdog device on this machine")
+			events.Emit(n.Log, events.Watchdog, "status", "none", "reason", "no watchdog device on this machine")
 		}
 		return
 	}
 	d, err := watchdog.Arm(dev, watchdogTimeout)
 	if err != nil {
-		n.Log.Printf("event=watchdog status=failed device=%s err=%q", dev, err.Error())
+		events.Emit(n.Log, events.Watchdog, "status", "failed", "device", dev, "err", err)
 		return
 	}
 	if !n.dog.CompareAndSwap(nil, d) {
 		return
 	}
-	n.Log.Printf("event=watchdog status=armed device=%s identity=%q timeout=%s feed=%s drivers=%q", d.Device, d.Identity, d.Timeout, watchdogFeed, loaded)
+	events.Emit(n.Log, events.Watchdog, "status", "armed", "device", d.Device, "identity", d.Identity, "timeout", d.Timeout, "feed", watchdogFeed, "drivers", loaded)
 	Go(n.Log, "watchdog-feed", func() { d.Keep(watchdogFeed, n.Log.Printf) })
 }
 

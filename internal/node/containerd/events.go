@@ -8,6 +8,8 @@ import (
 	client "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/typeurl/v2"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 func withNS(ctx context.Context) context.Context {
@@ -53,8 +55,7 @@ func LogStarts(ctx context.Context, c *client.Client, log Logger) error {
 			if info.Labels["io.cri-containerd.kind"] == "sandbox" {
 				continue
 			}
-			log.Printf("event=container-started pod=%s container=%s pid=%d",
-				info.Labels["io.kubernetes.pod.name"], info.Labels["io.kubernetes.container.name"], start.Pid)
+			events.Emit(log, events.ContainerStarted, "pod", info.Labels["io.kubernetes.pod.name"], "container", info.Labels["io.kubernetes.container.name"], "pid", start.Pid)
 		}
 	}
 }

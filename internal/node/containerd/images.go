@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/primed"
 )
 
@@ -41,15 +42,15 @@ func Import(ctx context.Context, c *client.Client, dir string, idx []primed.Entr
 	var errs []error
 	for _, p := range importOrder(idx, first) {
 		if present(ctx, is, p) {
-			log.Printf("event=image-present file=%s names=%v", p.File, p.Names)
+			events.Emit(log, events.ImagePresent, "file", p.File, "names", p.Names)
 			continue
 		}
 		if err := importOne(ctx, c, filepath.Join(dir, p.File), p); err != nil {
-			log.Printf("event=image-import-failed file=%s err=%q", p.File, err.Error())
+			events.Emit(log, events.ImageImportFailed, "file", p.File, "err", err)
 			errs = append(errs, err)
 			continue
 		}
-		log.Printf("event=image-imported file=%s names=%v", p.File, p.Names)
+		events.Emit(log, events.ImageImported, "file", p.File, "names", p.Names)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%d of %d primed images failed to import: %w", len(errs), len(idx), errs[0])

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/rootsock"
 )
 
@@ -48,7 +49,7 @@ func Serve(ln *net.UnixListener, g Grant, log Logger) error {
 			return err
 		}
 		if err := answer(c, g); err != nil {
-			log.Printf("event=grant-refused err=%q", err.Error())
+			events.Emit(log, events.GrantRefused, "err", err)
 		}
 		c.Close()
 	}

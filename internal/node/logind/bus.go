@@ -12,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/rootsock"
 )
 
@@ -77,14 +78,14 @@ func (s *Server) serveConn(uc *net.UnixConn) {
 	defer uc.Close()
 	uid, err := rootsock.PeerUID(uc)
 	if err != nil || uid != 0 {
-		s.Log.Printf("event=system-bus-refused uid=%d err=%v", uid, err)
+		events.Emit(s.Log, events.SystemBusRefused, "uid", uid, "err", err)
 		return
 	}
 	r := bufio.NewReader(uc)
 	_ = uc.SetDeadline(time.Now().Add(10 * time.Second))
 	fds, err := handshake(r, uc, uid, guid)
 	if err != nil {
-		s.Log.Printf("event=system-bus-refused err=%q", err.Error())
+		events.Emit(s.Log, events.SystemBusRefused, "err", err)
 		return
 	}
 	_ = uc.SetDeadline(time.Time{})
@@ -111,7 +112,7 @@ func (s *Server) serveConn(uc *net.UnixConn) {
 			continue
 		}
 		if err := c.send(reply); err != nil {
-			s.Log.Printf("event=system-bus-write-failed client=%s err=%q", c.name, err.Error())
+			events.Emit(s.Log, events.SystemBusWriteFailed, "client", c.name, "err", err)
 			return
 		}
 	}

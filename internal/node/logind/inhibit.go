@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 type inhibitor struct {
@@ -34,7 +36,7 @@ func (s *Server) inhibit(what, who, why, mode string) (*os.File, error) {
 	}
 	s.inhibitors[in] = true
 	s.mu.Unlock()
-	s.Log.Printf("event=inhibitor-taken who=%q what=%s mode=%s", who, what, mode)
+	events.Emit(s.Log, events.InhibitorTaken, "who", who, "what", what, "mode", mode)
 	go func() {
 		_, _ = io.Copy(io.Discard, r)
 		r.Close()
@@ -43,7 +45,7 @@ func (s *Server) inhibit(what, who, why, mode string) (*os.File, error) {
 		close(s.released)
 		s.released = make(chan struct{})
 		s.mu.Unlock()
-		s.Log.Printf("event=inhibitor-released who=%q what=%s", who, what)
+		events.Emit(s.Log, events.InhibitorReleased, "who", who, "what", what)
 	}()
 	return w, nil
 }
@@ -83,11 +85,11 @@ func (s *Server) PrepareForShutdown(ctx context.Context) string {
 	s.mu.Unlock()
 	for _, c := range targets {
 		if err := c.send(sig); err != nil {
-			s.Log.Printf("event=system-bus-write-failed client=%s err=%q", c.name, err.Error())
+			events.Emit(s.Log, events.SystemBusWriteFailed, "client", c.name, "err", err)
 		}
 	}
 	n, _ := s.shutdownLocks()
-	s.Log.Printf("event=prepare-for-shutdown clients=%d locks=%d max_delay=%s slack=%s", len(targets), n, max, s.Slack)
+	events.Emit(s.Log, events.PrepareForShutdown, "clients", len(targets), "locks", n, "max_delay", max, "slack", s.Slack)
 	deadline := time.NewTimer(max + s.Slack)
 	defer deadline.Stop()
 	for {

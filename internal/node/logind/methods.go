@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/godbus/dbus/v5"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Names and paths the kubelet uses.
@@ -54,7 +56,7 @@ func (s *Server) call(c *conn, msg *dbus.Message) *dbus.Message {
 		defer fd.Close() // sent by then; the client holds its own copy
 		r := reply(msg, dbus.UnixFD(fd.Fd()))
 		if err := c.send(r); err != nil {
-			s.Log.Printf("event=system-bus-write-failed client=%s err=%q", c.name, err.Error())
+			events.Emit(s.Log, events.SystemBusWriteFailed, "client", c.name, "err", err)
 		}
 		return nil
 	case systemdIface + ".KillUnit":
@@ -66,7 +68,7 @@ func (s *Server) call(c *conn, msg *dbus.Message) *dbus.Message {
 		if dbus.Store(msg.Body, &unit, &whom, &signal) != nil {
 			return errorReply(msg, "org.freedesktop.DBus.Error.InvalidArgs", "want (ssi)")
 		}
-		s.Log.Printf("event=system-bus-killunit unit=%s signal=%d", unit, signal)
+		events.Emit(s.Log, events.SystemBusKillUnit, "unit", unit, "signal", signal)
 		return reply(msg)
 	}
 	return errorReply(msg, "org.freedesktop.DBus.Error.UnknownMethod",

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Logger is the one method the supervisor needs.
@@ -96,13 +98,13 @@ func (s *Supervisor) startLocked(st *state) error {
 	}
 	if err != nil {
 		st.pid = 0
-		s.log.Printf("event=service-start-failed name=%s err=%q", st.svc.Name, err.Error())
+		events.Emit(s.log, events.ServiceStartFailed, "name", st.svc.Name, "err", err)
 		go func() { st.exited <- syscall.WaitStatus(255 << 8) }()
 		return fmt.Errorf("start %s: %w", st.svc.Name, err)
 	}
 	st.started = time.Now()
 	s.byPid[st.pid] = st
-	s.log.Printf("event=service-started name=%s pid=%d restarts=%d", st.svc.Name, st.pid, st.restarts)
+	events.Emit(s.log, events.ServiceStarted, "name", st.svc.Name, "pid", st.pid, "restarts", st.restarts)
 	return nil
 }
 
@@ -110,7 +112,7 @@ func (s *Supervisor) watch(st *state) {
 	defer func() {
 		// PID 1 must survive; a service left unsupervised is logged.
 		if r := recover(); r != nil {
-			s.log.Printf("event=supervisor-panic name=%s panic=%q", st.svc.Name, r)
+			events.Emit(s.log, events.SupervisorPanic, "name", st.svc.Name, "panic", r)
 		}
 	}()
 	for ws := range st.exited {
@@ -129,8 +131,7 @@ func (s *Supervisor) watch(st *state) {
 		} else {
 			st.failures++
 		}
-		s.log.Printf("event=service-exited name=%s status=%q ran=%.1fs restart_in=%.1fs",
-			st.svc.Name, describe(ws), ran.Seconds(), delay.Seconds())
+		events.Emit(s.log, events.ServiceExited, "name", st.svc.Name, "status", describe(ws), "ran", fmt.Sprintf("%.1fs", ran.Seconds()), "restart_in", fmt.Sprintf("%.1fs", delay.Seconds()))
 		s.mu.Unlock()
 		time.Sleep(delay)
 		s.mu.Lock()

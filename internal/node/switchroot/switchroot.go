@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/kmod"
 )
 
@@ -81,7 +82,7 @@ func SwitchRoot(log Logger, loadModule func(string) error) error {
 		}
 	}
 	if err := emptyInitramfs(); err != nil {
-		log.Printf("event=initramfs-cleanup-failed err=%q", err.Error())
+		events.Emit(log, events.InitramfsCleanupFailed, "err", err)
 	}
 	if err := unix.Chdir("/sysroot"); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/rootsock"
 )
 
@@ -83,7 +84,7 @@ func (s *Server) client(c net.Conn) {
 			// One line per client: a client streaming garbage must not
 			// flood the kernel log (PID 1 writes /dev/kmsg unthrottled).
 			if ignored++; ignored == 1 {
-				s.Log.Printf("event=system-socket-ignored byte=%#02x note=%q", b, "further unknown bytes from this client are not logged")
+				events.Emit(s.Log, events.SystemSocketIgnored, "byte", fmt.Sprintf("%#02x", b), "note", "further unknown bytes from this client are not logged")
 			}
 		}
 		if err != nil {
@@ -97,21 +98,21 @@ func (s *Server) client(c net.Conn) {
 func (s *Server) Handle(b byte) bool {
 	switch b {
 	case SoftShutdown:
-		s.Log.Printf("event=system-socket request=soft-shutdown")
+		events.Emit(s.Log, events.SystemSocket, "request", "soft-shutdown")
 		s.Broadcast(SoftShutdown)
 		s.H.SoftShutdown()
 	case ContinueShutdown:
-		s.Log.Printf("event=system-socket request=continue-shutdown")
+		events.Emit(s.Log, events.SystemSocket, "request", "continue-shutdown")
 		s.H.ContinueShutdown()
 	case RestartKubelet:
-		s.Log.Printf("event=system-socket request=restart-kubelet")
+		events.Emit(s.Log, events.SystemSocket, "request", "restart-kubelet")
 		if err := s.H.RestartKubelet(); err != nil {
-			s.Log.Printf("event=system-socket-error err=%q", err.Error())
+			events.Emit(s.Log, events.SystemSocketError, "err", err)
 		}
 	case RestartRuntime:
-		s.Log.Printf("event=system-socket request=restart-runtime")
+		events.Emit(s.Log, events.SystemSocket, "request", "restart-runtime")
 		if err := s.H.RestartRuntime(); err != nil {
-			s.Log.Printf("event=system-socket-error err=%q", err.Error())
+			events.Emit(s.Log, events.SystemSocketError, "err", err)
 		}
 	default:
 		return false

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // ErrNone means the machine has no watchdog device (or no driver for
@@ -83,7 +85,7 @@ func (d *Dog) Keep(interval time.Duration, log func(format string, args ...any))
 	for range time.Tick(interval) {
 		err := d.Feed()
 		if err != nil && !failing {
-			log("event=watchdog-feed-failed device=%s err=%q", d.Device, err.Error())
+			log("%s", events.New(events.WatchdogFeedFailed, "device", d.Device, "err", err))
 		}
 		failing = err != nil
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 type fakeSource map[string]Info // keyed by name; path is kernel/NAME.ko
@@ -175,15 +177,12 @@ type tlog struct{ t *testing.T }
 func (l tlog) Printf(f string, a ...any) { l.t.Logf(f, a...) }
 
 func TestReadInfoRealModule(t *testing.T) {
-	m, _ := filepath.Glob("../../../build/cache/kernel-*/root/lib/modules/*/kernel/drivers/net/virtio_net.ko")
-	if len(m) == 0 {
-		t.Fatal("no kernel under build/cache: run `make components` first")
-	}
-	b, err := os.ReadFile(m[0])
+	p := testenv.Component(t, "kernel-*/root/lib/modules/*/kernel/drivers/net/virtio_net.ko")
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := ReadInfo(m[0], b)
+	info, err := ReadInfo(p, b)
 	if err != nil {
 		t.Fatal(err)
 	}

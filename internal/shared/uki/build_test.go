@@ -4,21 +4,18 @@ import (
 	"bytes"
 	"debug/pe"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 // stubPath finds the Debian stub that `make components` unpacks; tests of
 // real PE layout need a real stub, and the Makefile always provides it.
 func stubPath(t *testing.T) string {
 	t.Helper()
-	m, _ := filepath.Glob("../../../build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-	if len(m) == 0 {
-		t.Fatal("no systemd stub under build/cache: run `make components` first")
-	}
-	return m[0]
+	return testenv.Component(t, "stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 }
 
 func TestBuildAddsSections(t *testing.T) {

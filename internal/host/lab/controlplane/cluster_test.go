@@ -14,17 +14,14 @@ import (
 
 	"kios.dev/kios/internal/host/lab/labnet"
 	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 // Binaries built by `make controlplane` into build/cache.
 func binaries(t *testing.T) Binaries {
 	t.Helper()
 	find := func(pattern string) string {
-		m, _ := filepath.Glob(filepath.Join("../../../../build/cache", pattern))
-		if len(m) == 0 {
-			t.Fatalf("%s not built: run `make controlplane`", pattern)
-		}
-		abs, _ := filepath.Abs(m[0])
+		abs, _ := filepath.Abs(testenv.Component(t, pattern))
 		return abs
 	}
 	return Binaries{Etcd: find("etcd-*/etcd"), APIServer: find("controlplane-*/kube-apiserver"),

@@ -5,12 +5,11 @@ package ukitest
 
 import (
 	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
 	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/uki"
 )
 
@@ -23,16 +22,8 @@ var (
 // Stub is the systemd stub `make components` unpacks under build/cache.
 func Stub(t testing.TB) []byte {
 	t.Helper()
-	once.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-		m, _ := filepath.Glob(filepath.Join(root, "build/cache/stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub"))
-		if len(m) == 0 {
-			err = os.ErrNotExist
-			return
-		}
-		stub, err = os.ReadFile(m[0])
-	})
+	p := testenv.Component(t, "stub-*/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	once.Do(func() { stub, err = os.ReadFile(p) })
 	if err != nil {
 		t.Fatalf("the systemd stub under build/cache (run `make components`): %v", err)
 	}

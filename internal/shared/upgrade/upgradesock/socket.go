@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/rootsock"
 )
 
@@ -76,7 +77,7 @@ func Serve(ln *net.UnixListener, h Handler, log Logger) error {
 		res, err := answer(c, h)
 		if err != nil {
 			res.Error = err.Error()
-			log.Printf("event=upgrade-refused err=%q", err.Error())
+			events.Emit(log, events.UpgradeRefused, "err", err)
 		}
 		b, _ := json.Marshal(res)
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))

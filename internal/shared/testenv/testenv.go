@@ -1,0 +1,51 @@
+// Package testenv says what a test needs from the machine: root, a
+// component `make` built, a VM. Without it a test skips and says why,
+// so a newcomer's plain `go test ./...` passes; under `make test`
+// (KIOS_TEST_ALL=1) a missing need fails the test instead, so CI never
+// passes a test that did not run.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// All is the environment variable `make test` sets.
+const All = "KIOS_TEST_ALL"
+
+// Skip skips t with the reason, or fails it under make test.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv(All) == "1" {
+		t.Fatalf("%s (%s=1: make test runs every test)", reason, All)
+	}
+	t.Skip(reason)
+}
+
+// NeedRoot skips t unless it runs as root.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Skip(t, "needs root (mounts, namespaces or device nodes): run as root or `make test`")
+	}
+}
+
+// Root is the repository's root folder.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// Component returns the first path matching glob under the repository's
+// build/cache, skipping t when `make` has not built it.
+func Component(t testing.TB, glob string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(Root(), "build", "cache", glob))
+	if len(m) == 0 {
+		Skip(t, "build/cache/"+glob+" is missing: run `make components` (or `make controlplane`) first")
+		return ""
+	}
+	return m[0]
+}
