@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // VM is a booted test VM.
@@ -80,6 +81,43 @@ func (v *VM) Expect(pattern string, timeout time.Duration) string {
 	}
 	v.mark = i + 1
 	return l.Text
+}
+
+// ExpectEvent waits for a PID 1 event that m matches after the last
+// matched line, failing the test on timeout. It returns the event.
+func (v *VM) ExpectEvent(m events.Matcher, timeout time.Duration) events.Event {
+	v.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	e, i, err := v.WaitEvent(ctx, m, v.mark)
+	if err != nil {
+		v.consoleFatal(err)
+	}
+	v.mark = i + 1
+	return e
+}
+
+// ExpectEventAnywhere waits for a matching event anywhere on the console.
+func (v *VM) ExpectEventAnywhere(m events.Matcher, timeout time.Duration) events.Event {
+	v.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	e, _, err := v.WaitEvent(ctx, m, 0)
+	if err != nil {
+		v.consoleFatal(err)
+	}
+	return e
+}
+
+// Events returns the console's events so far that m matches.
+func (v *VM) Events(m events.Matcher) []events.Event {
+	var out []events.Event
+	for _, l := range v.Lines() {
+		if e, ok := events.Parse(l.Text); ok && m.Match(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Mark is the index of the console line after the last one Expect matched.

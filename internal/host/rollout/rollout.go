@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/drain"
 
+	"kios.dev/kios/internal/host/kube"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
@@ -325,13 +327,8 @@ func (r *run) waitBack(ctx context.Context, name, bootID string) (*corev1.Node, 
 			last = err.Error()
 		} else {
 			rebooted := n.Status.NodeInfo.BootID != bootID
-			ready := false
-			for _, c := range n.Status.Conditions {
-				if c.Type == corev1.NodeReady {
-					ready = c.Status == corev1.ConditionTrue
-					last = fmt.Sprintf("Ready=%s (%s), boot ID %s, %s", c.Status, c.Reason, n.Status.NodeInfo.BootID, n.Status.NodeInfo.OSImage)
-				}
-			}
+			ready, why := kube.Ready(n)
+			last = fmt.Sprintf("%s, boot ID %s, %s", why, n.Status.NodeInfo.BootID, n.Status.NodeInfo.OSImage)
 			if rebooted && ready {
 				return n, nil
 			}
@@ -374,23 +371,26 @@ func FailedBoot(log, version string) []string {
 	lines := strings.Split(log, "\n")
 	start := -1
 	for i, l := range lines {
-		if strings.Contains(l, "event=boot-entry version="+version+" ") {
+		if e, ok := events.Parse(l); ok && events.BootEntry.With("version", version).Match(e) {
 			start = i
 		}
 	}
 	if start < 0 {
 		return nil
 	}
+	telling := events.Any(events.BootEntry, events.Trial, events.TrialFailed, events.HealthWait,
+		events.ServiceExited.With("name", "kubelet"), events.ShutdownStart)
 	var out []string
 	for _, l := range lines[start:] {
-		if strings.Contains(l, "event=boot id=") && len(out) > 0 {
+		e, ok := events.Parse(l)
+		if !ok {
+			continue
+		}
+		if e.Name == events.Boot && len(out) > 0 {
 			break
 		}
-		for _, k := range []string{"event=boot-entry", "event=trial", "event=health-wait", "event=service-exited name=kubelet", "event=shutdown-start"} {
-			if strings.Contains(l, k) {
-				out = append(out, strings.TrimSpace(l))
-				break
-			}
+		if telling.Match(e) {
+			out = append(out, strings.TrimSpace(l))
 		}
 	}
 	if len(out) > 12 {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Firmware paths of Debian's ovmf package. The snakeoil pair has Secure
@@ -293,6 +295,22 @@ func (v *VM) Lines() []Line {
 // WaitLine waits for a console line matching re, searching from line
 // index from, and returns it with its index.
 func (v *VM) WaitLine(ctx context.Context, re *regexp.Regexp, from int) (Line, int, error) {
+	return v.waitFor(ctx, re.MatchString, fmt.Sprintf("a line matching %q", re), from)
+}
+
+// WaitEvent waits for a PID 1 event that m matches, searching from line
+// index from, and returns it with its line's index.
+func (v *VM) WaitEvent(ctx context.Context, m events.Matcher, from int) (events.Event, int, error) {
+	var e events.Event
+	_, i, err := v.waitFor(ctx, func(l string) bool {
+		var ok bool
+		e, ok = events.Parse(l)
+		return ok && m.Match(e)
+	}, m.String(), from)
+	return e, i, err
+}
+
+func (v *VM) waitFor(ctx context.Context, match func(string) bool, what string, from int) (Line, int, error) {
 	stop := context.AfterFunc(ctx, func() {
 		v.mu.Lock()
 		v.cond.Broadcast()
@@ -303,17 +321,17 @@ func (v *VM) WaitLine(ctx context.Context, re *regexp.Regexp, from int) (Line, i
 	defer v.mu.Unlock()
 	for i := from; ; {
 		for ; i < len(v.lines); i++ {
-			if re.MatchString(v.lines[i].Text) {
+			if match(v.lines[i].Text) {
 				return v.lines[i], i, nil
 			}
 		}
 		select {
 		case <-v.done:
-			return Line{}, i, fmt.Errorf("QEMU exited before a line matched %q", re)
+			return Line{}, i, fmt.Errorf("QEMU exited before %s", what)
 		default:
 		}
 		if ctx.Err() != nil {
-			return Line{}, i, fmt.Errorf("no console line matched %q: %w", re, ctx.Err())
+			return Line{}, i, fmt.Errorf("no %s on the console: %w", what, ctx.Err())
 		}
 		v.cond.Wait()
 	}

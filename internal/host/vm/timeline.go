@@ -3,24 +3,33 @@ package vm
 import (
 	"fmt"
 	"io"
-	"regexp"
+	"strings"
 	"time"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Milestone is one named point of the boot, found on the console.
 type Milestone struct {
-	Name    string
-	Pattern *regexp.Regexp
+	Name  string
+	Match func(line string) bool
 }
 
 // Milestones are the boot's points, in order, as PID 1 and the kernel
 // print them.
 var Milestones = []Milestone{
-	{"kernel start", regexp.MustCompile(`Linux version `)},
-	{"init start", regexp.MustCompile(`kios: t=[0-9.]+ `)},
-	{"containerd ready", regexp.MustCompile(`kios: t=[0-9.]+ event=containerd-ready`)},
-	{"kubelet started", regexp.MustCompile(`kios: t=[0-9.]+ event=service-started name=kubelet`)},
-	{"first static pod running", regexp.MustCompile(`kios: t=[0-9.]+ event=container-started `)},
+	{"kernel start", func(l string) bool { return strings.Contains(l, "Linux version ") }},
+	{"init start", func(l string) bool { return strings.Contains(l, "kios: t=") }},
+	{"containerd ready", event(events.ContainerdReady)},
+	{"kubelet started", event(events.ServiceStarted.With("name", "kubelet"))},
+	{"first static pod running", event(events.ContainerStarted)},
+}
+
+func event(m events.Matcher) func(string) bool {
+	return func(l string) bool {
+		e, ok := events.Parse(l)
+		return ok && m.Match(e)
+	}
 }
 
 // Timeline maps milestone names to their time from QEMU start.
@@ -35,7 +44,7 @@ func TimelineOf(lines []Line) Timeline {
 	for _, m := range Milestones {
 		t.Names = append(t.Names, m.Name)
 		for _, l := range lines {
-			if m.Pattern.MatchString(l.Text) {
+			if m.Match(l.Text) {
 				t.At[m.Name] = l.At
 				break
 			}

@@ -1,9 +1,13 @@
 package vm
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"kios.dev/kios/internal/shared/events"
 )
 
 func TestParseForward(t *testing.T) {
@@ -76,5 +80,31 @@ func TestTimeline(t *testing.T) {
 	TimelineOf(lines[:2]).Print(&b)
 	if !strings.Contains(b.String(), "kernel start") || !strings.Contains(b.String(), "-") {
 		t.Errorf("partial timeline:\n%s", b.String())
+	}
+}
+
+func TestWaitEvent(t *testing.T) {
+	v := &VM{done: make(chan struct{})}
+	v.cond = sync.NewCond(&v.mu)
+	v.lines = []Line{
+		{Text: "[    9.4] kios: t=9.411 event=containerd-ready"},
+		{Text: "[   11.5] kios: t=11.561 event=service-started name=containerd pid=200 restarts=0"},
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		v.mu.Lock()
+		v.lines = append(v.lines, Line{Text: "[   11.6] kios: t=11.600 event=service-started name=kubelet pid=245 restarts=0"})
+		v.cond.Broadcast()
+		v.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e, i, err := v.WaitEvent(ctx, events.ServiceStarted.With("name", "kubelet"), 1)
+	if err != nil || i != 2 || e.Get("pid") != "245" || e.T != 11.6 {
+		t.Fatalf("WaitEvent = %+v, line %d, %v; want the kubelet's start on line 2", e, i, err)
+	}
+	close(v.done)
+	if _, _, err := v.WaitEvent(ctx, events.Halted, 0); err == nil || !strings.Contains(err.Error(), "QEMU exited before event=halted") {
+		t.Fatalf("WaitEvent after QEMU exited: %v, want an error naming the event", err)
 	}
 }
