@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/host/kube"
 	"kios.dev/kios/internal/host/lab/controlplane"
 	"kios.dev/kios/internal/host/lab/labnet"
 	"kios.dev/kios/internal/host/vm"
@@ -187,13 +188,11 @@ func readyNodes(ctx context.Context, cs kubernetes.Interface, names []string, re
 			reported[name+"/registered"] = true
 			p.say("node %s registered (kubelet %s)", name, node.Status.NodeInfo.KubeletVersion)
 		}
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				n++
-				if !reported[name+"/ready"] {
-					reported[name+"/ready"] = true
-					p.say("node %s Ready", name)
-				}
+		if ready, _ := kube.Ready(node); ready {
+			n++
+			if !reported[name+"/ready"] {
+				reported[name+"/ready"] = true
+				p.say("node %s Ready", name)
 			}
 		}
 	}
