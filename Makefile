@@ -52,11 +52,11 @@ parts: components controlplane
 	@ln -sfn ../../build/cache/kernel-$(KERNEL_VERSION)/root $(PARTS)/kernel
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/systemd-bootx64.efi $(PARTS)/loader.efi
-	@for p in pause system; do $(OUT)/kios mkimage -binary $(OUT)/bin/$$p -name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
-	@$(OUT)/kios mkimage -binary $(OUT)/bin/join -name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
-	@$(OUT)/kios mkimage -binary $(OUT)/bin/cni-installer -name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \
-		$(foreach p,bridge host-local loopback portmap,-add build/cache/cni-$(CNI_PLUGINS_VERSION)/$(p):plugins/$(p))
-	@$(OUT)/kios mkimage -binary $(OUT)/bin/demo -name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar
+	@for p in pause system; do $(OUT)/kios mkimage --binary $(OUT)/bin/$$p --name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
+	@$(OUT)/kios mkimage --binary $(OUT)/bin/join --name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
+	@$(OUT)/kios mkimage --binary $(OUT)/bin/cni-installer --name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \
+		$(foreach p,bridge host-local loopback portmap,--add build/cache/cni-$(CNI_PLUGINS_VERSION)/$(p):plugins/$(p))
+	@$(OUT)/kios mkimage --binary $(OUT)/bin/demo --name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar
 
 build: parts
 	$(OUT)/kios build -o $(OUT)/kios-amd64.efi
@@ -131,7 +131,7 @@ BENCH_PODS ?= 10
 bench-probe: build controlplane
 	@components/build.sh baseline
 	$(GOBUILD) -o $(OUT)/bin/benchprobe ./cmd/benchprobe
-	$(OUT)/kios mkimage -binary $(OUT)/bin/benchprobe -name localhost/kios/benchprobe:v1 -o $(OUT)/benchprobe.tar
+	$(OUT)/kios mkimage --binary $(OUT)/bin/benchprobe --name localhost/kios/benchprobe:v1 -o $(OUT)/benchprobe.tar
 
 bench: bench-probe
 	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench

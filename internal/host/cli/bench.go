@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"kios.dev/kios/dev/bench"
 	"kios.dev/kios/internal/host/lab"
 )
@@ -18,107 +20,123 @@ type writerLog struct{ w io.Writer }
 
 func (l writerLog) Printf(f string, a ...any) { fmt.Fprintf(l.w, f+"\n", a...) }
 
-func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", stderr)
-	efi := fs.String("efi", defaultOutput(), "EFI image to measure")
-	boots := fs.Int("boots", 3, "number of boots")
-	out := fs.String("out", "out/bench", "directory for boot.json")
-	clusterMode := fs.Bool("cluster", false, "measure kios up instead: node registered, Ready, first Deployment pod")
-	archive := fs.String("image", filepath.Join("out", "demo-image.tar"), "with --cluster: image archive for the Deployment")
-	withBaseline := fs.Bool("baseline", false, "compare with a conventional node (Debian, systemd) booted in turn in the same lab")
-	pairs := fs.Int("pairs", 5, "with --baseline: rounds, each one boot of kiOS on its disk, the baseline and kiOS RAM-only")
-	pods := fs.String("pods", "10,50,100", "with --baseline: growth steps, pods on the node")
-	memory := fs.Int("memory", 4096, "with --baseline: VM memory (MiB)")
-	baseRoot := fs.String("baseline-root", filepath.Join(defaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
-	fromRuns := fs.String("report-from", "", "with --baseline: only write the report again from a runs.json of an earlier comparison")
-	floor := fs.Bool("floor", false, "search each system's memory floor instead (make bench-floor): the smallest VM memory in which it reaches Ready and runs --floor-pods pause pods for --floor-hold without an OOM kill")
-	floorFrom := fs.Int("floor-from", 1024, "with --floor: the largest VM memory tried (MiB)")
-	floorStep := fs.Int("floor-step", 64, "with --floor: the grid's step (MiB)")
-	floorMin := fs.Int("floor-min", 256, "with --floor: the smallest VM memory tried (MiB)")
-	floorPods := fs.Int("floor-pods", 10, "with --floor: pause pods the node must run")
-	floorHold := fs.Duration("floor-hold", time.Minute, "with --floor: how long it must run them")
-	only := fs.String("systems", "", "with --baseline: boot only these systems (comma-separated: kios, kios_ram_only, baseline)")
-	noShutdown := fs.Bool("no-shutdown", false, "with --baseline: leave the shutdown figure out")
-	probeArchive := fs.String("probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
-	if err := fs.Parse(args); err != nil {
-		return err
+func benchCommand() *cobra.Command {
+	var (
+		efi, out, archive, pods, baseRoot, fromRuns, only, probeArchive string
+		boots, pairs, memory, floorFrom, floorStep, floorMin, floorPods int
+		clusterMode, withBaseline, floor, noShutdown                    bool
+		floorHold                                                       time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "boot an image several times and report timeline, size, RAM",
+		Long: `Boot an image several times and report its boot timeline, size and RAM
+(boot.json); with --cluster, measure kios up instead; with --baseline,
+compare kiOS with a conventional Debian node booted in turn in one lab;
+with --floor, search each system's memory floor (docs/benchmark.md).`,
+		Args: NoArgs,
 	}
-	if *boots < 1 {
-		return fmt.Errorf("bench: --boots must be at least 1")
-	}
-	if *floor {
-		if *floorStep < 1 || *floorMin < 64 || *floorFrom < *floorMin || *floorPods < 1 {
-			return fmt.Errorf("bench: --floor needs --floor-step >= 1, --floor-min >= 64, --floor-from >= --floor-min and --floor-pods >= 1")
+	f := cmd.Flags()
+	f.StringVar(&efi, "efi", DefaultOutput(), "EFI image to measure")
+	f.IntVar(&boots, "boots", 3, "number of boots")
+	f.StringVar(&out, "out", "out/bench", "directory for boot.json")
+	f.BoolVar(&clusterMode, "cluster", false, "measure kios up instead: node registered, Ready, first Deployment pod")
+	f.StringVar(&archive, "image", filepath.Join("out", "demo-image.tar"), "with --cluster: image archive for the Deployment")
+	f.BoolVar(&withBaseline, "baseline", false, "compare with a conventional node (Debian, systemd) booted in turn in the same lab")
+	f.IntVar(&pairs, "pairs", 5, "with --baseline: rounds, each one boot of kiOS on its disk, the baseline and kiOS RAM-only")
+	f.StringVar(&pods, "pods", "10,50,100", "with --baseline: growth steps, pods on the node")
+	f.IntVar(&memory, "memory", 4096, "with --baseline: VM memory (MiB)")
+	f.StringVar(&baseRoot, "baseline-root", filepath.Join(DefaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
+	f.StringVar(&fromRuns, "report-from", "", "with --baseline: only write the report again from a runs.json of an earlier comparison")
+	f.BoolVar(&floor, "floor", false, "search each system's memory floor instead (make bench-floor): the smallest VM memory in which it reaches Ready and runs --floor-pods pause pods for --floor-hold without an OOM kill")
+	f.IntVar(&floorFrom, "floor-from", 1024, "with --floor: the largest VM memory tried (MiB)")
+	f.IntVar(&floorStep, "floor-step", 64, "with --floor: the grid's step (MiB)")
+	f.IntVar(&floorMin, "floor-min", 256, "with --floor: the smallest VM memory tried (MiB)")
+	f.IntVar(&floorPods, "floor-pods", 10, "with --floor: pause pods the node must run")
+	f.DurationVar(&floorHold, "floor-hold", time.Minute, "with --floor: how long it must run them")
+	f.StringVar(&only, "systems", "", "with --baseline: boot only these systems (comma-separated: kios, kios_ram_only, baseline)")
+	f.BoolVar(&noShutdown, "no-shutdown", false, "with --baseline: leave the shutdown figure out")
+	f.StringVar(&probeArchive, "probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if boots < 1 {
+			return fmt.Errorf("bench: --boots must be at least 1")
 		}
-		results, err := bench.Floor(bench.FloorConfig{ComparisonConfig: bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
-			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Log: writerLog{stderr}},
-			From: *floorFrom, Step: *floorStep, Min: *floorMin, Pods: *floorPods, Hold: *floorHold})
-		if err != nil {
-			return err
+		if floor {
+			if floorStep < 1 || floorMin < 64 || floorFrom < floorMin || floorPods < 1 {
+				return fmt.Errorf("bench: --floor needs --floor-step >= 1, --floor-min >= 64, --floor-from >= --floor-min and --floor-pods >= 1")
+			}
+			results, err := bench.Floor(bench.FloorConfig{ComparisonConfig: bench.ComparisonConfig{Out: out, Parts: DefaultParts(), Cache: DefaultCache(),
+				BaselineRoot: baseRoot, ProbeArchive: probeArchive, Log: writerLog{stderr}},
+				From: floorFrom, Step: floorStep, Min: floorMin, Pods: floorPods, Hold: floorHold})
+			if err != nil {
+				return err
+			}
+			for _, r := range results {
+				fmt.Fprintf(stdout, "%-13s floor %d MiB (%d tries)\n", r.System, r.FloorMiB, len(r.Tries))
+			}
+			fmt.Fprintf(stdout, "bench: wrote %s/floor.md, floor.json\n", out)
+			return nil
 		}
-		for _, r := range results {
-			fmt.Fprintf(stdout, "%-13s floor %d MiB (%d tries)\n", r.System, r.FloorMiB, len(r.Tries))
-		}
-		fmt.Fprintf(stdout, "bench: wrote %s/floor.md, floor.json\n", *out)
-		return nil
-	}
-	if *withBaseline {
-		steps, err := parsePods(*pods)
-		if err != nil {
-			return err
-		}
-		if *pairs < 1 {
-			return fmt.Errorf("bench: --pairs must be at least 1")
-		}
-		if *fromRuns != "" {
-			rep, err := bench.ReportFrom(*fromRuns, *out)
+		if withBaseline {
+			steps, err := parsePods(pods)
+			if err != nil {
+				return err
+			}
+			if pairs < 1 {
+				return fmt.Errorf("bench: --pairs must be at least 1")
+			}
+			if fromRuns != "" {
+				rep, err := bench.ReportFrom(fromRuns, out)
+				if err != nil {
+					return err
+				}
+				rep.Markdown(stdout)
+				return nil
+			}
+			cfg := bench.ComparisonConfig{Out: out, Parts: DefaultParts(), Cache: DefaultCache(),
+				BaselineRoot: baseRoot, ProbeArchive: probeArchive, Rounds: pairs, Pods: steps, MemoryMiB: memory, NoShutdown: noShutdown, Log: writerLog{stderr}}
+			if only != "" {
+				cfg.Only = strings.Split(only, ",")
+			}
+			rep, err := bench.Comparison(cfg)
+			if errors.Is(err, bench.ErrRunsOnly) {
+				fmt.Fprintf(stdout, "bench: wrote %s/runs.json (%v)\n", out, err)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
 			rep.Markdown(stdout)
+			fmt.Fprintf(stdout, "\nbench: wrote %s/report.md, report.json, timeline.png, runs.json\n", out)
 			return nil
 		}
-		cfg := bench.ComparisonConfig{Out: *out, Parts: defaultParts(), Cache: defaultCache(),
-			BaselineRoot: *baseRoot, ProbeArchive: *probeArchive, Rounds: *pairs, Pods: steps, MemoryMiB: *memory, NoShutdown: *noShutdown, Log: writerLog{stderr}}
-		if *only != "" {
-			cfg.Only = strings.Split(*only, ",")
-		}
-		rep, err := bench.Comparison(cfg)
-		if errors.Is(err, bench.ErrRunsOnly) {
-			fmt.Fprintf(stdout, "bench: wrote %s/runs.json (%v)\n", *out, err)
+		if clusterMode {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			// RAM-only, as the recorded cluster figures were measured.
+			c := lab.Config{Nodes: 1, Parts: DefaultParts(), Cache: DefaultCache(), RAMOnly: true}
+			_, med, err := bench.Cluster(self, c, boots, archive, "localhost/kios/demo:v1", writerLog{stderr})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "kiOS cluster benchmark, %d boots, seconds from the node's QEMU start (median):\n", boots)
+			for _, k := range []string{"node registered", "node ready", "first pod running"} {
+				fmt.Fprintf(stdout, "  %-22s %6.1f\n", k, med[k])
+			}
+			fmt.Fprintln(stdout, "target (TCG, 2 cores): Node Ready within 60 s of QEMU start")
 			return nil
 		}
+		r, err := bench.Bench(efi, boots, writerLog{stderr})
 		if err != nil {
 			return err
 		}
-		rep.Markdown(stdout)
-		fmt.Fprintf(stdout, "\nbench: wrote %s/report.md, report.json, timeline.png, runs.json\n", *out)
-		return nil
+		r.Print(stdout)
+		return r.Write(out)
 	}
-	if *clusterMode {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		// RAM-only, as the recorded cluster figures were measured.
-		c := lab.Config{Nodes: 1, Parts: defaultParts(), Cache: defaultCache(), RAMOnly: true}
-		_, med, err := bench.Cluster(self, c, *boots, *archive, "localhost/kios/demo:v1", writerLog{stderr})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "kiOS cluster benchmark, %d boots, seconds from the node's QEMU start (median):\n", *boots)
-		for _, k := range []string{"node registered", "node ready", "first pod running"} {
-			fmt.Fprintf(stdout, "  %-22s %6.1f\n", k, med[k])
-		}
-		fmt.Fprintln(stdout, "target (TCG, 2 cores): Node Ready within 60 s of QEMU start")
-		return nil
-	}
-	r, err := bench.Bench(*efi, *boots, writerLog{stderr})
-	if err != nil {
-		return err
-	}
-	r.Print(stdout)
-	return r.Write(*out)
+	return cmd
 }
 
 // parsePods parses "10,50,100".

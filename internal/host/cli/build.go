@@ -1,40 +1,44 @@
 package cli
 
 import (
-	"fmt"
-	"io"
+	"github.com/spf13/cobra"
 
 	"kios.dev/kios/internal/host/image"
 	"kios.dev/kios/internal/shared/join"
 	"kios.dev/kios/internal/shared/osrelease"
 )
 
-func build(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("build", stderr)
+func buildCommand() *cobra.Command {
 	var o image.Options
-	var images multi
-	fs.StringVar(&o.Config, "config", "", "directory laid over the image's /etc")
-	fs.Var(&images, "image", "image archive (docker-archive or OCI layout tarball) to prime; repeatable")
-	fs.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
-	fs.StringVar(&o.Version, "version", osrelease.DefaultVersion, "version stamped into os-release (kubectl get nodes -o wide shows it; upgrades compare it)")
-	fs.StringVar(&o.Output, "o", defaultOutput(), "EFI file to write")
-	fs.StringVar(&o.Parts, "parts", defaultParts(), "directory of built components (made by `make parts`)")
-	fs.StringVar(&o.SignKey, "sign-key", "", "PEM private key to sign the EFI with for Secure Boot (with --sign-cert)")
-	fs.StringVar(&o.SignCert, "sign-cert", "", "PEM certificate of --sign-key, as enrolled in the firmware's db")
 	var jp join.Params
-	fs.StringVar(&jp.API, "join", "", "API server host:port to join (with --token and --ca-cert-hash), as kubeadm join")
-	fs.StringVar(&jp.Token, "token", "", "bootstrap token for --join")
-	fs.StringVar(&jp.CAHash, "ca-cert-hash", "", "sha256:HEX pin of the cluster CA for --join")
-	if err := fs.Parse(args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "build the node's EFI image",
+		Long: `Build the node's EFI image: one file (a unified kernel image) that boots a
+Kubernetes node, from the components make staged in out/parts, with your
+/etc overlay and container images primed (docs/build.md).`,
+		Example: `  kios build --config DIR --image app.tar -o node.efi
+  kios build --join HOST:6443 --token T --ca-cert-hash sha256:H -o node.efi`,
+		Args: NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if jp.API != "" || jp.Token != "" || jp.CAHash != "" {
+				o.Join = &jp
+			}
+			o.Report = cmd.OutOrStdout()
+			return image.Build(o)
+		},
 	}
-	if jp.API != "" || jp.Token != "" || jp.CAHash != "" {
-		o.Join = &jp
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("build: unexpected argument %q", fs.Arg(0))
-	}
-	o.Images = images
-	o.Report = stdout
-	return image.Build(o)
+	f := cmd.Flags()
+	f.StringVar(&o.Config, "config", "", "directory laid over the image's /etc")
+	f.StringArrayVar(&o.Images, "image", nil, "image archive (docker-archive or OCI layout tarball) to prime; repeatable")
+	f.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
+	f.StringVar(&o.Version, "version", osrelease.DefaultVersion, "version stamped into os-release (kubectl get nodes -o wide shows it; upgrades compare it)")
+	f.StringVarP(&o.Output, "output", "o", DefaultOutput(), "EFI file to write")
+	f.StringVar(&o.Parts, "parts", DefaultParts(), "directory of built components (made by `make parts`)")
+	f.StringVar(&o.SignKey, "sign-key", "", "PEM private key to sign the EFI with for Secure Boot (with --sign-cert)")
+	f.StringVar(&o.SignCert, "sign-cert", "", "PEM certificate of --sign-key, as enrolled in the firmware's db")
+	f.StringVar(&jp.API, "join", "", "API server host:port to join (with --token and --ca-cert-hash), as kubeadm join")
+	f.StringVar(&jp.Token, "token", "", "bootstrap token for --join")
+	f.StringVar(&jp.CAHash, "ca-cert-hash", "", "sha256:HEX pin of the cluster CA for --join")
+	return cmd
 }

@@ -1,81 +1,131 @@
-// Package cli is the `kios` command: build images, boot them in QEMU.
+// Package cli is the `kios` command (spf13/cobra): build images, write
+// disks, boot them in QEMU, run a local cluster, upgrade its nodes. The
+// development command (dev/cmd/kios-dev) reuses its lab commands, its
+// version command and Execute.
 package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-const usage = `usage: kios COMMAND [flags]
+// Commands are listed in the order they are added (build, disk, vm; up,
+// load, down), not by name.
+func init() { cobra.EnableCommandSorting = false }
 
-commands:
-  build     build the node's EFI image
-  disk      write a bootable disk image (GPT, EFI System Partition, data partition)
-  vm        boot an EFI image (or disk) in QEMU
-  up        start a local cluster: control plane, lab network, kiOS nodes
-  load      push an image archive to the lab registry (kios load [--dir DIR] FILE)
-  down      stop the local cluster and remove everything it made
-  bench     boot an image several times and report timeline, size, RAM
-  mkimage   make a single-binary OCI image archive (used by make)
-  upgrade   upgrade kiOS nodes in place, one at a time (kios upgrade --to FILE.efi --dir DIR)
-  rollback  boot a node's previous good version (kios rollback --dir DIR NODE)
-  conformance  run the upstream [NodeConformance] tests against a lab or cluster (make conformance)
-`
-
-// Run runs the kios command line.
-func Run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command")
+// NewRoot is the kios command tree.
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kios",
+		Short: "kiOS: build Kubernetes node images, boot them, run and upgrade clusters of them",
+		Long: `kios builds kiOS images (a single EFI file that boots a Kubernetes node),
+writes them to disks, boots them in QEMU, runs a local cluster of kiOS nodes
+and upgrades nodes in place. See docs/README.md.`,
 	}
-	switch args[0] {
-	case "build":
-		return build(args[1:], stdout, stderr)
-	case "vm":
-		return runVM(args[1:], stdout, stderr)
-	case "disk":
-		return runDisk(args[1:], stdout, stderr)
-	case "up":
-		return runUp(args[1:], stdout, stderr)
-	case "down":
-		return runDown(args[1:], stdout, stderr)
-	case "load":
-		return runLoad(args[1:], stdout, stderr)
-	case "lab-daemon":
-		return runLabDaemon(args[1:], stderr)
-	case "bench":
-		return runBench(args[1:], stdout, stderr)
-	case "upgrade":
-		return runUpgrade(args[1:], stdout, stderr)
-	case "rollback":
-		return runRollback(args[1:], stdout, stderr)
-	case "conformance":
-		return runConformance(args[1:], stdout, stderr)
-	case "mkimage":
-		return mkimage(args[1:], stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+	root.AddGroup(&cobra.Group{ID: "image", Title: "Images:"},
+		&cobra.Group{ID: "lab", Title: "Local cluster:"},
+		&cobra.Group{ID: "nodes", Title: "Nodes of a cluster:"})
+	for _, c := range []*cobra.Command{buildCommand(), diskCommand(), vmCommand()} {
+		c.GroupID = "image"
+		root.AddCommand(c)
 	}
+	for _, c := range LabCommands() {
+		c.GroupID = "lab"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{upgradeCommand(), rollbackCommand()} {
+		c.GroupID = "nodes"
+		root.AddCommand(c)
+	}
+	root.AddCommand(VersionCommand())
+	root.AddCommand(benchCommand(), conformanceCommand(), mkimageCommand())
+	return root
 }
 
-// multi is a repeatable string flag.
-type multi []string
+// Run runs the kios command line (args without the program name).
+func Run(args []string, stdout, stderr io.Writer) error {
+	return Execute(NewRoot(), args, stdout, stderr)
+}
 
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+// Execute runs the command tree root on args: help and results on
+// stdout, progress on stderr. It returns the error for the caller to
+// print (no usage after a failure at run time); a command line that
+// does not parse (an unknown flag, a missing argument) shows the
+// command's usage on stderr first.
+func Execute(root *cobra.Command, args []string, stdout, stderr io.Writer) error {
+	root.SilenceErrors, root.SilenceUsage = true, true
+	root.SetArgs(append([]string{}, args...)) // never nil: cobra would read os.Args
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{c, flagHint(c, err)}
+	})
+	// -o FILE has always been the output flag; --o still works.
+	root.SetGlobalNormalizationFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "o" {
+			name = "output"
+		}
+		return pflag.NormalizedName(name)
+	})
+	_, err := root.ExecuteC()
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprint(stderr, ue.cmd.UsageString())
+	case err != nil && strings.HasPrefix(err.Error(), "unknown command "):
+		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, root.Name())
+	}
+	return err
+}
 
-// defaultParts is out/parts next to the kios binary (out/kios), so the
+// usageError is a command line that does not parse: Execute shows
+// cmd's usage with it.
+type usageError struct {
+	cmd *cobra.Command
+	err error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// UsageErrorf is an error in cmd's command line (Execute shows cmd's
+// usage with it).
+func UsageErrorf(cmd *cobra.Command, format string, a ...any) error {
+	return &usageError{cmd, fmt.Errorf(format, a...)}
+}
+
+// NoArgs is the Args of a command that takes flags only.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return UsageErrorf(cmd, "%s: unexpected argument %q", cmd.Name(), args[0])
+	}
+	return nil
+}
+
+var singleDash = regexp.MustCompile(`in -([^-\s=][^\s=]+)`)
+
+// flagHint adds to pflag's "unknown shorthand flag: 'd' in -dir" that
+// long flags take two dashes (the standard flag package of earlier
+// kios versions took one).
+func flagHint(cmd *cobra.Command, err error) error {
+	m := singleDash.FindStringSubmatch(err.Error())
+	if m != nil && strings.HasPrefix(err.Error(), "unknown shorthand flag") && cmd.Flags().Lookup(m[1]) != nil {
+		return fmt.Errorf("%w (long flags take two dashes: --%s)", err, m[1])
+	}
+	return err
+}
+
+// DefaultParts is out/parts next to the kios binary (out/kios), so the
 // built CLI finds the components `make` staged wherever it runs from.
-func defaultParts() string {
+func DefaultParts() string {
 	if exe, err := os.Executable(); err == nil {
 		if p := filepath.Join(filepath.Dir(exe), "parts"); isDir(p) {
 			return p
@@ -84,7 +134,9 @@ func defaultParts() string {
 	return filepath.Join("out", "parts")
 }
 
-func defaultOutput() string {
+// DefaultOutput is the EFI kios build writes: out/kios-amd64.efi, next
+// to the kios binary when it runs from out/.
+func DefaultOutput() string {
 	if exe, err := os.Executable(); err == nil {
 		if d := filepath.Dir(exe); isDir(filepath.Join(d, "parts")) {
 			return filepath.Join(d, "kios-amd64.efi")
@@ -93,13 +145,18 @@ func defaultOutput() string {
 	return filepath.Join("out", "kios-amd64.efi")
 }
 
+// DefaultCache is build/cache, where components/build.sh keeps what it
+// builds, found from the kios binary in out/ when it can be.
+func DefaultCache() string {
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "..", "build", "cache"); isDir(p) {
+			return p
+		}
+	}
+	return filepath.Join("build", "cache")
+}
+
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
-}
-
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("kios "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
 }

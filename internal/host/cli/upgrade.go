@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -41,45 +42,58 @@ func (c *clusterFlags) client() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-func runUpgrade(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("upgrade", stderr)
+func upgradeCommand() *cobra.Command {
 	var cf clusterFlags
 	var c rollout.Config
-	to := fs.String("to", "", "the new version: a kiOS EFI file (packed into an upgrade image and pushed) or an upgrade image in a registry")
-	nodes := fs.String("nodes", "", "comma-separated nodes to upgrade, in order (default: every kiOS node)")
-	parts := fs.String("parts", defaultParts(), "built components: the system image the upgrade image is made from")
-	fs.StringVar(&cf.dir, "dir", "", "a kios up lab (its kubeconfig and registry)")
-	fs.StringVar(&cf.kubeconfig, "kubeconfig", "", "any other cluster")
-	fs.StringVar(&cf.registry, "registry", "", "with --kubeconfig and an EFI: the registry (host[:port]/path) to push the upgrade image to, which the nodes pull from")
-	fs.IntVar(&c.MaxUnavailable, "max-unavailable", 1, "nodes upgraded at once")
-	fs.BoolVar(&c.StageOnly, "stage-only", false, "stage the new version for each node's next reboot: no drain, no reboot")
-	fs.BoolVar(&c.AllowDowngrade, "allow-downgrade", false, "allow a version older than the running one")
-	fs.IntVar(&c.Tries, "tries", 1, "boots the new version gets to pass its health gate before the loader goes back")
-	fs.DurationVar(&c.Timeout, "timeout", 15*time.Minute, "per node: how long it may take from its reboot to Ready")
-	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Minute, "per node: how long the drain may take (PodDisruptionBudgets can hold it)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	var to, nodes, parts string
+	cmd := &cobra.Command{
+		Use:   "upgrade --to FILE.efi|IMAGE",
+		Short: "upgrade kiOS nodes in place, one at a time",
+		Long: `Upgrade kiOS nodes in place, one at a time: each is drained, stages the new
+version, reboots into it and must pass its health gate, or its loader goes
+back to the version it ran (docs/upgrade.md).`,
+		Example: `  kios upgrade --dir out/lab --to v2.efi
+  kios upgrade --kubeconfig K --registry R --to v2.efi --nodes a,b
+  kios upgrade --kubeconfig K --to R/kios/upgrade:2.0.0`,
+		Args: NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return UsageErrorf(cmd, "upgrade: --to FILE.efi|IMAGE is required")
+			}
+			stdout := cmd.OutOrStdout()
+			client, err := cf.client()
+			if err != nil {
+				return fmt.Errorf("upgrade: %w", err)
+			}
+			if nodes != "" {
+				c.Nodes = strings.Split(nodes, ",")
+			}
+			if c.Image, c.Version, err = upgradeImage(to, cf, parts, stdout); err != nil {
+				return fmt.Errorf("upgrade: %w", err)
+			}
+			c.Client, c.Out = client, stdout
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := rollout.Upgrade(ctx, c); err != nil {
+				return fmt.Errorf("upgrade: %w", err)
+			}
+			return nil
+		},
 	}
-	if *to == "" {
-		return errors.New("upgrade: --to FILE.efi|IMAGE is required")
-	}
-	client, err := cf.client()
-	if err != nil {
-		return fmt.Errorf("upgrade: %w", err)
-	}
-	if *nodes != "" {
-		c.Nodes = strings.Split(*nodes, ",")
-	}
-	if c.Image, c.Version, err = upgradeImage(*to, cf, *parts, stdout); err != nil {
-		return fmt.Errorf("upgrade: %w", err)
-	}
-	c.Client, c.Out = client, stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := rollout.Upgrade(ctx, c); err != nil {
-		return fmt.Errorf("upgrade: %w", err)
-	}
-	return nil
+	f := cmd.Flags()
+	f.StringVar(&to, "to", "", "the new version: a kiOS EFI file (packed into an upgrade image and pushed) or an upgrade image in a registry")
+	f.StringVar(&nodes, "nodes", "", "comma-separated nodes to upgrade, in order (default: every kiOS node)")
+	f.StringVar(&parts, "parts", DefaultParts(), "built components: the system image the upgrade image is made from")
+	f.StringVar(&cf.dir, "dir", "", "a kios up lab (its kubeconfig and registry)")
+	f.StringVar(&cf.kubeconfig, "kubeconfig", "", "any other cluster")
+	f.StringVar(&cf.registry, "registry", "", "with --kubeconfig and an EFI: the registry (host[:port]/path) to push the upgrade image to, which the nodes pull from")
+	f.IntVar(&c.MaxUnavailable, "max-unavailable", 1, "nodes upgraded at once")
+	f.BoolVar(&c.StageOnly, "stage-only", false, "stage the new version for each node's next reboot: no drain, no reboot")
+	f.BoolVar(&c.AllowDowngrade, "allow-downgrade", false, "allow a version older than the running one")
+	f.IntVar(&c.Tries, "tries", 1, "boots the new version gets to pass its health gate before the loader goes back")
+	f.DurationVar(&c.Timeout, "timeout", 15*time.Minute, "per node: how long it may take from its reboot to Ready")
+	f.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Minute, "per node: how long the drain may take (PodDisruptionBudgets can hold it)")
+	return cmd
 }
 
 // upgradeImage makes the image the nodes pull: an EFI is packed and
@@ -127,30 +141,41 @@ func upgradeImage(to string, cf clusterFlags, parts string, stdout io.Writer) (i
 	return image, version, nil
 }
 
-func runRollback(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("rollback", stderr)
+func rollbackCommand() *cobra.Command {
 	var cf clusterFlags
 	var c rollout.Config
-	fs.StringVar(&cf.dir, "dir", "", "a kios up lab")
-	fs.StringVar(&cf.kubeconfig, "kubeconfig", "", "any other cluster")
-	image := fs.String("image", "localhost/kios/system:v1", "the image of the pod that asks PID 1 (any kiOS system image the node has)")
-	fs.DurationVar(&c.Timeout, "timeout", 15*time.Minute, "how long the node may take from its reboot to Ready")
-	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Minute, "how long the drain may take")
-	if err := fs.Parse(args); err != nil {
-		return err
+	var image string
+	cmd := &cobra.Command{
+		Use:   "rollback NODE",
+		Short: "boot a node's previous good version",
+		Long: `Boot a node's previous good version: the node is drained and reboots into
+the version it ran before its last upgrade (docs/upgrade.md).`,
+		Example: `  kios rollback --dir out/lab kios-00000001`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return UsageErrorf(cmd, "usage: %s [--dir DIR | --kubeconfig FILE] NODE", cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := cf.client()
+			if err != nil {
+				return fmt.Errorf("rollback: %w", err)
+			}
+			c.Client, c.Out, c.Image = client, cmd.OutOrStdout(), image
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := rollout.Rollback(ctx, c, args[0]); err != nil {
+				return fmt.Errorf("rollback: %w", err)
+			}
+			return nil
+		},
 	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: kios rollback [--dir DIR | --kubeconfig FILE] NODE")
-	}
-	client, err := cf.client()
-	if err != nil {
-		return fmt.Errorf("rollback: %w", err)
-	}
-	c.Client, c.Out, c.Image = client, stdout, *image
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := rollout.Rollback(ctx, c, fs.Arg(0)); err != nil {
-		return fmt.Errorf("rollback: %w", err)
-	}
-	return nil
+	f := cmd.Flags()
+	f.StringVar(&cf.dir, "dir", "", "a kios up lab")
+	f.StringVar(&cf.kubeconfig, "kubeconfig", "", "any other cluster")
+	f.StringVar(&image, "image", "localhost/kios/system:v1", "the image of the pod that asks PID 1 (any kiOS system image the node has)")
+	f.DurationVar(&c.Timeout, "timeout", 15*time.Minute, "how long the node may take from its reboot to Ready")
+	f.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Minute, "how long the drain may take")
+	return cmd
 }

@@ -2,31 +2,46 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"kios.dev/kios/internal/host/vm"
 )
 
-func runVM(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("vm", stderr)
+func vmCommand() *cobra.Command {
 	var c vm.Config
-	var fwd multi
+	var fwd []string
 	var serial string
 	var timeline bool
-	fs.StringVar(&c.EFI, "efi", defaultOutput(), "EFI file to boot")
-	fs.StringVar(&c.Disk, "disk", "", "disk image to boot instead of an EFI file")
-	fs.IntVar(&c.MemoryMiB, "memory", 2048, "memory in MiB")
-	fs.IntVar(&c.CPUs, "cpus", 2, "virtual CPUs")
-	fs.Var(&fwd, "forward", "HOSTPORT:GUESTPORT TCP forward on 127.0.0.1; repeatable")
-	fs.StringVar(&serial, "serial", "", "write the serial console to this file instead of the terminal")
-	fs.BoolVar(&timeline, "timeline", false, "print the boot timeline once the first static pod runs")
-	if err := fs.Parse(args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "vm",
+		Short: "boot an EFI image (or disk) in QEMU",
+		Long: `Boot a kiOS EFI image, or a disk made by kios disk, in QEMU with its serial
+console on the terminal; Ctrl-C powers the VM off (docs/vm.md).`,
+		Example: `  kios vm --efi node.efi --forward 8080:80 --timeline
+  kios vm --disk disk.img`,
+		Args: NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runVM(c, fwd, serial, timeline, cmd)
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&c.EFI, "efi", DefaultOutput(), "EFI file to boot")
+	f.StringVar(&c.Disk, "disk", "", "disk image to boot instead of an EFI file")
+	f.IntVar(&c.MemoryMiB, "memory", 2048, "memory in MiB")
+	f.IntVar(&c.CPUs, "cpus", 2, "virtual CPUs")
+	f.StringArrayVar(&fwd, "forward", nil, "HOSTPORT:GUESTPORT TCP forward on 127.0.0.1; repeatable")
+	f.StringVar(&serial, "serial", "", "write the serial console to this file instead of the terminal")
+	f.BoolVar(&timeline, "timeline", false, "print the boot timeline once the first static pod runs")
+	return cmd
+}
+
+func runVM(c vm.Config, fwd []string, serial string, timeline bool, cmd *cobra.Command) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if c.Disk != "" {
 		c.EFI = ""
 	}
