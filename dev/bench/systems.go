@@ -1,10 +1,7 @@
 package bench
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 
 	"kios.dev/kios/internal/host/vm"
@@ -70,38 +67,6 @@ func consoleFigures(s System, lines []vm.Line) map[string]float64 {
 		}
 	}
 	return out
-}
-
-// bootDisks makes the boot's fresh disk overlays in dir: the boot disk
-// (kiOS on its disk) or the root disk (the baseline), so every boot
-// starts from the same bytes.
-func (s System) bootDisks(dir string) (bootDisk string, disks []string, err error) {
-	if s.BootDisk != "" {
-		if bootDisk, err = overlay(s.BootDisk, filepath.Join(dir, "boot.qcow2")); err != nil {
-			return "", nil, err
-		}
-	}
-	if s.Disk != "" {
-		root, err := overlay(s.Disk, filepath.Join(dir, "root.qcow2"))
-		if err != nil {
-			return "", nil, err
-		}
-		disks = []string{root}
-	}
-	return bootDisk, disks, nil
-}
-
-// overlay makes a qcow2 copy-on-write layer over the raw image base.
-func overlay(base, path string) (string, error) {
-	abs, err := filepath.Abs(base)
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", abs, "-F", "raw", path).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("disk overlay of %s: %v: %s", base, err, out)
-	}
-	return path, nil
 }
 
 func fileMiB(p string) (float64, error) {
