@@ -38,10 +38,14 @@ controlplane: deps
 	@components/build.sh controlplane
 	@components/build.sh cni
 
-# Everything `kios build` assembles, staged under out/parts.
+# Everything `kios build` assembles, staged under out/parts. out/kios is
+# the user's command (root module); out/kios-dev the development command
+# (the dev module: benchmarks, conformance, mkimage, the lab's Debian
+# baseline), whose dependencies the root module does not carry.
 parts: components controlplane
 	@mkdir -p $(PARTS)/bin $(PARTS)/images $(OUT)/bin
 	$(GOBUILD) -o $(OUT)/kios ./cmd/kios
+	cd dev && $(GOBUILD) -o $(abspath $(OUT))/kios-dev ./cmd/kios-dev
 	$(GOBUILD) -o $(PARTS)/bin/init ./cmd/init
 	$(GOBUILD) -o $(PARTS)/initramfs-init ./cmd/initramfs-init
 	@mkdir -p $(PARTS)/extra
@@ -52,11 +56,11 @@ parts: components controlplane
 	@ln -sfn ../../build/cache/kernel-$(KERNEL_VERSION)/root $(PARTS)/kernel
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/systemd-bootx64.efi $(PARTS)/loader.efi
-	@for p in pause system; do $(OUT)/kios mkimage --binary $(OUT)/bin/$$p --name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
-	@$(OUT)/kios mkimage --binary $(OUT)/bin/join --name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
-	@$(OUT)/kios mkimage --binary $(OUT)/bin/cni-installer --name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \
+	@for p in pause system; do $(OUT)/kios-dev mkimage --binary $(OUT)/bin/$$p --name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
+	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/join --name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
+	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/cni-installer --name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \
 		$(foreach p,bridge host-local loopback portmap,--add build/cache/cni-$(CNI_PLUGINS_VERSION)/$(p):plugins/$(p))
-	@$(OUT)/kios mkimage --binary $(OUT)/bin/demo --name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar
+	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/demo --name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar
 
 build: parts
 	$(OUT)/kios build -o $(OUT)/kios-amd64.efi
@@ -82,17 +86,30 @@ node: build
 	@echo "node: booting; the demo pod answers on http://localhost:8080; Ctrl-C powers off"
 	$(OUT)/kios vm --efi $(OUT)/kios-demo.efi --forward 8080:80 --timeline
 
-# The e2e suite's binary and test images' packages are for the
-# conformance smoke in TestUpLoadDown (make conformance runs the suite).
+# The root module's tests, then the dev module's (the VM tests of dev/e2e
+# among them). The e2e suite's binary and test images' packages are for
+# the conformance smoke in TestUpLoadDown (make conformance runs the suite).
 test: build controlplane
 	@components/build.sh e2e
 	@components/build.sh e2e-debs
 	@components/build.sh busybox
 	$(GO) test -count=1 -timeout 75m ./...
+	cd dev && $(GO) test -count=1 -timeout 75m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
+# Both modules' unit tests (-short skips the tests that boot VMs).
 unit:
 	$(GO) test -count=1 -short ./...
+	cd dev && $(GO) test -count=1 -short ./...
+
+# The VM tests of dev/e2e alone, verbose; RUN narrows them to matching
+# tests (go test -run), e.g. make e2e RUN=TestUpLoadDown.
+RUN ?= .
+e2e: build controlplane
+	@components/build.sh e2e
+	@components/build.sh e2e-debs
+	@components/build.sh busybox
+	cd dev && $(GO) test -count=1 -timeout 75m -v ./e2e -run '$(RUN)'
 
 # Every fuzz target for FUZZTIME each (the seeds also run in make test).
 FUZZTIME ?= 10s
@@ -130,12 +147,12 @@ BENCH_PAIRS ?= 5
 BENCH_PODS ?= 10
 bench-probe: build controlplane
 	@components/build.sh baseline
-	$(GOBUILD) -o $(OUT)/bin/benchprobe ./cmd/benchprobe
-	$(OUT)/kios mkimage --binary $(OUT)/bin/benchprobe --name localhost/kios/benchprobe:v1 -o $(OUT)/benchprobe.tar
+	cd dev && $(GOBUILD) -o $(abspath $(OUT))/bin/benchprobe ./cmd/benchprobe
+	$(OUT)/kios-dev mkimage --binary $(OUT)/bin/benchprobe --name localhost/kios/benchprobe:v1 -o $(OUT)/benchprobe.tar
 
 bench: bench-probe
-	$(OUT)/kios bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
-	$(OUT)/kios bench --baseline --pairs $(BENCH_PAIRS) --pods $(BENCH_PODS) --out $(OUT)/bench
+	$(OUT)/kios-dev bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
+	$(OUT)/kios-dev bench --baseline --pairs $(BENCH_PAIRS) --pods $(BENCH_PODS) --out $(OUT)/bench
 
 # The same comparison grown to 100 pods (10 at a time) on each node:
 # seconds to Running and RAM per pod (report in out/bench-pods). Under
@@ -144,22 +161,22 @@ bench: bench-probe
 # by default (docs/benchmark.md).
 BENCH_POD_PAIRS ?= 1
 bench-pods: bench-probe
-	$(OUT)/kios bench --baseline --pairs $(BENCH_POD_PAIRS) --pods 10,50,100 --no-shutdown --out $(OUT)/bench-pods
+	$(OUT)/kios-dev bench --baseline --pairs $(BENCH_POD_PAIRS) --pods 10,50,100 --no-shutdown --out $(OUT)/bench-pods
 
 # The smallest VM memory (64 MiB steps down from 1024 MiB, bisected) in
 # which each system of the comparison reaches Ready and runs 10 pause
 # pods for a minute without an OOM kill (floor.md, floor.json).
 bench-floor: bench-probe
-	$(OUT)/kios bench --floor --out $(OUT)/bench
+	$(OUT)/kios-dev bench --floor --out $(OUT)/bench
 
 # An hour of pod churn on one node, then the host-process audit (make
 # test churns for two minutes).
 CHURN ?= 1h
 bench-churn: build
-	KIOS_CHURN=$(CHURN) $(GO) test ./test/e2e -run '^TestChurn$$' -count=1 -timeout 3h -v
+	cd dev && KIOS_CHURN=$(CHURN) $(GO) test ./e2e -run '^TestChurn$$' -count=1 -timeout 3h -v
 
 # The upstream [NodeConformance] tests (e2e.test of the kubelet's own
-# Kubernetes module) against a two-node `kios up` lab, test images built
+# Kubernetes module) against a two-node `kios-dev up` lab, test images built
 # here and served by the lab registry; report in out/conformance
 # (docs/conformance.md). `make conformance NODE=baseline` runs them
 # against two of the benchmark's Debian nodes in the same lab, for the
@@ -175,16 +192,16 @@ conformance: build
 	@components/build.sh e2e-debs
 	@components/build.sh busybox
 ifeq ($(origin KUBECONFIG),command line)
-	$(OUT)/kios conformance --kubeconfig $(KUBECONFIG) --node cluster $(CONFORMANCE_FLAGS)
+	$(OUT)/kios-dev conformance --kubeconfig $(KUBECONFIG) --node cluster $(CONFORMANCE_FLAGS)
 else
 	@if [ "$(NODE)" = baseline ]; then components/build.sh baseline; fi
 	@# A fresh lab each run: kios up keeps a previous lab's etcd, whose
 	@# other node system's Nodes would stay NotReady in the suite's cluster.
-	@if [ -e $(OUT)/conformance-lab/lab.pid ]; then $(OUT)/kios down --dir $(OUT)/conformance-lab >/dev/null 2>&1 || true; fi
+	@if [ -e $(OUT)/conformance-lab/labnet.pid ]; then $(OUT)/kios-dev down --dir $(OUT)/conformance-lab >/dev/null 2>&1 || true; fi
 	rm -rf $(OUT)/conformance-lab
-	$(OUT)/kios up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline,--ram-only)
-	$(OUT)/kios conformance --dir $(OUT)/conformance-lab --node $(NODE) $(CONFORMANCE_FLAGS); \
-		status=$$?; $(OUT)/kios down --dir $(OUT)/conformance-lab; exit $$status
+	$(OUT)/kios-dev up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline,--ram-only)
+	$(OUT)/kios-dev conformance --dir $(OUT)/conformance-lab --node $(NODE) $(CONFORMANCE_FLAGS); \
+		status=$$?; $(OUT)/kios-dev down --dir $(OUT)/conformance-lab; exit $$status
 endif
 
 clean:

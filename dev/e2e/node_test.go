@@ -127,8 +127,8 @@ func buildTestImage(dir string, extra ...string) (string, error) {
 // (localhost/kios-test/inspector:v1).
 func inspectorArchive(dir string) (string, error) {
 	bin := filepath.Join(dir, "inspector")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./dev/inspector")
-	cmd.Dir = root
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./inspector")
+	cmd.Dir = filepath.Join(root, "dev") // the dev module
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build inspector: %v\n%s", err, out)

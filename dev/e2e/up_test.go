@@ -77,7 +77,7 @@ func TestUpLoadDown(t *testing.T) {
 	}
 	must("load", "--dir", dir, need(t, "out/demo-image.tar"))
 	startGuardedDeployment(t, ctx, cs) // pulls the demo image through the mirror
-	conformanceSmoke(t, must, dir)
+	conformanceSmoke(t, dir)
 	upgradeLab(t, ctx, cs, run, dir, work, versions)
 	// Only this lab's namespace: another test package, or a killed run,
 	// may have a lab of its own.
@@ -121,12 +121,16 @@ var smokeTests = []string{
 // test images built and pushed, upstream e2e.test run through ginkgo on
 // four tests, the report read back. The whole suite is make
 // conformance.
-func conformanceSmoke(t *testing.T, run func(args ...string) string, dir string) {
+func conformanceSmoke(t *testing.T, dir string) {
 	t.Helper()
 	need(t, "build/cache/e2e-debs/versions.txt")
 	out := filepath.Join(t.TempDir(), "conformance")
 	focus := strings.Join(smokeTests, "|")
-	run("conformance", "--dir", dir, "--out", out, "--procs", "2", "--focus", focus)
+	b, err := exec.Command(need(t, "out/kios-dev"), "conformance", "--dir", dir, "--out", out, "--procs", "2", "--focus", focus).CombinedOutput()
+	t.Logf("kios-dev conformance:\n%s", b)
+	if err != nil {
+		t.Fatalf("kios-dev conformance: %v", err)
+	}
 	r, err := conformance.ReadResult(filepath.Join(out, "kios", "result.json"))
 	if err != nil {
 		t.Fatal(err)

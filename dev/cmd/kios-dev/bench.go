@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kios.dev/kios/dev/bench"
+	"kios.dev/kios/internal/host/cli"
 	"kios.dev/kios/internal/host/lab"
 )
 
@@ -34,10 +35,10 @@ func benchCommand() *cobra.Command {
 (boot.json); with --cluster, measure kios up instead; with --baseline,
 compare kiOS with a conventional Debian node booted in turn in one lab;
 with --floor, search each system's memory floor (docs/benchmark.md).`,
-		Args: NoArgs,
+		Args: cli.NoArgs,
 	}
 	f := cmd.Flags()
-	f.StringVar(&efi, "efi", DefaultOutput(), "EFI image to measure")
+	f.StringVar(&efi, "efi", cli.DefaultOutput(), "EFI image to measure")
 	f.IntVar(&boots, "boots", 3, "number of boots")
 	f.StringVar(&out, "out", "out/bench", "directory for boot.json")
 	f.BoolVar(&clusterMode, "cluster", false, "measure kios up instead: node registered, Ready, first Deployment pod")
@@ -46,7 +47,7 @@ with --floor, search each system's memory floor (docs/benchmark.md).`,
 	f.IntVar(&pairs, "pairs", 5, "with --baseline: rounds, each one boot of kiOS on its disk, the baseline and kiOS RAM-only")
 	f.StringVar(&pods, "pods", "10,50,100", "with --baseline: growth steps, pods on the node")
 	f.IntVar(&memory, "memory", 4096, "with --baseline: VM memory (MiB)")
-	f.StringVar(&baseRoot, "baseline-root", filepath.Join(DefaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
+	f.StringVar(&baseRoot, "baseline-root", filepath.Join(cli.DefaultCache(), "baseline", "root"), "with --baseline: the Debian root (components/build.sh baseline)")
 	f.StringVar(&fromRuns, "report-from", "", "with --baseline: only write the report again from a runs.json of an earlier comparison")
 	f.BoolVar(&floor, "floor", false, "search each system's memory floor instead (make bench-floor): the smallest VM memory in which it reaches Ready and runs --floor-pods pause pods for --floor-hold without an OOM kill")
 	f.IntVar(&floorFrom, "floor-from", 1024, "with --floor: the largest VM memory tried (MiB)")
@@ -66,7 +67,7 @@ with --floor, search each system's memory floor (docs/benchmark.md).`,
 			if floorStep < 1 || floorMin < 64 || floorFrom < floorMin || floorPods < 1 {
 				return fmt.Errorf("bench: --floor needs --floor-step >= 1, --floor-min >= 64, --floor-from >= --floor-min and --floor-pods >= 1")
 			}
-			results, err := bench.Floor(bench.FloorConfig{ComparisonConfig: bench.ComparisonConfig{Out: out, Parts: DefaultParts(), Cache: DefaultCache(),
+			results, err := bench.Floor(bench.FloorConfig{ComparisonConfig: bench.ComparisonConfig{Out: out, Parts: cli.DefaultParts(), Cache: cli.DefaultCache(),
 				BaselineRoot: baseRoot, ProbeArchive: probeArchive, Log: writerLog{stderr}},
 				From: floorFrom, Step: floorStep, Min: floorMin, Pods: floorPods, Hold: floorHold})
 			if err != nil {
@@ -94,7 +95,7 @@ with --floor, search each system's memory floor (docs/benchmark.md).`,
 				rep.Markdown(stdout)
 				return nil
 			}
-			cfg := bench.ComparisonConfig{Out: out, Parts: DefaultParts(), Cache: DefaultCache(),
+			cfg := bench.ComparisonConfig{Out: out, Parts: cli.DefaultParts(), Cache: cli.DefaultCache(),
 				BaselineRoot: baseRoot, ProbeArchive: probeArchive, Rounds: pairs, Pods: steps, MemoryMiB: memory, NoShutdown: noShutdown, Log: writerLog{stderr}}
 			if only != "" {
 				cfg.Only = strings.Split(only, ",")
@@ -117,7 +118,7 @@ with --floor, search each system's memory floor (docs/benchmark.md).`,
 				return err
 			}
 			// RAM-only, as the recorded cluster figures were measured.
-			c := lab.Config{Nodes: 1, Parts: DefaultParts(), Cache: DefaultCache(), RAMOnly: true}
+			c := lab.Config{Nodes: 1, Parts: cli.DefaultParts(), Cache: cli.DefaultCache(), RAMOnly: true}
 			_, med, err := bench.Cluster(self, c, boots, archive, "localhost/kios/demo:v1", writerLog{stderr})
 			if err != nil {
 				return err

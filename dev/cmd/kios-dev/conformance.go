@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"kios.dev/kios/dev/conformance"
 	"kios.dev/kios/dev/testimages"
+	"kios.dev/kios/internal/host/cli"
 	"kios.dev/kios/internal/host/lab"
 )
 
@@ -23,7 +24,7 @@ func conformanceCommand() *cobra.Command {
 		timeout                                                            time.Duration
 		reportOnly                                                         bool
 	)
-	cache := DefaultCache()
+	cache := cli.DefaultCache()
 	cmd := &cobra.Command{
 		Use:   "conformance",
 		Short: "run the upstream [NodeConformance] tests against a lab or cluster (make conformance)",
@@ -31,13 +32,13 @@ func conformanceCommand() *cobra.Command {
 Kubernetes module) against a kios up lab (--dir) or another cluster
 (--kubeconfig), with test images built here; report in --out
 (docs/conformance.md).`,
-		Args: NoArgs,
+		Args: cli.NoArgs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&e2e, "e2e", newest(cache, "e2e-v*"), "e2e.test and ginkgo (components/build.sh e2e)")
 	f.StringVar(&debs, "debs", filepath.Join(cache, "e2e-debs"), "the test images' Debian packages (components/build.sh e2e-debs)")
 	f.StringVar(&busybox, "busybox", filepath.Join(newest(cache, "busybox-*"), "busybox"), "busybox built from upstream's source for the test images (components/build.sh busybox)")
-	f.StringVar(&pause, "pause", filepath.Join(filepath.Dir(DefaultParts()), "bin", "pause"), "kiOS's pause program (make build)")
+	f.StringVar(&pause, "pause", filepath.Join(filepath.Dir(cli.DefaultParts()), "bin", "pause"), "kiOS's pause program (make build)")
 	f.StringVar(&dir, "dir", "", "a `kios up` lab to test: its kubeconfig, and its registry for the test images")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "any other cluster to test (its nodes pull the test images from their registries)")
 	f.StringVar(&node, "node", "kios", "the node system under test, as the report names it")

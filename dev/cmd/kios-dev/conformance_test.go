@@ -1,9 +1,11 @@
-package cli
+package main
 
 import (
 	"io"
 	"strings"
 	"testing"
+
+	"kios.dev/kios/internal/host/cli"
 )
 
 // A run of a few tests (--focus) writes under out/conformance-smoke
@@ -19,7 +21,7 @@ func TestConformanceOutDefault(t *testing.T) {
 		{[]string{"--report-only", "--focus", "Pods should get a host IP"}, "out/conformance-smoke"},
 		{[]string{"--report-only", "--focus", "Pods", "--out", "mine"}, "mine"},
 	} {
-		err := Execute(conformanceCommand(), tc.args, io.Discard, io.Discard)
+		err := cli.Execute(conformanceCommand(), tc.args, io.Discard, io.Discard)
 		if err == nil || !strings.HasSuffix(err.Error(), "no result.json under "+tc.wantDir) {
 			t.Errorf("kios conformance %q: got %v, want it to read %s", tc.args, err, tc.wantDir)
 		}

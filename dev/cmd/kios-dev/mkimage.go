@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"kios.dev/kios/internal/host/cli"
 	"kios.dev/kios/internal/host/ociimage"
 )
 
@@ -16,10 +17,10 @@ func mkimageCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mkimage --binary FILE --name REF -o FILE",
 		Short: "make a single-binary OCI image archive (used by make)",
-		Args:  NoArgs,
+		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if bin == "" || ref == "" || out == "" {
-				return UsageErrorf(cmd, "mkimage: --binary, --name and -o are required")
+				return cli.UsageErrorf(cmd, "mkimage: --binary, --name and -o are required")
 			}
 			base := filepath.Base(bin)
 			files := []ociimage.File{{Src: bin, Dest: "bin/" + base}}

@@ -46,7 +46,6 @@ and upgrades nodes in place. See docs/README.md.`,
 		root.AddCommand(c)
 	}
 	root.AddCommand(VersionCommand())
-	root.AddCommand(benchCommand(), conformanceCommand(), mkimageCommand())
 	return root
 }
 

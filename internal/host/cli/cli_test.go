@@ -62,10 +62,6 @@ func TestFlagsKept(t *testing.T) {
 		"upgrade":    {"allow-downgrade", "dir", "drain-timeout", "kubeconfig", "max-unavailable", "nodes", "parts", "registry", "stage-only", "timeout", "to", "tries"},
 		"rollback":   {"dir", "drain-timeout", "image", "kubeconfig", "timeout"},
 		"version":    nil,
-		"bench": {"baseline", "baseline-root", "boots", "cluster", "efi", "floor", "floor-from", "floor-hold", "floor-min", "floor-pods", "floor-step",
-			"image", "memory", "no-shutdown", "out", "pairs", "pods", "probe", "report-from", "systems"},
-		"conformance": {"busybox", "debs", "dir", "e2e", "focus", "kubeconfig", "node", "out", "passes", "pause", "procs", "report-only", "timeout"},
-		"mkimage":     {"add", "args", "binary", "name", "o"},
 	}
 	got := map[string][]string{}
 	for name, c := range commands(NewRoot()) {
