@@ -31,6 +31,8 @@ type Node struct {
 	LoadModule func(path string) error
 	Sup        *supervise.Supervisor
 	Env        []string
+	// UpgradeHost is what the upgrade glue reads and does (upgrade.go).
+	UpgradeHost UpgradeHost
 
 	modules     *kmod.Loader
 	overlay     chan error // the overlay module's load, under way from the overlay-module step

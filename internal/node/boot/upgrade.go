@@ -39,45 +39,111 @@ type upgradeState struct {
 // goes down.
 const rebootDelay = 3 * time.Second
 
+// UpgradeHost is what the upgrade glue reads of the machine and does to
+// it: the seams its tests replace. A nil field takes the real operation.
+type UpgradeHost struct {
+	OSRelease  func() ([]byte, error)                                           // the running image's os-release
+	FindESP    func(dataDevice string) (string, error)                          // the ESP on the data partition's disk
+	SecureBoot func() bool                                                      // the firmware enforces Secure Boot
+	WithESP    func(dev string, readOnly bool, f func(root string) error) error // f on the mounted ESP
+	Uptime     func() time.Duration
+	Reboot     func(reason string) // a reboot that counts as a try
+	SocketPath string              // where the upgrade socket is served
+	// The health gate's inputs (health.Gate).
+	KubeletStarted func() (time.Time, bool)
+	ClusterMode    func() bool
+	NodeReady      func(ctx context.Context) (health.Node, error)
+	Now            func() time.Time
+	GateInterval   time.Duration
+}
+
+// upgradeHost is n.UpgradeHost with the real operations where it has none.
+func (n *Node) upgradeHost() UpgradeHost {
+	h := n.UpgradeHost
+	if h.OSRelease == nil {
+		h.OSRelease = func() ([]byte, error) { return os.ReadFile(filepath.Join("/", osrelease.Path)) }
+	}
+	if h.FindESP == nil {
+		h.FindESP = func(data string) (string, error) { return findESP("/sys/class/block", data) }
+	}
+	if h.SecureBoot == nil {
+		h.SecureBoot = n.readSecureBoot
+	}
+	if h.WithESP == nil {
+		h.WithESP = n.withESP
+	}
+	if h.Uptime == nil {
+		h.Uptime = Uptime
+	}
+	if h.SocketPath == "" {
+		h.SocketPath = filepath.Join(upgradesock.SocketDir, upgradesock.SocketName)
+	}
+	if h.Reboot == nil {
+		h.Reboot = func(reason string) { n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, reason) }
+	}
+	if h.KubeletStarted == nil {
+		h.KubeletStarted = func() (time.Time, bool) { return n.Sup.Started("kubelet") }
+	}
+	if h.ClusterMode == nil {
+		h.ClusterMode = clusterMode
+	}
+	if h.NodeReady == nil {
+		h.NodeReady = nodeReady
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	if h.GateInterval == 0 {
+		h.GateInterval = 5 * time.Second
+	}
+	return h
+}
+
 // bootEntry (run in the background from its step: mounting vfat loads
 // modules) looks at the ESP the node booted from: it removes what an
 // interrupted upgrade left, reports the running image's entry and any
 // failed upgrade, serves the upgrade socket and, when the image is on
 // trial, waits for the health gate to bless it.
 func (n *Node) bootEntry(ctx context.Context) error {
-	info, err := readOSRelease("/")
+	version, err := n.runningVersion()
 	if err != nil {
 		return err
 	}
-	n.upgrade.running = info.Version
+	n.upgrade.running = version
 	// The upgrade pod mounts the socket's directory, which exists
 	// (empty) on a RAM-only node too.
 	_ = os.MkdirAll(upgradesock.SocketDir, 0o700)
 	if n.dataDevice == "" {
-		events.Emit(n.Log, events.BootEntry, "version", info.Version, "status", "none", "reason", "no data partition: nothing to upgrade in place")
+		events.Emit(n.Log, events.BootEntry, "version", version, "status", "none", "reason", "no data partition: nothing to upgrade in place")
 		return nil
 	}
 	Go(n.Log, "boot-entry", func() { n.inspectESP(ctx) })
 	return nil
 }
 
-func readOSRelease(root string) (osrelease.Info, error) {
-	b, err := os.ReadFile(filepath.Join(root, osrelease.Path))
+// runningVersion is the running image's version, from its os-release.
+func (n *Node) runningVersion() (string, error) {
+	b, err := n.upgradeHost().OSRelease()
 	if err != nil {
-		return osrelease.Info{}, fmt.Errorf("read the image's version: %w", err)
+		return "", fmt.Errorf("read the image's version: %w", err)
 	}
-	return osrelease.Parse(b)
+	info, err := osrelease.Parse(b)
+	if err != nil {
+		return "", fmt.Errorf("read the image's version: %w", err)
+	}
+	return info.Version, nil
 }
 
 func (n *Node) inspectESP(ctx context.Context) {
-	dev, err := n.findESP()
+	h := n.upgradeHost()
+	dev, err := h.FindESP(n.dataDevice)
 	if err != nil {
 		events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "status", "none", "reason", err)
 		return
 	}
-	n.upgrade.secureBoot = n.readSecureBoot()
+	n.upgrade.secureBoot = h.SecureBoot()
 	var entries []esp.Entry
-	err = n.withESP(dev, false, func(root string) error {
+	err = h.WithESP(dev, false, func(root string) error {
 		removed, err := esp.RemoveTemp(root)
 		if len(removed) > 0 {
 			events.Emit(n.Log, events.ESPCleaned, "removed", strings.Join(removed, ","), "reason", "an interrupted upgrade's temporary files")
@@ -96,11 +162,29 @@ func (n *Node) inspectESP(ctx context.Context) {
 	n.upgrade.espDevice = dev
 	n.upgrade.mu.Unlock()
 	n.serveUpgrades()
+	v := judgeEntries(n.upgrade.running, dev, n.upgrade.secureBoot, entries)
+	for _, e := range v.report {
+		n.Log.Printf("%s", e)
+	}
+	if v.trial != nil {
+		n.awaitBlessing(ctx, *v.trial)
+	}
+}
+
+// entryVerdict is what the ESP's entries say of this boot: what to
+// report, and the running entry when it is on trial.
+type entryVerdict struct {
+	report []events.Event
+	trial  *esp.Entry
+}
+
+// judgeEntries reads the ESP's entries against the running version.
+func judgeEntries(running, dev string, secureBoot bool, entries []esp.Entry) entryVerdict {
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	cur, ok := esp.Find(entries, n.upgrade.running)
+	cur, ok := esp.Find(entries, running)
 	if !ok {
 		// kios disk's first layout has no entries (the EFI at the
 		// loader's path; converted at the first upgrade); otherwise this
@@ -109,8 +193,8 @@ func (n *Node) inspectESP(ctx context.Context) {
 		if len(entries) > 0 {
 			status = "not-on-esp"
 		}
-		events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "status", status, "device", dev, "secure_boot", n.upgrade.secureBoot, "entries", strings.Join(names, ","))
-		return
+		return entryVerdict{report: []events.Event{events.New(events.BootEntry, "version", running, "status", status, "device", dev,
+			"secure_boot", secureBoot, "entries", strings.Join(names, ","))}}
 	}
 	// The loader counts a try down as it boots it: the running image on
 	// its last try has no boots left, and is on trial, not bad.
@@ -118,22 +202,24 @@ func (n *Node) inspectESP(ctx context.Context) {
 	if cur.Good() {
 		state = "good"
 	}
-	events.Emit(n.Log, events.BootEntry, "version", n.upgrade.running, "entry", cur.Name(), "state", state, "device", dev, "secure_boot", n.upgrade.secureBoot, "entries", strings.Join(names, ","))
+	v := entryVerdict{report: []events.Event{events.New(events.BootEntry, "version", running, "entry", cur.Name(), "state", state,
+		"device", dev, "secure_boot", secureBoot, "entries", strings.Join(names, ","))}}
 	for _, e := range entries {
-		if !e.Bad() || osrelease.Compare(e.Version, n.upgrade.running) <= 0 {
+		if !e.Bad() || osrelease.Compare(e.Version, running) <= 0 {
 			continue
 		}
 		if e.Done == 0 {
 			// Marked bad before any boot of it: a rollback or a downgrade.
-			events.Emit(n.Log, events.RolledBack, "version", e.Version, "entry", e.Name(), "running", n.upgrade.running)
+			v.report = append(v.report, events.New(events.RolledBack, "version", e.Version, "entry", e.Name(), "running", running))
 			continue
 		}
-		events.Emit(n.Log, events.UpgradeFailed, "version", e.Version, "entry", e.Name(), "running", n.upgrade.running, "reason", fmt.Sprintf("%d boot(s) of it did not pass the health gate: the loader went back to this version", e.Done))
+		v.report = append(v.report, events.New(events.UpgradeFailed, "version", e.Version, "entry", e.Name(), "running", running,
+			"reason", fmt.Sprintf("%d boot(s) of it did not pass the health gate: the loader went back to this version", e.Done)))
 	}
-	if cur.Good() {
-		return
+	if !cur.Good() {
+		v.trial = &cur
 	}
-	n.awaitBlessing(ctx, cur)
+	return v
 }
 
 // awaitBlessing blesses the running image once the node passes the
@@ -141,16 +227,17 @@ func (n *Node) inspectESP(ctx context.Context) {
 // loader counts a failed try (and, with none left, boots the previous
 // good version).
 func (n *Node) awaitBlessing(ctx context.Context, cur esp.Entry) {
-	deadline := time.Now().Add(n.Cmdline.Trial() - Uptime())
+	h := n.upgradeHost()
+	deadline := h.Now().Add(n.Cmdline.Trial() - h.Uptime())
 	gate := health.Gate{
 		Stable:         n.Cmdline.Bless(),
-		KubeletStarted: func() (time.Time, bool) { return n.Sup.Started("kubelet") },
-		Cluster:        clusterMode,
-		NodeReady:      nodeReady,
-		Now:            time.Now,
+		KubeletStarted: h.KubeletStarted,
+		Cluster:        h.ClusterMode,
+		NodeReady:      h.NodeReady,
+		Now:            h.Now,
 	}
 	events.Emit(n.Log, events.Trial, "entry", cur.Name(), "bless_after", n.Cmdline.Bless(), "trial_timeout", n.Cmdline.Trial())
-	ok, reason := gate.Wait(ctx, 5*time.Second, deadline, func(r string) {
+	ok, reason := gate.Wait(ctx, h.GateInterval, deadline, func(r string) {
 		events.Emit(n.Log, events.HealthWait, "reason", r)
 	})
 	if !ok && ctx.Err() != nil {
@@ -158,7 +245,7 @@ func (n *Node) awaitBlessing(ctx context.Context, cur esp.Entry) {
 	}
 	if !ok {
 		events.Emit(n.Log, events.TrialFailed, "entry", cur.Name(), "reason", reason)
-		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, "trial-failed")
+		h.Reboot("trial-failed")
 		return
 	}
 	res, err := n.changeESP(func(t upgrade.Target) (upgradesock.Result, error) { return t.Bless() })
@@ -187,10 +274,10 @@ func nodeReady(ctx context.Context) (health.Node, error) {
 	return health.NodeReadyFrom("/"+kubelet.KubeconfigFile, name)(ctx)
 }
 
-// findESP is the ESP on the data partition's disk: kios disk puts both
-// on the boot disk.
-func (n *Node) findESP() (string, error) {
-	disk, _, err := datapart.Parent("/sys/class/block", n.dataDevice)
+// findESP is the ESP on the data partition's disk (sysBlock is
+// /sys/class/block): kios disk puts both on the boot disk.
+func findESP(sysBlock, dataDevice string) (string, error) {
+	disk, _, err := datapart.Parent(sysBlock, dataDevice)
 	if err != nil {
 		return "", err
 	}
@@ -211,7 +298,7 @@ func (n *Node) findESP() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%s has no EFI System Partition", disk)
 	}
-	return datapart.Child("/sys/class/block", disk, p.Index)
+	return datapart.Child(sysBlock, disk, p.Index)
 }
 
 // readSecureBoot reads the firmware's SecureBoot variable (efivarfs,
@@ -229,8 +316,12 @@ func (n *Node) readSecureBoot() bool {
 	}
 	defer n.Mounter.Unmount(mounts.EFIVars.Target)
 	b, err := os.ReadFile(filepath.Join(mounts.EFIVars.Target, "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"))
-	return err == nil && len(b) == 5 && b[4] == 1
+	return err == nil && secureBootEnforced(b)
 }
+
+// secureBootEnforced reads the SecureBoot variable's bytes: 4 of
+// attributes, then 1 when the firmware enforces it.
+func secureBootEnforced(b []byte) bool { return len(b) == 5 && b[4] == 1 }
 
 // withESP mounts the ESP, runs f on it and unmounts it.
 func (n *Node) withESP(dev string, readOnly bool, f func(root string) error) error {
@@ -265,7 +356,7 @@ func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgradesock.Res
 		return upgradesock.Result{}, errors.New("this node did not boot from an ESP it can change (RAM-only, or no readable ESP on the data partition's disk)")
 	}
 	var res upgradesock.Result
-	err := n.withESP(n.upgrade.espDevice, readOnly, func(root string) error {
+	err := n.upgradeHost().WithESP(n.upgrade.espDevice, readOnly, func(root string) error {
 		var err error
 		res, err = change(upgrade.Target{Root: root, Running: n.upgrade.running, SecureBoot: n.upgrade.secureBoot, Free: upgrade.Free})
 		return err
@@ -275,7 +366,7 @@ func (n *Node) onESP(readOnly bool, change func(upgrade.Target) (upgradesock.Res
 
 // serveUpgrades serves the upgrade socket (root-only) to the upgrade pod.
 func (n *Node) serveUpgrades() {
-	ln, err := upgradesock.Listen(filepath.Join(upgradesock.SocketDir, upgradesock.SocketName))
+	ln, err := upgradesock.Listen(n.upgradeHost().SocketPath)
 	if err != nil {
 		events.Emit(n.Log, events.UpgradeSocketFailed, "err", err)
 		return
@@ -314,7 +405,7 @@ func (h upgradeHandler) Status() (upgradesock.Result, error) {
 func (n *Node) rebootSoon(reason string) {
 	Go(n.Log, "reboot", func() {
 		time.Sleep(rebootDelay)
-		n.PowerDown(unix.LINUX_REBOOT_CMD_RESTART, reason)
+		n.upgradeHost().Reboot(reason)
 	})
 }
 
