@@ -2,7 +2,7 @@
 // (or --max-unavailable nodes) at a time: cordon, drain through the
 // Eviction API (the kubectl drain package: PodDisruptionBudgets
 // respected, DaemonSet and static pods left), a pod on the node hands
-// PID 1 the new image (internal/upgrade), the node reboots into it, and
+// PID 1 the new image (internal/shared/upgrade), the node reboots into it, and
 // the rollout waits until the node is Ready on the new version before
 // it uncordons it and moves on. `kios upgrade` and `kios rollback`.
 package rollout

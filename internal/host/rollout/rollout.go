@@ -1,3 +1,6 @@
+// The rollout itself: node by node, cordon, drain, run the upgrade pod,
+// wait for the node to come back Ready on the new version, uncordon.
+
 package rollout
 
 import (

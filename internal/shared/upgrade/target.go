@@ -1,9 +1,7 @@
-// Package upgrade is the node's side of in-place upgrades: PID 1
-// checks a new kiOS image a pod hands it over a root-only socket
-// (protocol.go), stages it on the ESP with boot counting
-// (internal/esp), blesses the image it runs once the node is healthy,
-// and rolls back on request. A Target acts on an ESP mounted at a
-// directory, so tests give it a plain one.
+// Target is PID 1's side of an upgrade, acting on an ESP mounted at a
+// directory (tests give it a plain one): check the image handed over the
+// socket, stage it with boot counting, bless, roll back, report.
+
 package upgrade
 
 import (

@@ -1,3 +1,6 @@
+// Applying planned changes to a mounted ESP, each write atomic (a
+// temporary file renamed into place), and cleaning up after a cut.
+
 package esp
 
 import (

@@ -1,3 +1,6 @@
+// Reading a kiOS image (a UKI) before it goes on the ESP: its version
+// and the sections a kiOS image must have.
+
 package esp
 
 import (

@@ -1,3 +1,6 @@
+// Planning the ESP changes of a stage, a blessing and a rollback as a
+// list of operations, without touching the disk.
+
 package esp
 
 import (
