@@ -69,7 +69,7 @@ func Bench(efi string, n int, log Logger) (Report, error) {
 			return r, fmt.Errorf("boot %d: %w", i+1, err)
 		}
 		log.Printf("bench: boot %d/%d: kernel start %.1fs, first static pod %.1fs (QEMU clock); init->kubelet %.2fs; RAM used %.0f MiB",
-			i+1, n, run.Host["kernel start"], run.Host["first static pod running"], run.KubeletExec-run.InitStart, run.RAMUsedMiB)
+			i+1, n, run.Host[kernelStart], run.Host[firstStaticPod], run.KubeletExec-run.InitStart, run.RAMUsedMiB)
 		r.Runs = append(r.Runs, run)
 	}
 	r.Median, r.Spread = summarize(r.Runs)
@@ -117,15 +117,33 @@ func first(dst *float64, re *regexp.Regexp, s string) {
 	}
 }
 
+// The vm.Milestones each boot's progress line shows.
+const (
+	kernelStart    = "kernel start"
+	firstStaticPod = "first static pod running"
+)
+
+// The keys of boot.json's median and spread: one per host milestone
+// (hostKey) and these.
+const (
+	initToKubelet    = "init start -> kubelet exec"
+	kernelToFirstPod = "kernel start -> first static pod"
+	ramUsed          = "ram used (MiB)"
+)
+
+// hostKey is the key of a vm.Milestones milestone, from QEMU start.
+func hostKey(milestone string) string { return "host: " + milestone }
+
 func summarize(runs []Run) (median, spread map[string]float64) {
 	series := map[string][]float64{}
+	add := func(k string, v float64) { series[k] = append(series[k], v) }
 	for _, r := range runs {
 		for k, v := range r.Host {
-			series["host: "+k] = append(series["host: "+k], v)
+			add(hostKey(k), v)
 		}
-		series["init start -> kubelet exec"] = append(series["init start -> kubelet exec"], r.KubeletExec-r.InitStart)
-		series["kernel start -> first static pod"] = append(series["kernel start -> first static pod"], r.FirstPod)
-		series["ram used (MiB)"] = append(series["ram used (MiB)"], r.RAMUsedMiB)
+		add(initToKubelet, r.KubeletExec-r.InitStart)
+		add(kernelToFirstPod, r.FirstPod)
+		add(ramUsed, r.RAMUsedMiB)
 	}
 	median, spread = map[string]float64{}, map[string]float64{}
 	for k, v := range series {
@@ -180,7 +198,7 @@ func (r Report) Print(w io.Writer) {
 
 func order(k string) int {
 	for i, m := range vm.Milestones {
-		if k == "host: "+m.Name {
+		if k == hostKey(m.Name) {
 			return i
 		}
 	}

@@ -3,6 +3,8 @@ package bench
 import (
 	"strings"
 	"testing"
+
+	"kios.dev/kios/internal/host/vm"
 )
 
 func TestSummarize(t *testing.T) {
@@ -31,5 +33,18 @@ func TestFirstMatch(t *testing.T) {
 	first(&v, reKubelet, "[ 9.3] kios: t=9.000 event=service-started name=kubelet pid=190 restarts=0")
 	if v != 5.354 {
 		t.Errorf("got %v", v)
+	}
+}
+
+// The milestones the progress line reads are vm's.
+func TestProgressMilestonesAreVMs(t *testing.T) {
+	names := map[string]bool{}
+	for _, m := range vm.Milestones {
+		names[m.Name] = true
+	}
+	for _, n := range []string{kernelStart, firstStaticPod} {
+		if !names[n] {
+			t.Errorf("%q is not one of vm.Milestones", n)
+		}
 	}
 }

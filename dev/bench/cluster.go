@@ -26,39 +26,51 @@ type ClusterRun struct {
 	FirstPodS   float64 `json:"first_deployment_pod_running_s"`
 }
 
+// Milestones are the run's figures, named as the command prints them.
+func (r ClusterRun) Milestones() []ClusterMilestone {
+	return []ClusterMilestone{{"node registered", r.RegisteredS}, {"node ready", r.ReadyS}, {"first pod running", r.FirstPodS}}
+}
+
+// ClusterMilestone is one figure of a ClusterRun.
+type ClusterMilestone struct {
+	Name    string
+	Seconds float64
+}
+
 var reProgress = regexp.MustCompile(`^\[\s*([0-9.]+)s\] (.*)$`)
 
 // Cluster runs `kios up` n times; each time it loads image (a demo
 // archive), runs a one-replica Deployment of name, and stops the lab.
-func Cluster(self string, c lab.Config, n int, archive, imageName string, log Logger) ([]ClusterRun, map[string]float64, error) {
+// It returns the runs and their medians.
+func Cluster(self string, c lab.Config, n int, archive, imageName string, log Logger) ([]ClusterRun, ClusterRun, error) {
 	var runs []ClusterRun
 	for i := 0; i < n; i++ {
 		dir, err := os.MkdirTemp("", "kios-bench-lab-")
 		if err != nil {
-			return nil, nil, err
+			return nil, ClusterRun{}, err
 		}
 		c.Dir = filepath.Join(dir, "lab")
 		r, err := clusterOnce(self, c, archive, imageName)
 		_ = lab.Down(c.Dir, io.Discard)
 		os.RemoveAll(dir)
 		if err != nil {
-			return runs, nil, fmt.Errorf("cluster boot %d: %w", i+1, err)
+			return runs, ClusterRun{}, fmt.Errorf("cluster boot %d: %w", i+1, err)
 		}
 		log.Printf("bench: cluster %d/%d: node registered %.1fs, Ready %.1fs, first Deployment pod Running %.1fs after QEMU start",
 			i+1, n, r.RegisteredS, r.ReadyS, r.FirstPodS)
 		runs = append(runs, r)
 	}
-	med := map[string]float64{}
-	for k, f := range map[string]func(ClusterRun) float64{
-		"node registered":   func(r ClusterRun) float64 { return r.RegisteredS },
-		"node ready":        func(r ClusterRun) float64 { return r.ReadyS },
-		"first pod running": func(r ClusterRun) float64 { return r.FirstPodS },
-	} {
+	of := func(f func(ClusterRun) float64) float64 {
 		var v []float64
 		for _, r := range runs {
 			v = append(v, f(r))
 		}
-		med[k] = medianOf(v)
+		return medianOf(v)
+	}
+	med := ClusterRun{
+		RegisteredS: of(func(r ClusterRun) float64 { return r.RegisteredS }),
+		ReadyS:      of(func(r ClusterRun) float64 { return r.ReadyS }),
+		FirstPodS:   of(func(r ClusterRun) float64 { return r.FirstPodS }),
 	}
 	return runs, med, nil
 }

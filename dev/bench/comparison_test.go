@@ -34,7 +34,7 @@ func TestConsoleFigures(t *testing.T) {
 		name    string
 		system  System
 		console map[float64]string
-		want    map[string]float64
+		want    compare.Figures
 	}{
 		{"kiOS", System{Console: KiOSConsole}, map[float64]string{
 			7.0:  "[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)",
@@ -42,14 +42,14 @@ func TestConsoleFigures(t *testing.T) {
 			11.0: "[    4.010000] kios: t=4.001 event=containerd-ready took=1.2s",
 			11.1: "[    4.110000] kios: t=4.101 event=service-started name=kubelet pid=301 restarts=0",
 			30.0: "[   23.000000] kios: t=23.000 event=service-started name=kubelet pid=901 restarts=1",
-		}, map[string]float64{"kernel_start_s": 7, "pid1_start_s": 9.5, "containerd_ready_s": 11, "kubelet_started_s": 11.1}},
+		}, compare.Figures{compare.KernelStart: 7, compare.PID1Start: 9.5, compare.ContainerdReady: 11, compare.KubeletStarted: 11.1}},
 		{"baseline", System{Console: BaselineConsole}, map[float64]string{
 			6.9:  "[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)",
 			12.5: "Welcome to \x1b[1mDebian GNU/Linux 12 (bookworm)\x1b[0m!",
 			15.0: "         Starting \x1b[0;1;39mcontainerd.servic… - containerd container runtime...",
 			18.3: "[\x1b[0;32m  OK  \x1b[0m] Started \x1b[0;1;39mkubelet.service\x1b[0…ubelet: The Kubernetes Node Agent.",
 			20.1: "[\x1b[0;32m  OK  \x1b[0m] Started \x1b[0;1;39mcontainerd.service…0m - containerd container runtime.",
-		}, map[string]float64{"kernel_start_s": 6.9, "pid1_start_s": 12.5, "containerd_ready_s": 20.1, "kubelet_started_s": 18.3}},
+		}, compare.Figures{compare.KernelStart: 6.9, compare.PID1Start: 12.5, compare.ContainerdReady: 20.1, compare.KubeletStarted: 18.3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,15 +64,15 @@ func TestConsoleFigures(t *testing.T) {
 func TestAddPerPod(t *testing.T) {
 	tests := []struct {
 		name string
-		figs map[string]float64
+		figs compare.Figures
 		pods []int
-		want map[string]float64
+		want compare.Figures
 	}{
-		{"largest step", map[string]float64{"ram_used_mib": 300, "pods_10_ram_used_mib": 350, "pods_100_ram_used_mib": 1300}, []int{10, 100},
-			map[string]float64{"ram_used_mib": 300, "pods_10_ram_used_mib": 350, "pods_100_ram_used_mib": 1300,
-				"pods_100_ram_per_pod_mib": 13, "pods_100_ram_added_per_pod_mib": 10}},
-		{"no growth", map[string]float64{"ram_used_mib": 300}, nil, map[string]float64{"ram_used_mib": 300}},
-		{"step not measured", map[string]float64{"ram_used_mib": 300}, []int{10}, map[string]float64{"ram_used_mib": 300}},
+		{"largest step", compare.Figures{compare.RAMUsed: 300, compare.PodsRAMUsed(10): 350, compare.PodsRAMUsed(100): 1300}, []int{10, 100},
+			compare.Figures{compare.RAMUsed: 300, compare.PodsRAMUsed(10): 350, compare.PodsRAMUsed(100): 1300,
+				compare.PodsRAMPerPod(100): 13, compare.PodsRAMAddedPerPod(100): 10}},
+		{"no growth", compare.Figures{compare.RAMUsed: 300}, nil, compare.Figures{compare.RAMUsed: 300}},
+		{"step not measured", compare.Figures{compare.RAMUsed: 300}, []int{10}, compare.Figures{compare.RAMUsed: 300}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,12 +89,12 @@ func TestAddFootprint(t *testing.T) {
 		HostMounts: 31, CPU: map[string]int64{"user": 250, "system": 100, "idle": 5000},
 		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024, CPUTicks: 150}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024, CPUTicks: 20, ChildCPUTicks: 30},
 			{PID: 8, Name: "containerd-shim", RSSKiB: 2048, CPUTicks: 5, ChildCPUTicks: 12}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
-	figs := map[string]float64{}
+	figs := compare.Figures{}
 	addFootprint(figs, f)
-	want := map[string]float64{"ram_used_mib": 300, "host_processes": 4, "executables": 9, "host_rss_mib": 23.5,
-		"rss_init_mib": 20, "rss_containerd-shim_mib": 3, "rss__sd-pam__mib": 0.5,
-		"cpu_init_s": 1.5, "cpu_containerd-shim_s": 0.25, "cpu__sd-pam__s": 0, "cpu_children_containerd-shim_s": 0.42,
-		"host_mounts": 31, "cpu_all_user_s": 2.5, "cpu_all_system_s": 1}
+	want := compare.Figures{compare.RAMUsed: 300, compare.HostProcesses: 4, compare.Executables: 9, compare.HostRSS: 23.5,
+		compare.RSS("init"): 20, compare.RSS("containerd-shim"): 3, compare.RSS("(sd-pam)"): 0.5,
+		compare.CPU("init"): 1.5, compare.CPU("containerd-shim"): 0.25, compare.CPU("(sd-pam)"): 0, compare.ChildCPU("containerd-shim"): 0.42,
+		compare.HostMounts: 31, compare.CPUAll("user"): 2.5, compare.CPUAll("system"): 1}
 	if diff := cmp.Diff(want, figs); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
 	}
@@ -105,15 +105,15 @@ func TestAddFootprint(t *testing.T) {
 func TestWriteComparison(t *testing.T) {
 	var runs []compare.Run
 	for i := 0; i < 5; i++ {
-		k := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 9, "containerd_ready_s": 11, "kubelet_started_s": 11.1,
-			"node_registered_s": 15, "node_ready_s": 18 + float64(i), "first_pod_running_s": 20, "ram_used_mib": 400, "image_mib": 60,
-			"pods_10_running_s": 12, "shutdown_s": 9}
-		b := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 12, "containerd_ready_s": 20, "kubelet_started_s": 18,
-			"node_registered_s": 22, "node_ready_s": 27, "first_pod_running_s": 30, "ram_used_mib": 350, "image_mib": 870,
-			"pods_10_running_s": 17, "shutdown_s": 14}
-		ram := map[string]float64{"kernel_start_s": 7, "pid1_start_s": 9, "containerd_ready_s": 10.5, "kubelet_started_s": 10.6,
-			"node_registered_s": 14, "node_ready_s": 16.2, "first_pod_running_s": 19, "ram_used_mib": 420, "image_mib": 60,
-			"pods_10_running_s": 11, "shutdown_s": 8}
+		k := compare.Figures{compare.KernelStart: 7, compare.PID1Start: 9, compare.ContainerdReady: 11, compare.KubeletStarted: 11.1,
+			compare.NodeRegistered: 15, compare.NodeReady: 18 + float64(i), compare.FirstPodRunning: 20, compare.RAMUsed: 400, compare.ImageSize: 60,
+			compare.PodsRunning(10): 12, compare.Shutdown: 9}
+		b := compare.Figures{compare.KernelStart: 7, compare.PID1Start: 12, compare.ContainerdReady: 20, compare.KubeletStarted: 18,
+			compare.NodeRegistered: 22, compare.NodeReady: 27, compare.FirstPodRunning: 30, compare.RAMUsed: 350, compare.ImageSize: 870,
+			compare.PodsRunning(10): 17, compare.Shutdown: 14}
+		ram := compare.Figures{compare.KernelStart: 7, compare.PID1Start: 9, compare.ContainerdReady: 10.5, compare.KubeletStarted: 10.6,
+			compare.NodeRegistered: 14, compare.NodeReady: 16.2, compare.FirstPodRunning: 19, compare.RAMUsed: 420, compare.ImageSize: 60,
+			compare.PodsRunning(10): 11, compare.Shutdown: 8}
 		runs = append(runs, compare.Run{System: compare.KiOS, Figures: k}, compare.Run{System: compare.Baseline, Figures: b},
 			compare.Run{System: compare.KiOSRAMOnly, Figures: ram})
 	}

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"kios.dev/kios/dev/compare"
 	"kios.dev/kios/internal/host/vm"
 )
 
@@ -129,8 +130,7 @@ func (l *labBoots) fitsIn(ctx context.Context, s System, mib int, c FloorConfig)
 	defer stop()
 	boot, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	figs := map[string]float64{}
-	if err := l.waitReady(boot, v, s.NodeName, figs, func() float64 { return 0 }); err != nil {
+	if err := l.waitReady(boot, v, s.NodeName, compare.Figures{}, func() float64 { return 0 }); err != nil {
 		return "not Ready: " + err.Error(), ctx.Err()
 	}
 	if _, err := l.grow(boot, c.Pods); err != nil {

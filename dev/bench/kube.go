@@ -16,13 +16,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"kios.dev/kios/dev/compare"
 	"kios.dev/kios/internal/host/lab/controlplane"
 	"kios.dev/kios/internal/host/vm"
 )
 
 // waitReady polls the API server until the node is registered and
 // Ready, approving its serving certificate as the lab does.
-func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs map[string]float64, since func() float64) error {
+func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs compare.Figures, since func() float64) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	lastApprove := time.Time{}
@@ -38,15 +39,15 @@ func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs ma
 		if err != nil {
 			continue
 		}
-		if _, ok := figs["node_registered_s"]; !ok {
-			figs["node_registered_s"] = since()
+		if _, ok := figs[compare.NodeRegistered]; !ok {
+			figs[compare.NodeRegistered] = since()
 		}
 		if time.Since(lastApprove) > 2*time.Second {
 			controlplane.ApproveServingCSRs(ctx, l.cs)
 			lastApprove = time.Now()
 		}
 		if nodeReady(node) {
-			figs["node_ready_s"] = since()
+			figs[compare.NodeReady] = since()
 			return nil
 		}
 	}
@@ -75,14 +76,14 @@ func deployment(name, image string, replicas int32) *appsv1.Deployment {
 }
 
 // firstPod runs a one-replica Deployment and times its pod to Running.
-func (l *labBoots) firstPod(ctx context.Context, figs map[string]float64, since func() float64) error {
+func (l *labBoots) firstPod(ctx context.Context, figs compare.Figures, since func() float64) error {
 	if _, err := l.cs.AppsV1().Deployments("default").Create(ctx, deployment("first", PauseImage, 1), metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	if _, err := l.waitRunning(ctx, "first", 1, 5*time.Minute); err != nil {
 		return err
 	}
-	figs["first_pod_running_s"] = since()
+	figs[compare.FirstPodRunning] = since()
 	return l.deleteAndWait(ctx, "first")
 }
 

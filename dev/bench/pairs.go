@@ -53,23 +53,23 @@ func RunRounds(ctx context.Context, env *lab.Env, systems []System, c PairsConfi
 	return runs, nil
 }
 
-func summary(f map[string]float64, pods []int) string {
+func summary(f compare.Figures, pods []int) string {
 	s := fmt.Sprintf("kernel %.1fs, PID 1 %.1fs, containerd %.1fs, kubelet %.1fs, lease %.1fs, registered %.1fs, Ready %.1fs, first pod %.1fs; RAM %.0f MiB, %.0f processes, %.0f executables",
-		f["kernel_start_s"], f["pid1_start_s"], f["containerd_ready_s"], f["kubelet_started_s"], f["dhcp_lease_s"], f["node_registered_s"],
-		f["node_ready_s"], f["first_pod_running_s"], f["ram_used_mib"], f["host_processes"], f["executables"])
+		f[compare.KernelStart], f[compare.PID1Start], f[compare.ContainerdReady], f[compare.KubeletStarted], f[compare.DHCPLease], f[compare.NodeRegistered],
+		f[compare.NodeReady], f[compare.FirstPodRunning], f[compare.RAMUsed], f[compare.HostProcesses], f[compare.Executables])
 	for _, n := range pods {
-		s += fmt.Sprintf("; %d pods %.1fs %.0f MiB", n, f[fmt.Sprintf("pods_%d_running_s", n)], f[fmt.Sprintf("pods_%d_ram_used_mib", n)])
+		s += fmt.Sprintf("; %d pods %.1fs %.0f MiB", n, f[compare.PodsRunning(n)], f[compare.PodsRAMUsed(n)])
 	}
-	return s + fmt.Sprintf("; shutdown %.1fs", f["shutdown_s"])
+	return s + fmt.Sprintf("; shutdown %.1fs", f[compare.Shutdown])
 }
 
-func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (map[string]float64, error) {
+func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (compare.Figures, error) {
 	v, stop, err := l.start(s, c.MemoryMiB, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d.console", s.Name, i)))
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	figs := map[string]float64{"image_mib": s.ImageMiB}
+	figs := compare.Figures{compare.ImageSize: s.ImageMiB}
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
 	defer cancel()
 	since := func() float64 { return time.Since(v.Started()).Seconds() }
@@ -88,7 +88,7 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	if !ok {
 		return nil, fmt.Errorf("the lab's DHCP server never acknowledged a lease to %s, yet the node is Ready", labMAC)
 	}
-	figs["dhcp_lease_s"] = lease.Sub(v.Started()).Seconds()
+	figs[compare.DHCPLease] = lease.Sub(v.Started()).Seconds()
 	for k := range s.Console {
 		if _, ok := figs[k]; ok {
 			continue
@@ -123,13 +123,13 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 			c.Log.Printf("bench: %s boot %d: %d pods: %v; no figure for this step or larger ones", s.Name, i, n, err)
 			break
 		}
-		figs[fmt.Sprintf("pods_%d_running_s", n)] = secs
+		figs[compare.PodsRunning(n)] = secs
 		f, err := l.footprint(ctx, false)
 		if err != nil {
 			return nil, err
 		}
-		figs[fmt.Sprintf("pods_%d_ram_used_mib", n)] = f.UsedMiB()
-		addCPU(figs, fmt.Sprintf("pods_%d_", n), f)
+		figs[compare.PodsRAMUsed(n)] = f.UsedMiB()
+		addCPU(figs, n, f)
 	}
 	addPerPod(figs, c.Pods)
 	if len(c.Pods) > 0 {
@@ -157,25 +157,25 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (ma
 	if err != nil {
 		return nil, err
 	}
-	figs["shutdown_s"] = secs
+	figs[compare.Shutdown] = secs
 	return figs, nil
 }
 
 // addPerPod adds what a pod costs at the largest growth step n: the
-// node's RAM in use with n pods divided by n (pods_N_ram_per_pod_mib),
-// and the growth over the node at rest divided by n
-// (pods_N_ram_added_per_pod_mib), which leaves the node's own share out.
-func addPerPod(figs map[string]float64, pods []int) {
+// node's RAM in use with n pods divided by n (PodsRAMPerPod), and the
+// growth over the node at rest divided by n (PodsRAMAddedPerPod), which
+// leaves the node's own share out.
+func addPerPod(figs compare.Figures, pods []int) {
 	n := 0
 	for _, p := range pods {
 		n = max(n, p)
 	}
-	used, ok := figs[fmt.Sprintf("pods_%d_ram_used_mib", n)]
+	used, ok := figs[compare.PodsRAMUsed(n)]
 	if n == 0 || !ok {
 		return
 	}
-	figs[fmt.Sprintf("pods_%d_ram_per_pod_mib", n)] = used / float64(n)
-	if rest, ok := figs["ram_used_mib"]; ok {
-		figs[fmt.Sprintf("pods_%d_ram_added_per_pod_mib", n)] = (used - rest) / float64(n)
+	figs[compare.PodsRAMPerPod(n)] = used / float64(n)
+	if rest, ok := figs[compare.RAMUsed]; ok {
+		figs[compare.PodsRAMAddedPerPod(n)] = (used - rest) / float64(n)
 	}
 }

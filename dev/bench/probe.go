@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"kios.dev/kios/dev/bench/probe"
+	"kios.dev/kios/dev/compare"
 )
 
 // saveNodeLogs keeps the node's kubelet and containerd logs of the boot
@@ -42,8 +42,8 @@ func (l *labBoots) saveNodeLogs(ctx context.Context, node, prefix string) []byte
 }
 
 // addExecTimes asks the probe to time the start of the host programs
-// that every pod start runs (exec_<program>_ms).
-func (l *labBoots) addExecTimes(ctx context.Context, figs map[string]float64) error {
+// that every pod start runs (ExecTime).
+func (l *labBoots) addExecTimes(ctx context.Context, figs compare.Figures) error {
 	b, err := l.probeGet(ctx, "/exec-time", nil)
 	if err != nil {
 		return fmt.Errorf("probe /exec-time: %w", err)
@@ -53,7 +53,7 @@ func (l *labBoots) addExecTimes(ctx context.Context, figs map[string]float64) er
 		return fmt.Errorf("probe /exec-time report: %w", err)
 	}
 	for _, t := range times {
-		figs["exec_"+sanitize(t.Name)+"_ms"] = t.MedianMS
+		figs[compare.ExecTime(t.Name)] = t.MedianMS
 	}
 	return nil
 }
@@ -61,31 +61,32 @@ func (l *labBoots) addExecTimes(ctx context.Context, figs map[string]float64) er
 // addFootprint turns the probe's report into figures: RAM in use,
 // host processes, their total and per-program resident memory, and
 // executables.
-func addFootprint(figs map[string]float64, f probe.Footprint) {
-	figs["ram_used_mib"] = f.UsedMiB()
-	figs["host_processes"] = float64(len(f.Processes))
-	figs["executables"] = float64(f.Executables)
+func addFootprint(figs compare.Figures, f probe.Footprint) {
+	figs[compare.RAMUsed] = f.UsedMiB()
+	figs[compare.HostProcesses] = float64(len(f.Processes))
+	figs[compare.Executables] = float64(f.Executables)
 	var total int64
 	byName := map[string]int64{}
 	for _, p := range f.Processes {
 		total += p.RSSKiB
 		byName[p.Name] += p.RSSKiB
 	}
-	figs["host_rss_mib"] = float64(total) / 1024
+	figs[compare.HostRSS] = float64(total) / 1024
 	for name, kib := range byName {
-		figs["rss_"+sanitize(name)+"_mib"] = float64(kib) / 1024
+		figs[compare.RSS(name)] = float64(kib) / 1024
 	}
-	addCPU(figs, "", f)
+	addCPU(figs, 0, f)
 }
 
 // addCPU adds the CPU time each program's running processes have used
-// since they started (prefix + "cpu_" + program + "_s"), to see which
-// program a slow step spends its time in.
-func addCPU(figs map[string]float64, prefix string, f probe.Footprint) {
-	figs[prefix+"host_mounts"] = float64(f.HostMounts)
+// since they started (CPU, ChildCPU, CPUAll), to see which program a
+// slow step spends its time in, and the mounts; with pods on the node
+// (pods > 0), as that step's figures (AtPods).
+func addCPU(figs compare.Figures, pods int, f probe.Footprint) {
+	figs[compare.AtPods(pods, compare.HostMounts)] = float64(f.HostMounts)
 	for kind, ticks := range f.CPU {
 		if kind != "idle" {
-			figs[prefix+"cpu_all_"+kind+"_s"] = float64(ticks) / 100
+			figs[compare.AtPods(pods, compare.CPUAll(kind))] = float64(ticks) / 100
 		}
 	}
 	byName, children := map[string]int64{}, map[string]int64{}
@@ -94,23 +95,13 @@ func addCPU(figs map[string]float64, prefix string, f probe.Footprint) {
 		children[p.Name] += p.ChildCPUTicks
 	}
 	for name, ticks := range byName {
-		figs[prefix+"cpu_"+sanitize(name)+"_s"] = float64(ticks) / 100
+		figs[compare.AtPods(pods, compare.CPU(name))] = float64(ticks) / 100
 	}
 	for name, ticks := range children {
 		if ticks > 0 {
-			figs[prefix+"cpu_children_"+sanitize(name)+"_s"] = float64(ticks) / 100
+			figs[compare.AtPods(pods, compare.ChildCPU(name))] = float64(ticks) / 100
 		}
 	}
-}
-
-func sanitize(name string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			return r
-		}
-		return '_'
-	}, name)
 }
 
 // startProbe runs the footprint probe: host network (the API server

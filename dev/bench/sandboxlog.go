@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"regexp"
 	"time"
+
+	"kios.dev/kios/dev/compare"
 )
 
 // containerd's CRI plugin logs the start and the end of each call at
@@ -106,12 +108,12 @@ func medianSeconds(ds []time.Duration) (float64, bool) {
 // addCallTimes adds the medians of the growth pods' calls in a node's
 // containerd log: where one pod start spends its time, comparable
 // between systems.
-func addCallTimes(figs map[string]float64, log []byte) {
+func addCallTimes(figs compare.Figures, log []byte) {
 	ct := ParseCallTimes(log, growthName+"-")
 	if s, ok := medianSeconds(ct.RunPodSandbox); ok {
-		figs["pods_run_sandbox_s"] = s
+		figs[compare.PodsRunSandbox] = s
 	}
 	if s, ok := medianSeconds(ct.StartContainer); ok {
-		figs["pods_start_container_s"] = s
+		figs[compare.PodsStartContainer] = s
 	}
 }

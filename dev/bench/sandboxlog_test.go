@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/dev/compare"
 )
 
 // A containerd log as both nodes write it: a system pod, two growth
@@ -40,13 +42,13 @@ func TestParseCallTimesKeepsTheNamedPodsFinishedCalls(t *testing.T) {
 }
 
 func TestAddCallTimesGivesMedians(t *testing.T) {
-	figs := map[string]float64{}
+	figs := compare.Figures{}
 	addCallTimes(figs, []byte(callLog))
-	want := map[string]float64{"pods_run_sandbox_s": 5, "pods_start_container_s": 2}
+	want := compare.Figures{compare.PodsRunSandbox: 5, compare.PodsStartContainer: 2}
 	if diff := cmp.Diff(want, figs); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
 	}
-	empty := map[string]float64{}
+	empty := compare.Figures{}
 	addCallTimes(empty, []byte("no calls here\n"))
 	if len(empty) != 0 {
 		t.Errorf("a log without calls gave figures %v, want none", empty)

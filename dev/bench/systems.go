@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 
+	"kios.dev/kios/dev/compare"
 	"kios.dev/kios/internal/host/vm"
 )
 
@@ -25,9 +26,9 @@ type System struct {
 	Disk string
 	// Extra QEMU arguments (kiOS: the firmware UUID that names it).
 	Extra []string
-	// Console milestones: figure key -> the first console line that
-	// marks it.
-	Console map[string]*regexp.Regexp
+	// Console milestones: figure -> the first console line that marks
+	// it.
+	Console map[compare.Figure]*regexp.Regexp
 	// ConsoleBestEffort: a milestone missing from the console is left
 	// out of that boot's figures instead of failing it. systemd stops
 	// printing unit status once the serial getty has the console, so a
@@ -38,26 +39,26 @@ type System struct {
 // Console milestones of each system. Both print the kernel's banner;
 // kiOS's PID 1 logs fixed-format events, systemd its status lines.
 var (
-	KiOSConsole = map[string]*regexp.Regexp{
-		"kernel_start_s":     regexp.MustCompile(`Linux version `),
-		"pid1_start_s":       regexp.MustCompile(`kios: t=[0-9.]+ event=init-start`),
-		"containerd_ready_s": regexp.MustCompile(`kios: t=[0-9.]+ event=containerd-ready`),
-		"kubelet_started_s":  regexp.MustCompile(`kios: t=[0-9.]+ event=service-started name=kubelet `),
+	KiOSConsole = map[compare.Figure]*regexp.Regexp{
+		compare.KernelStart:     regexp.MustCompile(`Linux version `),
+		compare.PID1Start:       regexp.MustCompile(`kios: t=[0-9.]+ event=init-start`),
+		compare.ContainerdReady: regexp.MustCompile(`kios: t=[0-9.]+ event=containerd-ready`),
+		compare.KubeletStarted:  regexp.MustCompile(`kios: t=[0-9.]+ event=service-started name=kubelet `),
 	}
 	// systemd reports containerd started once it has notified READY
 	// (Type=notify) and the kubelet at exec (Type=simple); the status
 	// line may be cut at the terminal width, inside the unit name.
-	BaselineConsole = map[string]*regexp.Regexp{
-		"kernel_start_s":     regexp.MustCompile(`Linux version `),
-		"pid1_start_s":       regexp.MustCompile(`Welcome to .*Debian`),
-		"containerd_ready_s": regexp.MustCompile(`Started .*containerd\.servic`),
-		"kubelet_started_s":  regexp.MustCompile(`Started .*kubelet\.servic`),
+	BaselineConsole = map[compare.Figure]*regexp.Regexp{
+		compare.KernelStart:     regexp.MustCompile(`Linux version `),
+		compare.PID1Start:       regexp.MustCompile(`Welcome to .*Debian`),
+		compare.ContainerdReady: regexp.MustCompile(`Started .*containerd\.servic`),
+		compare.KubeletStarted:  regexp.MustCompile(`Started .*kubelet\.servic`),
 	}
 )
 
 // consoleFigures finds each milestone's first line.
-func consoleFigures(s System, lines []vm.Line) map[string]float64 {
-	out := map[string]float64{}
+func consoleFigures(s System, lines []vm.Line) compare.Figures {
+	out := compare.Figures{}
 	for key, re := range s.Console {
 		for _, l := range lines {
 			if re.MatchString(l.Text) {

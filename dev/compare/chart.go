@@ -11,9 +11,9 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Milestones of a boot timeline, in order, as figure keys.
-var Milestones = []string{"kernel_start_s", "pid1_start_s", "containerd_ready_s", "kubelet_started_s", "dhcp_lease_s",
-	"node_registered_s", "node_ready_s", "first_pod_running_s"}
+// Milestones of a boot timeline, in order.
+var Milestones = []Figure{KernelStart, PID1Start, ContainerdReady, KubeletStarted, DHCPLease,
+	NodeRegistered, NodeReady, FirstPodRunning}
 
 // Chart writes a PNG with the median boot timelines one above the
 // other: one horizontal bar per system, a mark at each milestone it
@@ -81,7 +81,7 @@ func milestoneLabels(r Report, sys string) []string {
 	var out []string
 	for _, m := range Milestones {
 		if s, ok := r.Systems[sys][m]; ok {
-			out = append(out, fmt.Sprintf("%s %.1f", strings.TrimSuffix(m, "_s"), s.Median))
+			out = append(out, fmt.Sprintf("%s %.1f", strings.TrimSuffix(m.name, "_s"), s.Median))
 		}
 	}
 	return out

@@ -31,11 +31,10 @@ var Columns = []string{KiOS, KiOSRAMOnly, Baseline}
 // Titles name the systems in tables and charts.
 var Titles = map[string]string{KiOS: "kiOS (disk)", KiOSRAMOnly: "kiOS (RAM-only)", Baseline: "baseline"}
 
-// Run is one boot of one system: figures by key (seconds end in _s,
-// MiB in _mib, counts without a unit), e.g. "node_ready_s".
+// Run is one boot of one system and its figures.
 type Run struct {
 	System  string
-	Figures map[string]float64
+	Figures Figures
 }
 
 // Stat is a median with its spread (max - min).
@@ -48,10 +47,10 @@ type Stat struct {
 // Report is the comparison.
 type Report struct {
 	Runs          int                        // rounds (one boot of each system)
-	Systems       map[string]map[string]Stat // system -> key -> stat
-	Ratios        map[string]Stat            // key -> kiOS (disk) / baseline, round by round
-	RatiosRAMOnly map[string]Stat            // key -> kiOS (RAM-only) / baseline, round by round
-	Keys          []string                   // in report order
+	Systems       map[string]map[Figure]Stat // system -> figure -> stat
+	Ratios        map[Figure]Stat            // figure -> kiOS (disk) / baseline, round by round
+	RatiosRAMOnly map[Figure]Stat            // figure -> kiOS (RAM-only) / baseline, round by round
+	Keys          []Figure                   // in report order
 	Date          string
 	Machine       string
 	Reproduce     string
@@ -99,12 +98,12 @@ func Compare(runs []Run) (Report, error) {
 	if len(runs)%size != 0 {
 		return Report{}, fmt.Errorf("%w: %d runs of %d systems", ErrUnpaired, len(runs), size)
 	}
-	r := Report{Runs: len(runs) / size, Systems: map[string]map[string]Stat{}, Ratios: map[string]Stat{}, RatiosRAMOnly: map[string]Stat{}}
-	values := map[string]map[string][]float64{}
-	ratios := map[string]map[string][]float64{KiOS: {}, KiOSRAMOnly: {}}
-	keys := map[string]bool{}
+	r := Report{Runs: len(runs) / size, Systems: map[string]map[Figure]Stat{}, Ratios: map[Figure]Stat{}, RatiosRAMOnly: map[Figure]Stat{}}
+	values := map[string]map[Figure][]float64{}
+	ratios := map[string]map[Figure][]float64{KiOS: {}, KiOSRAMOnly: {}}
+	keys := map[Figure]bool{}
 	for i := 0; i < len(runs); i += size {
-		round := map[string]map[string]float64{}
+		round := map[string]Figures{}
 		for _, run := range runs[i : i+size] {
 			if _, dup := round[run.System]; dup {
 				return Report{}, fmt.Errorf("%w: round %d has two %s runs", ErrUnpaired, i/size+1, run.System)
@@ -114,7 +113,7 @@ func Compare(runs []Run) (Report, error) {
 		base := round[Baseline]
 		for sys, figs := range round {
 			if values[sys] == nil {
-				values[sys] = map[string][]float64{}
+				values[sys] = map[Figure][]float64{}
 			}
 			for k, v := range figs {
 				keys[k] = true
@@ -126,7 +125,7 @@ func Compare(runs []Run) (Report, error) {
 		}
 	}
 	for sys, byKey := range values {
-		r.Systems[sys] = map[string]Stat{}
+		r.Systems[sys] = map[Figure]Stat{}
 		for k, vs := range byKey {
 			r.Systems[sys][k] = stat(vs)
 		}
@@ -145,7 +144,7 @@ func Compare(runs []Run) (Report, error) {
 		if a != b {
 			return a < b
 		}
-		return r.Keys[i] < r.Keys[j]
+		return r.Keys[i].name < r.Keys[j].name
 	})
 	return r, nil
 }
@@ -163,11 +162,11 @@ func (r Report) columns() []string {
 
 // headline are the footprint figures, in the order the table shows
 // them after the boot milestones.
-var headline = []string{"ram_used_mib", "host_processes", "host_rss_mib", "executables", "image_mib"}
+var headline = []Figure{RAMUsed, HostProcesses, HostRSS, Executables, ImageSize}
 
 // rank orders the table: the boot timeline, the footprint, growth by
 // pod count, shutdown, then anything else (per-program memory).
-func rank(k string) int {
+func rank(k Figure) int {
 	for i, m := range Milestones {
 		if k == m {
 			return i
@@ -178,11 +177,10 @@ func rank(k string) int {
 			return 100 + i
 		}
 	}
-	var n int
-	if _, err := fmt.Sscanf(k, "pods_%d_", &n); err == nil {
+	if n, ok := k.Pods(); ok {
 		return 200 + n
 	}
-	if k == "shutdown_s" {
+	if k == Shutdown {
 		return 1000
 	}
 	return 2000
@@ -207,11 +205,11 @@ func (r Report) JSON(w io.Writer) error {
 	out := map[string]any{"runs": r.Runs, "date": r.Date, "machine": r.Machine}
 	for sys, byKey := range r.Systems {
 		for k, s := range byKey {
-			out[sys+"."+k] = round(s.Median)
-			out["spread."+sys+"."+k] = round(s.Spread)
+			out[sys+"."+k.name] = round(s.Median)
+			out["spread."+sys+"."+k.name] = round(s.Spread)
 		}
 	}
-	for prefix, ratios := range map[string]map[string]Stat{"ratio.": r.Ratios, "ratio_ram_only.": r.RatiosRAMOnly} {
+	for prefix, ratios := range map[string]map[Figure]Stat{"ratio.": r.Ratios, "ratio_ram_only.": r.RatiosRAMOnly} {
 		for k, s := range ratios {
 			out[prefix+unitless(k)] = round(s.Median)
 			out["spread."+prefix+unitless(k)] = round(s.Spread)
@@ -222,11 +220,14 @@ func (r Report) JSON(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-func unitless(k string) string {
+// unitless is a ratio's key: the figure without a unit of seconds or
+// MiB.
+func unitless(k Figure) string {
+	s := k.name
 	for _, u := range []string{"_s", "_mib"} {
-		k = strings.TrimSuffix(k, u)
+		s = strings.TrimSuffix(s, u)
 	}
-	return k
+	return s
 }
 
 func round(v float64) float64 { return math.Round(v*1000) / 1000 }
@@ -250,7 +251,7 @@ func (r Report) Markdown(w io.Writer) {
 	fmt.Fprintln(w, head)
 	fmt.Fprintln(w, rule)
 	for _, k := range r.Keys {
-		line := "| " + k + " |"
+		line := "| " + k.name + " |"
 		for _, c := range cols {
 			line += " " + cell(r.Systems[c][k], k) + " |"
 		}
@@ -265,7 +266,7 @@ func (r Report) Markdown(w io.Writer) {
 	}
 }
 
-func ratioCell(ratios map[string]Stat, k string) string {
+func ratioCell(ratios map[Figure]Stat, k Figure) string {
 	s, ok := ratios[k]
 	if !ok {
 		return "n/a"
@@ -273,15 +274,17 @@ func ratioCell(ratios map[string]Stat, k string) string {
 	return fmt.Sprintf("%.2f (±%.2f)", s.Median, s.Spread/2)
 }
 
-func cell(s Stat, k string) string {
+func cell(s Stat, k Figure) string {
 	if s.N == 0 {
 		return "n/a"
 	}
+	// Milliseconds and counts are shown bare, as in the recorded
+	// reports.
 	unit := ""
-	switch {
-	case strings.HasSuffix(k, "_s"):
+	switch k.Unit() {
+	case Seconds:
 		unit = " s"
-	case strings.HasSuffix(k, "_mib"):
+	case MiB:
 		unit = " MiB"
 	}
 	return fmt.Sprintf("%.2f%s (±%.2f)", s.Median, unit, s.Spread/2)

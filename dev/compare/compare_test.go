@@ -14,7 +14,7 @@ import (
 )
 
 func run(sys string, ready, ram float64) Run {
-	return Run{System: sys, Figures: map[string]float64{"node_ready_s": ready, "ram_used_mib": ram, "kernel_start_s": ready / 4}}
+	return Run{System: sys, Figures: Figures{NodeReady: ready, RAMUsed: ram, KernelStart: ready / 4}}
 }
 
 func TestCompare(t *testing.T) {
@@ -27,11 +27,11 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Stat{Median: 30, Spread: 3, N: 3}, r.Systems[KiOS]["node_ready_s"]); diff != "" {
+	if diff := cmp.Diff(Stat{Median: 30, Spread: 3, N: 3}, r.Systems[KiOS][NodeReady]); diff != "" {
 		t.Errorf("kiOS node_ready_s (-want +got):\n%s", diff)
 	}
 	// Pair by pair: 30/60, 32/80, 29/58 -> 0.5, 0.4, 0.5.
-	if diff := cmp.Diff(Stat{Median: 0.5, Spread: 0.1, N: 3}, r.Ratios["node_ready_s"], cmpFloat); diff != "" {
+	if diff := cmp.Diff(Stat{Median: 0.5, Spread: 0.1, N: 3}, r.Ratios[NodeReady], cmpFloat); diff != "" {
 		t.Errorf("ratio (-want +got):\n%s", diff)
 	}
 	var js bytes.Buffer
@@ -83,10 +83,10 @@ func TestCompareThreeSystems(t *testing.T) {
 		t.Errorf("rounds = %d, want 3", r.Runs)
 	}
 	// 20/40, 22/44, 25/50 -> 0.5; 30/40, 33/44, 25/50 -> 0.75, 0.75, 0.5.
-	if diff := cmp.Diff(Stat{Median: 0.5, Spread: 0, N: 3}, r.Ratios["node_ready_s"], cmpFloat); diff != "" {
+	if diff := cmp.Diff(Stat{Median: 0.5, Spread: 0, N: 3}, r.Ratios[NodeReady], cmpFloat); diff != "" {
 		t.Errorf("disk ratio (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(Stat{Median: 0.75, Spread: 0.25, N: 3}, r.RatiosRAMOnly["node_ready_s"], cmpFloat); diff != "" {
+	if diff := cmp.Diff(Stat{Median: 0.75, Spread: 0.25, N: 3}, r.RatiosRAMOnly[NodeReady], cmpFloat); diff != "" {
 		t.Errorf("RAM-only ratio (-want +got):\n%s", diff)
 	}
 	var js bytes.Buffer

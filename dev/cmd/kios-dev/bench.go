@@ -124,8 +124,8 @@ with --floor, search each system's memory floor (docs/benchmark.md).`,
 				return err
 			}
 			fmt.Fprintf(stdout, "kiOS cluster benchmark, %d boots, seconds from the node's QEMU start (median):\n", boots)
-			for _, k := range []string{"node registered", "node ready", "first pod running"} {
-				fmt.Fprintf(stdout, "  %-22s %6.1f\n", k, med[k])
+			for _, m := range med.Milestones() {
+				fmt.Fprintf(stdout, "  %-22s %6.1f\n", m.Name, m.Seconds)
 			}
 			fmt.Fprintln(stdout, "target (TCG, 2 cores): Node Ready within 60 s of QEMU start")
 			return nil
