@@ -10,6 +10,7 @@ import (
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // churnPod is a short-lived static pod; NAME and PORT are filled in.
@@ -47,7 +48,7 @@ func TestChurn(t *testing.T) {
 	inspPort := vmtest.FreePort(t)
 	v := vmtest.Boot(t, vm.Config{EFI: sharedImage(t), Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}})
 	insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
-	v.ExpectAnywhere(`event=container-started pod=inspector-kios-e2e`, 4*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "inspector-kios-e2e"), 4*time.Minute)
 	vmtest.Eventually(t, "inspector", 2*time.Minute, func() error { _, err := get(insp + "/report"); return err })
 
 	const batch = 4
@@ -63,7 +64,7 @@ func TestChurn(t *testing.T) {
 			}
 		}
 		for i := 0; i < batch; i++ {
-			v.ExpectAnywhere(fmt.Sprintf(`event=container-started pod=churn-%d-%d-kios-e2e`, rounds, i), 3*time.Minute)
+			v.ExpectEventAnywhere(events.ContainerStarted.With("pod", fmt.Sprintf("churn-%d-%d-kios-e2e", rounds, i)), 3*time.Minute)
 		}
 		for i := 0; i < batch; i++ {
 			if _, err := get(insp + fmt.Sprintf("/remove?path=/etc/kubernetes/manifests/churn-%d-%d.yaml", rounds, i)); err != nil {

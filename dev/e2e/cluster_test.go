@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -34,6 +33,7 @@ import (
 	"kios.dev/kios/internal/host/lab/controlplane"
 	"kios.dev/kios/internal/host/lab/labnet"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/join"
 )
 
@@ -121,8 +121,8 @@ func TestJoin(t *testing.T) {
 	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2, TAP: "tap0", MAC: mac,
 		Wrap: []string{"ip", "netns", "exec", l.Name}})
 
-	v.ExpectAnywhere(`event=kubelet-mode mode=standalone`, 4*time.Minute)
-	v.ExpectAnywhere(`event=container-started pod=join-kios-node-1`, 4*time.Minute)
+	v.ExpectEventAnywhere(events.KubeletMode.With("mode", "standalone"), 4*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "join-kios-node-1"), 4*time.Minute)
 	// The join pod's log, read through the node's own log files, is not
 	// reachable yet (a standalone kubelet serves nothing): for 20 s, a
 	// few of its retries, the node must not become a cluster node.
@@ -135,7 +135,7 @@ func TestJoin(t *testing.T) {
 			return fmt.Errorf("node %s registered", nodes.Items[0].Name)
 		}
 		for _, line := range v.Lines() {
-			if strings.Contains(line.Text, "event=kubelet-mode mode=cluster") {
+			if isEvent(line.Text, events.KubeletMode.With("mode", "cluster")) {
 				return fmt.Errorf("the kubelet went to cluster mode: %s", line.Text)
 			}
 		}
@@ -147,8 +147,8 @@ func TestJoin(t *testing.T) {
 	}
 	// The join pod asks through the system socket; PID 1 would also
 	// restart the kubelet by itself on seeing the kubeconfig.
-	v.Expect(`event=(system-socket request=restart-kubelet|kubelet-restart reason="kubeconfig changed")`, 4*time.Minute)
-	v.Expect(`event=kubelet-mode mode=cluster`, time.Minute)
+	v.ExpectEvent(events.Any(events.SystemSocket.With("request", "restart-kubelet"), events.KubeletRestart.With("reason", "kubeconfig changed")), 4*time.Minute)
+	v.ExpectEvent(events.KubeletMode.With("mode", "cluster"), time.Minute)
 
 	var node *corev1.Node
 	vmtest.Eventually(t, "node registered", 4*time.Minute, func() error {
@@ -394,13 +394,13 @@ func TestJoin(t *testing.T) {
 		killed := time.Now()
 		for i := 1; i <= 3; i++ {
 			kill("exe=/bin/containerd")
-			line := v.Expect(`event=service-exited name=containerd .*restart_in=\S+`, time.Minute)
-			d, err := time.ParseDuration(regexp.MustCompile(`restart_in=(\S+)`).FindStringSubmatch(line)[1])
+			exited := v.ExpectEvent(like(events.ServiceExited, "name", "containerd", "restart_in", re(`\S+`)), time.Minute)
+			d, err := time.ParseDuration(exited.Get("restart_in"))
 			if err != nil {
-				t.Fatalf("%s: %v", line, err)
+				t.Fatalf("%s: %v", exited, err)
 			}
 			waits = append(waits, d)
-			v.Expect(fmt.Sprintf(`event=service-started name=containerd pid=\d+ restarts=%d`, i), time.Minute)
+			v.ExpectEvent(like(events.ServiceStarted, "name", "containerd", "pid", re(`\d+`), "restarts", fmt.Sprint(i)), time.Minute)
 		}
 		if !(waits[0] < waits[1] && waits[1] < waits[2]) {
 			t.Errorf("containerd restarted after %v: want a growing back-off", waits)
@@ -412,8 +412,8 @@ func TestJoin(t *testing.T) {
 		// The kubelet: restarted; the pods stay as they are.
 		killed = time.Now()
 		kill("exe=/bin/kubelet")
-		v.Expect(`event=service-exited name=kubelet`, time.Minute)
-		v.Expect(`event=service-started name=kubelet pid=\d+`, time.Minute)
+		v.ExpectEvent(events.ServiceExited.With("name", "kubelet"), time.Minute)
+		v.ExpectEvent(like(events.ServiceStarted, "name", "kubelet", "pid", re(`\d+`)), time.Minute)
 		nodeReady("node Ready after the kubelet's restart")
 		t.Logf("figure: the kubelet killed: node Ready %.0f s after the kill", time.Since(killed).Seconds())
 		untouched("web pods neither recreated nor restarted after the kubelet's restart", before)
@@ -533,10 +533,12 @@ func TestJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		mark := len(v.Lines())
+		// The kubelet's exits, and PID 1's restarts of it, done or tried.
+		restarted := events.Any(events.ServiceExited.With("name", "kubelet"), events.KubeletRestart, events.KubeletRestartFailed)
 		kubeletRestarts := func() []string {
 			var out []string
 			for _, l := range v.Lines()[mark:] {
-				if strings.Contains(l.Text, "event=service-exited name=kubelet") || strings.Contains(l.Text, "event=kubelet-restart") {
+				if isEvent(l.Text, restarted) {
 					out = append(out, l.Text)
 				}
 			}
@@ -670,18 +672,18 @@ func TestJoin(t *testing.T) {
 		v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2, TAP: "tap1", MAC: mac,
 			Wrap:  []string{"ip", "netns", "exec", l.Name},
 			Extra: []string{"-rtc", "base=" + behind.Format("2006-01-02T15:04:05")}})
-		start := v.Expect(`event=init-start pid=1 clock=\S+`, 3*time.Minute)
-		clock, err := time.Parse(time.RFC3339, regexp.MustCompile(`clock=(\S+)`).FindStringSubmatch(start)[1])
+		start := v.ExpectEvent(like(events.InitStart, "pid", "1", "clock", re(`\S+`)), 3*time.Minute)
+		clock, err := time.Parse(time.RFC3339, start.Get("clock"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(clock); d < 23*time.Hour || d > 25*time.Hour {
 			t.Fatalf("PID 1 started with the clock at %s, %s behind: the VM's clock is not a day behind", clock, d.Round(time.Minute))
 		}
-		v.Expect(`event=kubelet-mode mode=standalone held=cluster api=`+strings.ReplaceAll(labnet.Gateway.String(), ".", `\.`)+` `, 4*time.Minute)
-		v.Expect(`event=container-started pod=dhcp-kios-node-2 `, 4*time.Minute)
-		v.Expect(`event=kubelet-restart reason="API server routable"`, 2*time.Minute)
-		v.Expect(`event=kubelet-mode mode=cluster`, time.Minute)
+		v.ExpectEvent(events.KubeletMode.With("mode", "standalone", "held", "cluster", "api", labnet.Gateway.String()), 4*time.Minute)
+		v.ExpectEvent(events.ContainerStarted.With("pod", "dhcp-kios-node-2"), 4*time.Minute)
+		v.ExpectEvent(events.KubeletRestart.With("reason", "API server routable"), 2*time.Minute)
+		v.ExpectEvent(events.KubeletMode.With("mode", "cluster"), time.Minute)
 		vmtest.Eventually(t, "second node registered", 4*time.Minute, func() error {
 			_, err := cs.CoreV1().Nodes().Get(ctx, "kios-node-2", metav1.GetOptions{})
 			return err

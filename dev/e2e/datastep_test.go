@@ -12,6 +12,7 @@ import (
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/gpt"
 	"kios.dev/kios/internal/shared/mounts"
 )
@@ -53,9 +54,10 @@ func TestDataStepUndone(t *testing.T) {
 
 	inspPort := vmtest.FreePort(t)
 	v := vmtest.Boot(t, vm.Config{Disk: img, MemoryMiB: 2048, CPUs: 2, Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}})
-	v.Expect(`event=data-partition status=ram-only reason="data partition mount /var/lib/kubelet/pods: bind \S+ on /var/lib/kubelet/pods: not a directory"`, 4*time.Minute)
+	v.ExpectEvent(like(events.DataPartition, "status", "ram-only",
+		"reason", re(`data partition mount /var/lib/kubelet/pods: bind \S+ on /var/lib/kubelet/pods: not a directory`)), 4*time.Minute)
 	v.Expect(`step=data status=failed`, time.Minute)
-	v.ExpectAnywhere(`event=container-started pod=inspector-kios-e2e`, 5*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "inspector-kios-e2e"), 5*time.Minute)
 
 	t.Run("the node runs from RAM with the RAM-only mounts", func(t *testing.T) {
 		var rep Report

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +14,12 @@ import (
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/mounts"
 )
 
 // writerPod appends fsynced records to a hostPath volume and to an
-// emptyDir (test/inspector in writer mode) and reports them on :9091.
+// emptyDir (dev/inspector in writer mode) and reports them on :9091.
 const writerPod = `apiVersion: v1
 kind: Pod
 metadata: {name: writer, namespace: default}
@@ -27,7 +27,7 @@ spec:
   hostNetwork: true
   containers:
   - name: writer
-    image: localhost/kios-test/inspector:v1
+    image: localhost/kios-dev/inspector:v1
     imagePullPolicy: Never
     args: ["--listen=:9091", "--write-dirs=/hostpath,/scratch"]
     securityContext:
@@ -108,16 +108,16 @@ func TestDataPartition(t *testing.T) {
 	}
 
 	v := vmtest.Boot(t, config)
-	v.Expect(`event=data-partition status=mounted device=/dev/vda2 journal=clean`, 4*time.Minute)
-	bootID := regexp.MustCompile(`id=(\S+)`).FindStringSubmatch(v.ExpectAnywhere(`event=boot id=`, time.Minute))[1]
-	idLine := v.ExpectAnywhere(`event=machine-id id=[0-9a-f]+`, time.Minute)
-	v.ExpectAnywhere(`event=hostname name=kios-disk`, time.Minute)
-	v.ExpectAnywhere(`event=image-imported file=\S+pause.tar`, 2*time.Minute)
-	v.ExpectAnywhere(`event=image-imported file=00-primed.tar names=\[localhost/kios-test/primed:v1\]`, 2*time.Minute)
-	v.ExpectAnywhere(`event=container-started pod=writer-kios-disk`, 4*time.Minute)
+	v.ExpectEvent(events.DataPartition.With("status", "mounted", "device", "/dev/vda2", "journal", "clean"), 4*time.Minute)
+	bootID := v.ExpectEventAnywhere(like(events.Boot, "id", re(`\S+`)), time.Minute).Get("id")
+	firstID := v.ExpectEventAnywhere(like(events.MachineID, "id", re(`[0-9a-f]+`)), time.Minute)
+	v.ExpectEventAnywhere(events.Hostname.With("name", "kios-disk"), time.Minute)
+	v.ExpectEventAnywhere(like(events.ImageImported, "file", re(`\S+pause.tar`)), 2*time.Minute)
+	v.ExpectEventAnywhere(events.ImageImported.With("file", "00-primed.tar", "names", "localhost/kios-test/primed:v1"), 2*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "writer-kios-disk"), 4*time.Minute)
 
 	t.Run("grow pod fills an 8 GiB disk", func(t *testing.T) {
-		v.ExpectAnywhere(`event=data-partition-size device=/dev/vda2 bytes=\d+ size=7\.[5-9]\d*GiB`, 3*time.Minute)
+		v.ExpectEventAnywhere(like(events.DataPartitionSize, "device", "/dev/vda2", "bytes", re(`\d+`), "size", re(`7\.[5-9]\d*GiB`)), 3*time.Minute)
 		eventuallyInFile(t, "the grow pod's log says ext4 grew", insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log", "ext4 grew from")
 	})
 
@@ -136,17 +136,12 @@ func TestDataPartition(t *testing.T) {
 		if _, err := get(insp + "/fill?path=" + mounts.DataDir + "/fill"); err != nil {
 			t.Fatal(err)
 		}
-		v.Expect(`event=data-partition-full device=/dev/vda2 free=\S+ size=\S+ err="the data partition is full`, time.Minute)
+		v.ExpectEvent(like(events.DataPartitionFull, "device", "/dev/vda2", "free", re(`\S+`), "size", re(`\S+`),
+			"err", re(`the data partition is full.*`)), time.Minute)
 		// The space watch samples every 5 s: three more samples of a full
 		// disk must not log it again.
 		vmtest.Holds(t, "one data-partition-full line while the disk stays full", 15*time.Second, func() error {
-			n := 0
-			for _, l := range v.Lines() {
-				if strings.Contains(l.Text, "event=data-partition-full") {
-					n++
-				}
-			}
-			if n != 1 {
+			if n := len(v.Events(events.DataPartitionFull)); n != 1 {
 				return fmt.Errorf("%d data-partition-full lines, want 1", n)
 			}
 			return nil
@@ -158,14 +153,8 @@ func TestDataPartition(t *testing.T) {
 		if _, err := get(insp + "/remove?path=" + mounts.DataDir + "/fill"); err != nil {
 			t.Fatal(err)
 		}
-		v.Expect(`event=data-partition-space status=ok device=/dev/vda2`, time.Minute)
-		n := 0
-		for _, l := range v.Lines() {
-			if strings.Contains(l.Text, "event=data-partition-full") {
-				n++
-			}
-		}
-		if n != 1 {
+		v.ExpectEvent(events.DataPartitionSpace.With("status", "ok", "device", "/dev/vda2"), time.Minute)
+		if n := len(v.Events(events.DataPartitionFull)); n != 1 {
 			t.Errorf("%d data-partition-full lines, want 1", n)
 		}
 		// Writers recover without a reboot.
@@ -179,7 +168,7 @@ func TestDataPartition(t *testing.T) {
 			return nil
 		})
 		vmtest.Eventually(t, "PID 1 logs to disk again", time.Minute, func() error {
-			if log := files(t, insp+"/file?glob=/var/log/init.log"); !strings.Contains(log, "event=data-partition-space status=ok") {
+			if log := files(t, insp+"/file?glob=/var/log/init.log"); len(findEvents(log, events.DataPartitionSpace.With("status", "ok"))) == 0 {
 				return fmt.Errorf("init.log lacks the recovery line")
 			}
 			return nil
@@ -207,27 +196,21 @@ func TestDataPartition(t *testing.T) {
 	if err := v.CtrlAltDel(); err != nil {
 		t.Fatal(err)
 	}
-	v.Expect(`event=shutdown-final cmd=0x1234567 mounts_left=0`, 2*time.Minute)
+	v.ExpectEvent(events.ShutdownFinal.With("cmd", "0x1234567", "mounts_left", "0"), 2*time.Minute)
 
 	// The same QEMU boots again.
-	v.Expect(`event=init-start pid=1`, 3*time.Minute)
+	v.ExpectEvent(events.InitStart.With("pid", "1"), 3*time.Minute)
 	secondBoot := v.Mark()
-	v.Expect(`event=data-partition status=mounted device=/dev/vda2 journal=clean`, 4*time.Minute)
-	v.Expect(`event=hostname name=kios-renamed`, time.Minute)
-	v.Expect(`event=image-present file=\S+pause.tar`, 2*time.Minute)
-	v.Expect(`event=image-present file=00-primed.tar`, time.Minute)
-	v.Expect(`event=container-started pod=writer-kios-renamed`, 4*time.Minute)
+	v.ExpectEvent(events.DataPartition.With("status", "mounted", "device", "/dev/vda2", "journal", "clean"), 4*time.Minute)
+	v.ExpectEvent(events.Hostname.With("name", "kios-renamed"), time.Minute)
+	v.ExpectEvent(like(events.ImagePresent, "file", re(`\S+pause.tar`)), 2*time.Minute)
+	v.ExpectEvent(events.ImagePresent.With("file", "00-primed.tar"), time.Minute)
+	v.ExpectEvent(events.ContainerStarted.With("pod", "writer-kios-renamed"), 4*time.Minute)
 	t.Run("bad files under /etc are refused once, the node runs on the image's", func(t *testing.T) {
 		second := v.Lines()[secondBoot:]
 		for rel := range badEtc {
-			var refused []string
-			for _, l := range second {
-				if strings.Contains(l.Text, "event=etc-file-refused path=/etc/"+rel+" ") {
-					refused = append(refused, l.Text)
-				}
-			}
-			if len(refused) != 1 {
-				t.Errorf("/etc/%s: want one event=etc-file-refused line, got %d: %q", rel, len(refused), refused)
+			if refused := eventsIn(second, events.EtcFileRefused.With("path", "/etc/"+rel)); len(refused) != 1 {
+				t.Errorf("/etc/%s: want one %s line, got %d: %q", rel, events.EtcFileRefused, len(refused), eventStrings(refused))
 			}
 		}
 		for _, l := range second {
@@ -272,15 +255,15 @@ func TestDataPartition(t *testing.T) {
 		}
 		second := v.Lines()[secondBoot:]
 		for _, l := range second {
-			if strings.Contains(l.Text, "event=machine-id") {
-				t.Errorf("the reboot made a new machine-id (first: %s): %s", idLine, l.Text)
+			if isEvent(l.Text, events.MachineID) {
+				t.Errorf("the reboot made a new machine-id (first: %s): %s", firstID, l.Text)
 			}
-			if strings.Contains(l.Text, "event=image-imported") {
+			if isEvent(l.Text, events.ImageImported) {
 				t.Errorf("the reboot imported again: %s", l.Text)
 			}
 		}
 		// The inspector pod of the second boot may start after the writer.
-		eventuallyInFile(t, "init.log keeps the first boot's lines", insp+"/file?glob=/var/log/init.log*", "event=boot id="+bootID)
+		eventuallyEventInFile(t, "init.log keeps the first boot's lines", insp+"/file?glob=/var/log/init.log*", events.Boot.With("id", bootID))
 		eventuallyInFile(t, "grow pod has nothing to do", insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log", "nothing to do")
 	})
 
@@ -308,7 +291,7 @@ func TestDataPartition(t *testing.T) {
 		if err := v.DiskWriteErrors(false); err != nil {
 			t.Fatal(err)
 		}
-		v.Expect(`event=data-partition-readonly device=/dev/vda2 `, time.Minute)
+		v.ExpectEvent(events.DataPartitionReadonly.With("device", "/dev/vda2"), time.Minute)
 		if after := status(t); after["/hostpath"].Errors <= before["/hostpath"].Errors {
 			t.Errorf("the writer saw no failed write (before %+v, after %+v): the fault did not reach the guest", before["/hostpath"], after["/hostpath"])
 		}
@@ -316,19 +299,20 @@ func TestDataPartition(t *testing.T) {
 			if _, err := get(web); err != nil {
 				return err
 			}
-			var said []string
-			for _, l := range v.Lines()[from:] {
-				if strings.Contains(l.Text, "event=data-partition-readonly") || strings.Contains(l.Text, "event=data-partition-failing") {
-					said = append(said, l.Text)
+			said := eventsIn(v.Lines()[from:], events.Any(events.DataPartitionReadonly, events.DataPartitionFailing))
+			readonly := 0
+			for _, e := range said {
+				if e.Name == events.DataPartitionReadonly {
+					readonly++
 				}
 			}
-			if len(said) == 0 || len(said) > 2 || strings.Count(strings.Join(said, "\n"), "event=data-partition-readonly") != 1 {
-				return fmt.Errorf("want one data-partition-readonly line (and at most one failing line before it), got %q", said)
+			if len(said) == 0 || len(said) > 2 || readonly != 1 {
+				return fmt.Errorf("want one data-partition-readonly line (and at most one failing line before it), got %q", eventStrings(said))
 			}
 			return nil
 		})
 		for _, l := range v.Lines()[from:] {
-			if strings.Contains(l.Text, "event=service-exited") {
+			if isEvent(l.Text, events.ServiceExited) {
 				t.Logf("a service exited during the fault (PID 1 restarts it): %s", l.Text)
 			}
 		}
@@ -339,8 +323,8 @@ func TestDataPartition(t *testing.T) {
 	v.Kill()
 	t.Logf("power cut with %+v synced", cut)
 	v = vmtest.Boot(t, config)
-	v.Expect(`event=data-partition status=mounted device=/dev/vda2 journal=replayed`, 4*time.Minute)
-	v.ExpectAnywhere(`event=container-started pod=writer-kios-renamed`, 4*time.Minute)
+	v.ExpectEvent(events.DataPartition.With("status", "mounted", "device", "/dev/vda2", "journal", "replayed"), 4*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "writer-kios-renamed"), 4*time.Minute)
 	t.Run("power cut loses nothing synced", func(t *testing.T) {
 		for d, s := range status(t) { // the hostPath file and the emptyDir
 			if !s.Valid || s.Resumed < cut[d].Synced {

@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // hog is a pod that allocates rate MiB a second until it is killed;
@@ -25,7 +25,7 @@ spec:
   hostNetwork: true
   containers:
   - name: hog
-    image: localhost/kios-test/inspector:v1
+    image: localhost/kios-dev/inspector:v1
     imagePullPolicy: Never
     args: ["--hog=%d"]
     resources: %s
@@ -69,7 +69,7 @@ func TestMemoryPressure(t *testing.T) {
 	}
 	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 512, CPUs: 2})
 	v.Expect(`step=protect-memory status=ok`, 3*time.Minute)
-	v.Expect(`event=container-started pod=hog-kios-oom container=hog`, 4*time.Minute)
+	v.ExpectEvent(events.ContainerStarted.With("pod", "hog-kios-oom", "container", "hog"), 4*time.Minute)
 	// The kernel names the process it kills; the hog is the inspector
 	// binary. A memory cgroup OOM (the kubepods limit) and a global one
 	// both print "Killed process".
@@ -79,7 +79,7 @@ func TestMemoryPressure(t *testing.T) {
 	}
 	// The kubelet notices and starts the container again: PID 1's event
 	// watcher, containerd and the kubelet all still run.
-	v.Expect(`event=container-started pod=hog-kios-oom container=hog`, 4*time.Minute)
+	v.ExpectEvent(events.ContainerStarted.With("pod", "hog-kios-oom", "container", "hog"), 4*time.Minute)
 	// The limited pod is killed at its own limit and started again. The
 	// kernel's kill line names the victim's oom_score_adj: 1000 for the
 	// BestEffort hog, less for the limited (Burstable) one; its resident
@@ -94,7 +94,7 @@ func TestMemoryPressure(t *testing.T) {
 				}
 				kills++
 			}
-			if strings.Contains(l.Text, "event=container-started pod=hog-limited-kios-oom container=hog") {
+			if isEvent(l.Text, events.ContainerStarted.With("pod", "hog-limited-kios-oom", "container", "hog")) {
 				starts++
 			}
 		}
@@ -104,9 +104,9 @@ func TestMemoryPressure(t *testing.T) {
 		return nil
 	})
 	hostKilled := regexp.MustCompile(`Killed process \d+ \((init|containerd|containerd-shim|kubelet|runc|pause|system)\)`)
-	hostExited := regexp.MustCompile(`event=service-exited name=(containerd|kubelet)`)
+	hostExited := events.Any(events.ServiceExited.With("name", "containerd"), events.ServiceExited.With("name", "kubelet"))
 	for _, l := range v.Lines() {
-		if vmtest.Stalled(l.Text) || hostKilled.MatchString(l.Text) || hostExited.MatchString(l.Text) {
+		if vmtest.Stalled(l.Text) || hostKilled.MatchString(l.Text) || isEvent(l.Text, hostExited) {
 			t.Errorf("console at %.1f s: %s", l.At.Seconds(), l.Text)
 		}
 	}

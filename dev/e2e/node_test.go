@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -23,13 +24,14 @@ import (
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/host/vm"
 	"kios.dev/kios/internal/node/boot"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/gpt"
 	"kios.dev/kios/internal/shared/mounts"
 )
 
 const root = "../.."
 
-// Report mirrors test/inspector's JSON.
+// Report mirrors dev/inspector's JSON.
 type Report struct {
 	Bin []struct {
 		Name, Mode, Link string
@@ -123,8 +125,8 @@ func buildTestImage(dir string, extra ...string) (string, error) {
 	return efi, nil
 }
 
-// inspectorArchive builds test/inspector into an image archive in dir
-// (localhost/kios-test/inspector:v1).
+// inspectorArchive builds dev/inspector into an image archive in dir
+// (localhost/kios-dev/inspector:v1).
 func inspectorArchive(dir string) (string, error) {
 	bin := filepath.Join(dir, "inspector")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./inspector")
@@ -133,7 +135,7 @@ func inspectorArchive(dir string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build inspector: %v\n%s", err, out)
 	}
-	img, tag, err := ociimage.FromBinary(bin, "localhost/kios-test/inspector:v1", nil)
+	img, tag, err := ociimage.FromBinary(bin, "localhost/kios-dev/inspector:v1", nil)
 	if err != nil {
 		return "", err
 	}
@@ -164,7 +166,7 @@ spec:
   hostPID: true
   containers:
   - name: inspector
-    image: localhost/kios-test/inspector:v1
+    image: localhost/kios-dev/inspector:v1
     imagePullPolicy: Never
     args: ["--listen=:9090"]
     securityContext: {privileged: true}
@@ -179,7 +181,7 @@ spec:
   hostNetwork: true
   containers:
   - name: try
-    image: localhost/kios-test/inspector:v1
+    image: localhost/kios-dev/inspector:v1
     imagePullPolicy: Never
     args: ["--try-syscalls"]
 `
@@ -210,19 +212,23 @@ func TestNode(t *testing.T) {
 	corrupt, other := badDisks(t)
 	v := vmtest.Boot(t, vm.Config{EFI: efi, MemoryMiB: 2048, CPUs: 2, Disks: []string{corrupt, other},
 		Forwards: []vm.Forward{{Host: webPort, Guest: 80}, {Host: inspPort, Guest: 9090}}})
-	v.Expect(`kios: t=[0-9.]+ event=init-start pid=1`, 3*time.Minute)
-	ramOnly := v.Expect(`event=data-partition status=ram-only`, time.Minute)
+	v.ExpectEvent(events.InitStart.With("pid", "1"), 3*time.Minute)
+	// PID 1's log prefix: its name and clock.
+	if l := v.Lines()[v.Mark()-1].Text; !regexp.MustCompile(`kios: t=[0-9.]+ event=`).MatchString(l) {
+		t.Fatalf("PID 1's init-start line lacks the prefix `kios: t=SECONDS`: %s", l)
+	}
+	ramOnly := v.ExpectEvent(events.DataPartition.With("status", "ram-only"), time.Minute)
 	for _, why := range []string{"vdb: corrupt GPT: header CRC", "vdc: no matching partition"} {
-		if !strings.Contains(ramOnly, why) {
+		if !strings.Contains(ramOnly.Get("reason"), why) {
 			t.Errorf("RAM-only line does not say %q: %s", why, ramOnly)
 		}
 	}
-	v.Expect(`event=containerd-ready`, 2*time.Minute)
-	v.Expect(`event=service-started name=kubelet pid=\d+ restarts=0`, 2*time.Minute)
-	v.ExpectAnywhere(`event=container-started pod=inspector-kios-e2e`, 3*time.Minute)
-	v.ExpectAnywhere(`event=container-started pod=web-kios-e2e`, 3*time.Minute)
-	if failed := v.ExpectAnywhere(`event=boot-done`, time.Minute); !strings.Contains(failed, "failed=0") {
-		t.Errorf("boot steps failed: %s", failed)
+	v.ExpectEvent(events.ContainerdReady, 2*time.Minute)
+	v.ExpectEvent(like(events.ServiceStarted, "name", "kubelet", "pid", re(`\d+`), "restarts", "0"), 2*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "inspector-kios-e2e"), 3*time.Minute)
+	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "web-kios-e2e"), 3*time.Minute)
+	if done := v.ExpectEventAnywhere(events.BootDone, time.Minute); done.Get("failed") != "0" {
+		t.Errorf("boot steps failed: %s", done)
 	}
 	web := fmt.Sprintf("http://127.0.0.1:%d/", webPort)
 	insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
@@ -375,15 +381,15 @@ func TestNode(t *testing.T) {
 			if err != nil || strings.TrimSpace(body) == "null" {
 				t.Fatalf("kill %s: %v %s", svc, err, body)
 			}
-			v.Expect(`event=service-exited name=`+svc, time.Minute)
-			v.Expect(`event=service-started name=`+svc+` pid=\d+ restarts=1`, time.Minute)
+			v.ExpectEvent(events.ServiceExited.With("name", svc), time.Minute)
+			v.ExpectEvent(like(events.ServiceStarted, "name", svc, "pid", re(`\d+`), "restarts", "1"), time.Minute)
 			// The runtime and the kubelet work again: a killed pod
 			// container is restarted by the kubelet through containerd.
 			time.Sleep(5 * time.Second)
 			if body, err := get(insp + "/kill?any=1&exe=/bin/demo"); err != nil || strings.TrimSpace(body) == "null" {
 				t.Fatalf("kill the web pod's process: %v %s", err, body)
 			}
-			v.Expect(`event=container-started pod=web-kios-e2e container=demo`, 3*time.Minute)
+			v.ExpectEvent(events.ContainerStarted.With("pod", "web-kios-e2e", "container", "demo"), 3*time.Minute)
 			vmtest.Eventually(t, "web pod answers again", 2*time.Minute, func() error {
 				_, err := get(web)
 				return err
@@ -471,6 +477,23 @@ func eventuallyInFile(t *testing.T, what, url, want string) {
 		}
 		if !strings.Contains(got, want) {
 			return fmt.Errorf("%s lacks %q: %.1500s", url, want, got)
+		}
+		return nil
+	})
+}
+
+// eventuallyEventInFile waits until a node log that the inspector
+// serves at url (a /file?glob= query) holds an event m matches; the
+// inspector pod may still be starting.
+func eventuallyEventInFile(t *testing.T, what, url string, m events.Matcher) {
+	t.Helper()
+	vmtest.Eventually(t, what, 2*time.Minute, func() error {
+		got, err := fileContents(url)
+		if err != nil {
+			return err
+		}
+		if len(findEvents(got, m)) == 0 {
+			return fmt.Errorf("%s lacks %s: %.1500s", url, m, got)
 		}
 		return nil
 	})

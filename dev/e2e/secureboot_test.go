@@ -16,6 +16,7 @@ import (
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/uki"
 )
 
@@ -71,13 +72,13 @@ func TestSecureBoot(t *testing.T) {
 		v := vmtest.Boot(t, vm.Config{Disk: disk, SecureBoot: true, Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}})
 		v.ExpectAnywhere(`Secure Boot is enabled`, 3*time.Minute)
 		v.ExpectAnywhere(`Kernel is locked down from EFI Secure Boot`, time.Minute)
-		v.ExpectAnywhere(`event=boot-entry version=0\.1\.0 entry=kios-0\.1\.0\.efi state=good device=/dev/vda1 secure_boot=true`, 3*time.Minute)
-		done := v.ExpectAnywhere(`event=hardware-done failed=\d+`, 2*time.Minute)
-		if !strings.Contains(done, "failed=0") {
+		v.ExpectEventAnywhere(events.BootEntry.With("version", "0.1.0", "entry", "kios-0.1.0.efi", "state", "good", "device", "/dev/vda1", "secure_boot", "true"), 3*time.Minute)
+		done := v.ExpectEventAnywhere(like(events.HardwareDone, "failed", re(`\d+`)), 2*time.Minute)
+		if done.Get("failed") != "0" {
 			t.Errorf("hardware steps failed under lockdown: %s", done)
 		}
-		v.ExpectAnywhere(`event=modules-loaded listed=\d+ coldplug=[1-9]`, time.Minute)
-		v.ExpectAnywhere(`event=container-started pod=dhcp-`, 3*time.Minute)
+		v.ExpectEventAnywhere(like(events.ModulesLoaded, "listed", re(`\d+`), "coldplug", re(`[1-9]\d*`)), time.Minute)
+		v.ExpectEventAnywhere(like(events.ContainerStarted, "pod", re(`dhcp-.*`)), 3*time.Minute)
 		stranger := otherSigner(t)
 		for name, image := range map[string][]byte{
 			"unsigned":              smallUKI(t, "9.0.0"),

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // gracefulPod records its preStop hook and SIGTERM handling (2 s each)
@@ -29,7 +29,7 @@ spec:
   terminationGracePeriodSeconds: 15
   containers:
   - name: graceful
-    image: localhost/kios-test/inspector:v1
+    image: localhost/kios-dev/inspector:v1
     imagePullPolicy: Never
     args: ["--graceful=NAME", "--record=/record", "--listen=:PORT"]
     lifecycle:
@@ -72,23 +72,23 @@ func TestShutdown(t *testing.T) {
 	inspPort := vmtest.FreePort(t)
 	config := vm.Config{Disk: img, MemoryMiB: 2048, CPUs: 2, Forwards: []vm.Forward{{Host: inspPort, Guest: 9090}}}
 	insp := fmt.Sprintf("http://127.0.0.1:%d", inspPort)
+	podsStopped := like(events.PodsStopped, "how", re(`\S+`), "took", "*")
 	ready := func(v *vmtest.VM) {
 		t.Helper()
-		v.Expect(`event=data-partition status=mounted device=/dev/vda2 journal=clean`, 4*time.Minute)
-		v.ExpectAnywhere(`event=container-started pod=normal-kios-shutdown`, 4*time.Minute)
-		v.ExpectAnywhere(`event=container-started pod=critical-kios-shutdown`, 4*time.Minute)
-		v.ExpectAnywhere(`event=inhibitor-taken who="kubelet" what=shutdown mode=delay`, 4*time.Minute)
+		v.ExpectEvent(events.DataPartition.With("status", "mounted", "device", "/dev/vda2", "journal", "clean"), 4*time.Minute)
+		v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "normal-kios-shutdown"), 4*time.Minute)
+		v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "critical-kios-shutdown"), 4*time.Minute)
+		v.ExpectEventAnywhere(events.InhibitorTaken.With("who", "kubelet", "what", "shutdown", "mode", "delay"), 4*time.Minute)
 		vmtest.Eventually(t, "inspector", 3*time.Minute, func() error { _, err := get(insp + "/report"); return err })
 	}
 	poweredOff := func(v *vmtest.VM, reason, cmd string) {
 		t.Helper()
-		v.Expect(`event=shutdown-start reason=`+reason, time.Minute)
-		v.Expect(`event=prepare-for-shutdown clients=1 locks=1 max_delay=30s slack=5s`, 30*time.Second)
-		how := v.Expect(`event=pods-stopped how=\S+ took=`, time.Minute)
-		if !strings.Contains(how, "how=released") {
-			t.Errorf("the kubelet did not release its lock: %s", how)
+		v.ExpectEvent(events.ShutdownStart.With("reason", reason), time.Minute)
+		v.ExpectEvent(events.PrepareForShutdown.With("clients", "1", "locks", "1", "max_delay", "30s", "slack", "5s"), 30*time.Second)
+		if stopped := v.ExpectEvent(podsStopped, time.Minute); stopped.Get("how") != "released" {
+			t.Errorf("the kubelet did not release its lock: %s", stopped)
 		}
-		v.Expect(`event=shutdown-final cmd=`+cmd+` mounts_left=0`, time.Minute)
+		v.ExpectEvent(events.ShutdownFinal.With("cmd", cmd, "mounts_left", "0"), time.Minute)
 	}
 
 	v := vmtest.Boot(t, config)
@@ -97,16 +97,16 @@ func TestShutdown(t *testing.T) {
 		if _, err := get(insp + "/syssock?byte=3"); err != nil {
 			t.Fatal(err)
 		}
-		v.Expect(`event=service-started name=kubelet pid=\d+ restarts=1`, time.Minute)
-		v.Expect(`event=inhibitor-taken who="kubelet"`, 2*time.Minute) // the new kubelet's lock
+		v.ExpectEvent(like(events.ServiceStarted, "name", "kubelet", "pid", re(`\d+`), "restarts", "1"), time.Minute)
+		v.ExpectEvent(events.InhibitorTaken.With("who", "kubelet"), 2*time.Minute) // the new kubelet's lock
 		if _, err := get(insp + "/syssock?byte=4"); err != nil {
 			t.Fatal(err)
 		}
-		v.Expect(`event=service-started name=containerd pid=\d+ restarts=1`, time.Minute)
+		v.ExpectEvent(like(events.ServiceStarted, "name", "containerd", "pid", re(`\d+`), "restarts", "1"), time.Minute)
 		mark := v.Mark()
 		vmtest.Holds(t, "no pod restarted after the kubelet and containerd restarts", 20*time.Second, func() error {
 			for _, l := range v.Lines()[mark:] {
-				if strings.Contains(l.Text, "event=container-started pod=normal-kios-shutdown") {
+				if isEvent(l.Text, events.ContainerStarted.With("pod", "normal-kios-shutdown")) {
 					return fmt.Errorf("a pod was restarted: %s", l.Text)
 				}
 			}
@@ -130,10 +130,10 @@ func TestShutdown(t *testing.T) {
 	v = vmtest.Boot(t, config)
 	ready(v)
 	t.Run("pods stopped in order within the grace period", func(t *testing.T) {
-		events := shutdownRecords(t, files(t, insp+"/file?glob=/var/lib/kios-test/shutdown.log"))
-		t.Logf("shutdown records: %v", events)
+		records := shutdownRecords(t, files(t, insp+"/file?glob=/var/lib/kios-test/shutdown.log"))
+		t.Logf("shutdown records: %v", records)
 		at := func(name, ev string) time.Duration {
-			d, ok := events[name+" "+ev]
+			d, ok := records[name+" "+ev]
 			if !ok {
 				t.Errorf("no %s %s record", name, ev)
 			}
@@ -156,13 +156,16 @@ func TestShutdown(t *testing.T) {
 		if _, err := get(insp + "/syssock?byte=1&kill=/bin/kubelet&after=300"); err != nil {
 			t.Fatal(err)
 		}
-		v.Expect(`event=shutdown-start reason=system-socket`, time.Minute)
-		stopped := v.Expect(`event=pods-stopped how=\S+ took=`, time.Minute)
-		took, _ := strconv.ParseFloat(regexp.MustCompile(`took=([0-9.]+)s`).FindStringSubmatch(stopped)[1], 64)
+		v.ExpectEvent(events.ShutdownStart.With("reason", "system-socket"), time.Minute)
+		stopped := v.ExpectEvent(podsStopped, time.Minute)
+		took, err := stopped.Float("took")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if took > 35 {
 			t.Errorf("the wait outlasted the maximum delay and its 5 s slack: %s", stopped)
 		}
-		v.Expect(`event=shutdown-final cmd=0x4321fedc mounts_left=0`, time.Minute)
+		v.ExpectEvent(events.ShutdownFinal.With("cmd", "0x4321fedc", "mounts_left", "0"), time.Minute)
 		select {
 		case <-v.Done():
 		case <-time.After(time.Minute):
@@ -177,8 +180,8 @@ func TestShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 		poweredOff(v, "ctrl-alt-del", "0x1234567")
-		v.Expect(`event=init-start pid=1`, 3*time.Minute) // the same QEMU, booting again
-		v.Expect(`event=data-partition status=mounted device=/dev/vda2 journal=clean`, 4*time.Minute)
+		v.ExpectEvent(events.InitStart.With("pid", "1"), 3*time.Minute) // the same QEMU, booting again
+		v.ExpectEvent(events.DataPartition.With("status", "mounted", "device", "/dev/vda2", "journal", "clean"), 4*time.Minute)
 	})
 }
 

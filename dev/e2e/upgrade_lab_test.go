@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // labVersions are the EFIs the lab test installs and upgrades to:
@@ -131,16 +132,19 @@ func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run 
 	t.Run("2.0.0 to a 3.0.0 that fails: back to 2.0.0, the rollout stopped", func(t *testing.T) {
 		// A node stages an upgrade only once it runs a blessed image.
 		for i := range nodes {
-			waitConsole(t, filepath.Join(lab, fmt.Sprintf("node-%d.console", i+1)), `event=blessed version=2\.0\.0`, 5*time.Minute)
+			waitConsole(t, filepath.Join(lab, fmt.Sprintf("node-%d.console", i+1)), events.Blessed.With("version", "2.0.0"), 5*time.Minute)
 		}
 		out, err := run("upgrade", "--dir", lab, "--to", v3, "--nodes", nodes[0]+","+nodes[1])
 		if err == nil {
 			t.Fatal("kios upgrade to a failing version exited 0")
 		}
-		for _, want := range []string{"node " + nodes[0] + ":", "came back on its previous version", "kiOS 2.0.0", "event=trial-failed"} {
+		for _, want := range []string{"node " + nodes[0] + ":", "came back on its previous version", "kiOS 2.0.0"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("kios upgrade's error lacks %q", want)
 			}
+		}
+		if len(findEvents(out, events.TrialFailed)) == 0 {
+			t.Errorf("kios upgrade's error lacks the %s line of the failed boot", events.TrialFailed)
 		}
 		if strings.Contains(out, nodes[1]+": cordoned") {
 			t.Errorf("the rollout went on to %s after %s failed", nodes[1], nodes[0])
@@ -148,12 +152,12 @@ func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run 
 		if img := osImages()[nodes[0]]; img != "kiOS 2.0.0" {
 			t.Errorf("%s reports %q, want kiOS 2.0.0", nodes[0], img)
 		}
-		waitConsole(t, filepath.Join(lab, "node-1.console"), `event=upgrade-failed version=3\.0\.0 entry=kios-3\.0\.0\+0-1\.efi running=2\.0\.0`, time.Minute)
+		waitConsole(t, filepath.Join(lab, "node-1.console"), events.UpgradeFailed.With("version", "3.0.0", "entry", "kios-3.0.0+0-1.efi", "running", "2.0.0"), time.Minute)
 		log, err := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", nodes[0], "proxy", "logs", "init.log").DoRaw(ctx)
 		if err != nil {
 			t.Fatalf("the node log API: %v", err)
 		}
-		if !regexp.MustCompile(`event=trial-failed entry=kios-3\.0\.0\+0-1\.efi`).Match(log) {
+		if len(findEvents(string(log), events.TrialFailed.With("entry", "kios-3.0.0+0-1.efi"))) == 0 {
 			t.Errorf("the failed boot's log is not in init.log through the node log API (%d bytes)", len(log))
 		}
 		node, err := cs.CoreV1().Nodes().Get(ctx, nodes[0], metav1.GetOptions{})
@@ -203,16 +207,15 @@ func upgradeLab(t *testing.T, ctx context.Context, cs kubernetes.Interface, run 
 	})
 }
 
-// waitConsole waits for a line in a lab node's console file.
-func waitConsole(t *testing.T, path, pattern string, timeout time.Duration) {
+// waitConsole waits for an event m matches in a lab node's console file.
+func waitConsole(t *testing.T, path string, m events.Matcher, timeout time.Duration) {
 	t.Helper()
-	re := regexp.MustCompile(pattern)
-	vmtest.Eventually(t, "console line "+pattern, timeout, func() error {
+	vmtest.Eventually(t, "console line "+m.String(), timeout, func() error {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if !re.Match(b) {
+		if len(findEvents(string(b), m)) == 0 {
 			return fmt.Errorf("not in %s yet", filepath.Base(path))
 		}
 		return nil
@@ -228,7 +231,7 @@ func startKeepers(t *testing.T, ctx context.Context, cs kubernetes.Interface, no
 	pod := func(name, node string, pull corev1.PullPolicy) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": "keeper"}},
 			Spec: corev1.PodSpec{NodeName: node, Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-				Containers: []corev1.Container{{Name: "keeper", Image: "localhost/kios-test/inspector:v1", ImagePullPolicy: pull,
+				Containers: []corev1.Container{{Name: "keeper", Image: "localhost/kios-dev/inspector:v1", ImagePullPolicy: pull,
 					Args:         []string{"--listen=:9091", "--write-dirs=/hostpath"},
 					VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/hostpath"}}}},
 				Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/kios-test", Type: &hostDir}}}}}}

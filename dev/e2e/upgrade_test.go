@@ -17,6 +17,7 @@ import (
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/gpt"
 	"kios.dev/kios/internal/shared/uki/ukitest"
 	"kios.dev/kios/internal/shared/upgrade/esp"
@@ -231,9 +232,9 @@ func TestUpgradeOnDisk(t *testing.T) {
 	}
 
 	v := vmtest.Boot(t, config)
-	v.ExpectAnywhere(`event=boot-entry version=1\.0\.0 status=first-layout device=/dev/vda1 secure_boot=false entries=""`, 4*time.Minute)
+	v.ExpectEventAnywhere(events.BootEntry.With("version", "1.0.0", "status", "first-layout", "device", "/dev/vda1", "secure_boot", "false", "entries", ""), 4*time.Minute)
 	t.Run("watchdog armed", func(t *testing.T) {
-		v.ExpectAnywhere(`event=watchdog status=armed device=/dev/watchdog0 identity="i6300ESB timer" timeout=1m0s`, 3*time.Minute)
+		v.ExpectEventAnywhere(events.Watchdog.With("status", "armed", "device", "/dev/watchdog0", "identity", "i6300ESB timer", "timeout", "1m0s"), 3*time.Minute)
 	})
 	if got := status(t).Entries; len(got) != 0 {
 		t.Fatalf("entries of a first-layout ESP: %v, want none", got)
@@ -274,9 +275,9 @@ func TestUpgradeOnDisk(t *testing.T) {
 			t.Errorf("the stage's steps %q do not start with the conversion", res.Done)
 		}
 		t.Logf("figure: bytes written to a first-layout ESP for its first upgrade (conversion included): %d", res.Written)
-		v.Expect(`event=shutdown-start reason=upgrade`, 2*time.Minute)
-		v.Expect(`event=boot-entry version=2\.0\.0 entry=kios-2\.0\.0\+0-1\.efi state=trial`, 4*time.Minute)
-		v.Expect(`event=blessed version=2\.0\.0`, 4*time.Minute)
+		v.ExpectEvent(events.ShutdownStart.With("reason", "upgrade"), 2*time.Minute)
+		v.ExpectEvent(events.BootEntry.With("version", "2.0.0", "entry", "kios-2.0.0+0-1.efi", "state", "trial"), 4*time.Minute)
+		v.ExpectEvent(events.Blessed.With("version", "2.0.0"), 4*time.Minute)
 		if diff := cmp.Diff([]string{"kios-1.0.0.efi", "kios-2.0.0.efi"}, status(t).Entries); diff != "" {
 			t.Errorf("entries after the blessing (-want +got):\n%s", diff)
 		}
@@ -285,7 +286,7 @@ func TestUpgradeOnDisk(t *testing.T) {
 	t.Run("a trial boot that hangs is reset by the watchdog and counts as a failed try", func(t *testing.T) {
 		res := stage(t, v3, "op=stage&tries=1&reboot=1", "kios-3.0.0+1.efi")
 		t.Logf("figure: bytes written to the ESP for one upgrade: %d", res.Written)
-		v.Expect(`event=boot-entry version=3\.0\.0 entry=kios-3\.0\.0\+0-1\.efi state=trial`, 6*time.Minute)
+		v.ExpectEvent(events.BootEntry.With("version", "3.0.0", "entry", "kios-3.0.0+0-1.efi", "state", "trial"), 6*time.Minute)
 		status(t) // the inspector runs: the boot got as far as pods
 		// A privileged pod makes the kernel wait forever after a panic
 		// (PID 1 sets kernel.panic=10: a panic reboots by itself), then
@@ -298,8 +299,8 @@ func TestUpgradeOnDisk(t *testing.T) {
 		go (&http.Client{Timeout: 10 * time.Second}).Get(insp + "/write?path=/proc/sysrq-trigger&data=c")
 		panicked := v.Expect(`Kernel panic - not syncing`, time.Minute)
 		from := v.Mark()
-		v.Expect(`event=boot-entry version=2\.0\.0 entry=kios-2\.0\.0\.efi state=good`, 6*time.Minute)
-		v.Expect(`event=upgrade-failed version=3\.0\.0 entry=kios-3\.0\.0\+0-1\.efi running=2\.0\.0`, time.Minute)
+		v.ExpectEvent(events.BootEntry.With("version", "2.0.0", "entry", "kios-2.0.0.efi", "state", "good"), 6*time.Minute)
+		v.ExpectEvent(events.UpgradeFailed.With("version", "3.0.0", "entry", "kios-3.0.0+0-1.efi", "running", "2.0.0"), time.Minute)
 		lines := v.Lines()
 		var reset time.Duration
 		for _, l := range lines[from:v.Mark()] {
@@ -321,8 +322,8 @@ func TestUpgradeOnDisk(t *testing.T) {
 		if err != nil || a.Error != "" || a.Result.Next != "kios-1.0.0.efi" {
 			t.Fatalf("rollback: %+v, %v", a, err)
 		}
-		v.Expect(`event=boot-entry version=1\.0\.0 entry=kios-1\.0\.0\.efi state=good`, 5*time.Minute)
-		v.Expect(`event=rolled-back version=2\.0\.0 entry=kios-2\.0\.0\+0\.efi`, time.Minute)
+		v.ExpectEvent(events.BootEntry.With("version", "1.0.0", "entry", "kios-1.0.0.efi", "state", "good"), 5*time.Minute)
+		v.ExpectEvent(events.RolledBack.With("version", "2.0.0", "entry", "kios-2.0.0+0.efi"), time.Minute)
 	})
 
 	t.Run("power cut while writing leaves the old version", func(t *testing.T) {
@@ -338,12 +339,12 @@ func TestUpgradeOnDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 		go askUpgrade(insp, "op=stage&tries=1", image2) // dies with the node
-		v.Expect(`event=upgrade-stage-start bytes=\d+`, 5*time.Minute)
+		v.ExpectEvent(like(events.UpgradeStageStart, "bytes", re(`\d+`)), 5*time.Minute)
 		time.Sleep(20 * time.Second)
 		from := v.Mark()
 		v.Kill()
 		for _, l := range v.Lines()[from:] {
-			if strings.Contains(l.Text, "event=upgrade-stage ") {
+			if isEvent(l.Text, events.UpgradeStage) {
 				t.Fatalf("the stage ended before the power cut (%q): the cut did not fall inside the write", l.Text)
 			}
 		}
@@ -364,7 +365,7 @@ func TestUpgradeOnDisk(t *testing.T) {
 			}
 		}
 		v = vmtest.Boot(t, config)
-		v.Expect(`event=boot-entry version=1\.0\.0 entry=kios-1\.0\.0\.efi state=good`, 4*time.Minute)
+		v.ExpectEvent(events.BootEntry.With("version", "1.0.0", "entry", "kios-1.0.0.efi", "state", "good"), 4*time.Minute)
 		var got []string
 		func() {
 			defer func() {
