@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,8 +52,15 @@ and upgrades nodes in place. See docs/README.md.`,
 
 // Run runs the kios command line (args without the program name).
 func Run(args []string, stdout, stderr io.Writer) error {
-	return Execute(NewRoot(), args, stdout, stderr)
+	err := Execute(NewRoot(), args, stdout, stderr)
+	if err != nil && len(args) > 0 && slices.Contains(devCommands, args[0]) && strings.HasPrefix(err.Error(), "unknown command ") {
+		return fmt.Errorf("%w\n%s is a command of kios-dev, the development command, now: out/kios-dev %s (make build makes it)", err, args[0], args[0])
+	}
+	return err
 }
+
+// devCommands were kios commands before they went to kios-dev.
+var devCommands = []string{"bench", "conformance", "mkimage"}
 
 // Execute runs the command tree root on args: help and results on
 // stdout, progress on stderr. It returns the error for the caller to

@@ -135,6 +135,7 @@ func TestCommandLineErrors(t *testing.T) {
 	}{
 		{[]string{"nope"}, "unknown command \"nope\" for \"kios\"\nRun 'kios --help' for usage.", ""},
 		{[]string{"buidl"}, "Did you mean this?\n\tbuild", ""},
+		{[]string{"bench", "--boots", "3"}, "unknown command \"bench\" for \"kios\"\nRun 'kios --help' for usage.\nbench is a command of kios-dev, the development command, now: out/kios-dev bench", ""},
 		{[]string{"build", "extra"}, `build: unexpected argument "extra"`, "kios build [flags]"},
 		{[]string{"build", "--nope"}, "unknown flag: --nope", "kios build [flags]"},
 		{[]string{"up", "-dir", dir}, "unknown shorthand flag: 'd' in -dir (long flags take two dashes: --dir)", "kios up [flags]"},
