@@ -1,5 +1,5 @@
 // Package disk writes bootable kiOS disk images: a GPT with an EFI
-// System Partition (FAT16, written in Go) laid out as internal/esp says
+// System Partition (FAT16, written in Go) laid out as internal/shared/upgrade/esp says
 // (systemd-boot, taken from the EFI, and the EFI as the one good boot
 // entry), and the data partition (ext4, made by Debian's mkfs.ext4 -d)
 // with the configuration at /meta/etc.

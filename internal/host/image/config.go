@@ -24,7 +24,7 @@ type ConfigEntry struct {
 // so both take and refuse the same: only regular files and directories,
 // and every file a node reads checked the way its reader will read it
 // (static pod manifests, service environments, and the files of
-// internal/etccheck). An error names the file.
+// internal/host/etccheck). An error names the file.
 func WalkConfig(dir string, visit func(ConfigEntry) error) error {
 	st, err := os.Stat(dir)
 	if err != nil {

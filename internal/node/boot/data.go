@@ -185,7 +185,7 @@ func (n *Node) mountData(found datapart.Found) error {
 }
 
 // serveGrant hands the data partition's disk to the grow pod over a
-// root-only socket (see internal/grow).
+// root-only socket (see internal/node/grow).
 func (n *Node) serveGrant(dev string) {
 	disk, part, err := datapart.Parent("/sys/class/block", dev)
 	if err != nil {

@@ -21,7 +21,7 @@ func (n *Node) systemSocket(context.Context) error {
 }
 
 // systemBus serves the part of D-Bus and logind the kubelet's graceful
-// node shutdown uses (internal/logind), root-only.
+// node shutdown uses (internal/node/logind), root-only.
 func (n *Node) systemBus(context.Context) error {
 	ln, err := logind.Listen(logind.SocketPath)
 	if err != nil {

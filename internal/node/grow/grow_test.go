@@ -120,7 +120,7 @@ func TestGrowLoopDisk(t *testing.T) {
 	}
 	// The filesystem is grown by the ioctl the kernel keeps for
 	// CAP_SYS_RESOURCE, which this sandbox may lack: the VM test
-	// (test/e2e TestDataPartition) proves that part on a real node.
+	// (dev/e2e TestDataPartition) proves that part on a real node.
 	// Here the superblock reader is checked against the mounted size.
 	target, err := Request(sock)
 	if err != nil {

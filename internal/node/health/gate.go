@@ -1,5 +1,5 @@
 // Package health decides when a boot is good: the gate PID 1 passes
-// before it blesses the image it runs (internal/esp), so that the
+// before it blesses the image it runs (internal/shared/upgrade/esp), so that the
 // loader keeps booting it. The kubelet has to run without a restart for
 // a while and, in cluster mode, the API server has to report the Node
 // Ready.

@@ -1,7 +1,7 @@
 // Package watchdog arms a hardware watchdog (/dev/watchdogN, the
 // kernel's driver for it) and feeds it: if PID 1 stops feeding it, a
 // hung kernel or PID 1 included, the machine resets, and a boot on
-// trial counts as a failed try (internal/esp).
+// trial counts as a failed try (internal/shared/upgrade/esp).
 package watchdog
 
 import (

@@ -1,7 +1,7 @@
 // Package etcfiles is the list of files under /etc that PID 1, the
 // kubelet and containerd read, each with a check light enough for PID 1
 // to run at boot. `kios build --config` runs these checks and stricter
-// ones (internal/etccheck); at boot PID 1 runs them on the files the
+// ones (internal/host/etccheck); at boot PID 1 runs them on the files the
 // node's writable /etc layer holds (Layer) and falls back to the
 // image's copy of a file that cannot work.
 package etcfiles
