@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"time"
 
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // Run is one boot's figures.
@@ -40,11 +40,10 @@ type Report struct {
 	MemoryMB int                `json:"vm_memory_mib"`
 }
 
+// PID 1's events a boot's figures come from: the first of each.
 var (
-	reInit    = regexp.MustCompile(`kios: t=([0-9.]+) event=init-start`)
-	reKubelet = regexp.MustCompile(`kios: t=([0-9.]+) event=service-started name=kubelet pid=\d+ restarts=0`)
-	rePod     = regexp.MustCompile(`kios: t=([0-9.]+) event=container-started `)
-	reMem     = regexp.MustCompile(`kios: t=[0-9.]+ event=meminfo total_mib=[0-9.]+ used_mib=([0-9.]+)`)
+	kubeletExec = events.ServiceStarted.With("name", "kubelet", "restarts", "0")
+	memInUse    = events.Meminfo.With("used_mib", "*")
 )
 
 // Logger reports progress.
@@ -89,32 +88,46 @@ func boot(efi string) (Run, error) {
 	defer v.Stop(30 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var run Run
-	if _, _, err := v.WaitLine(ctx, reMem, 0); err != nil {
-		return run, err
+	if _, _, err := v.WaitEvent(ctx, memInUse, 0); err != nil {
+		return Run{}, err
 	}
-	lines := v.Lines()
-	tl := vm.TimelineOf(lines)
-	run.Host = map[string]float64{}
-	for k, d := range tl.At {
-		run.Host[k] = d.Seconds()
-	}
-	for _, l := range lines {
-		first(&run.InitStart, reInit, l.Text)
-		first(&run.KubeletExec, reKubelet, l.Text)
-		first(&run.FirstPod, rePod, l.Text)
-		first(&run.RAMUsedMiB, reMem, l.Text)
-	}
-	return run, nil
+	return runOf(v.Lines()), nil
 }
 
-func first(dst *float64, re *regexp.Regexp, s string) {
-	if *dst != 0 {
-		return
+// runOf reads a boot's figures from its console: the milestones from
+// QEMU start, and PID 1's own clock at its events.
+func runOf(lines []vm.Line) Run {
+	run := Run{Host: map[string]float64{}}
+	for k, d := range vm.TimelineOf(lines).At {
+		run.Host[k] = d.Seconds()
 	}
-	if m := re.FindStringSubmatch(s); m != nil {
-		*dst, _ = strconv.ParseFloat(m[1], 64)
+	var text []string
+	for _, l := range lines {
+		text = append(text, l.Text)
 	}
+	// The first event m matches among PID 1's lines (those with its
+	// clock, t=).
+	first := func(m events.Matcher) (events.Event, bool) {
+		for _, e := range events.Find(text, m) {
+			if e.T >= 0 {
+				return e, true
+			}
+		}
+		return events.Event{}, false
+	}
+	if e, ok := first(events.InitStart); ok {
+		run.InitStart = e.T
+	}
+	if e, ok := first(kubeletExec); ok {
+		run.KubeletExec = e.T
+	}
+	if e, ok := first(events.ContainerStarted); ok {
+		run.FirstPod = e.T
+	}
+	if e, ok := first(memInUse); ok {
+		run.RAMUsedMiB, _ = e.Float("used_mib")
+	}
+	return run
 }
 
 // The vm.Milestones each boot's progress line shows.

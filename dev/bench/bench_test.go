@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"kios.dev/kios/internal/host/vm"
 )
 
@@ -27,12 +29,24 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestFirstMatch(t *testing.T) {
-	var v float64
-	first(&v, reKubelet, "[ 5.3] kios: t=5.354 event=service-started name=kubelet pid=160 restarts=0")
-	first(&v, reKubelet, "[ 9.3] kios: t=9.000 event=service-started name=kubelet pid=190 restarts=0")
-	if v != 5.354 {
-		t.Errorf("got %v", v)
+// A boot's figures are the first of each event, on PID 1's clock; the
+// kubelet's is its first start (restarts=0).
+func TestRunOf(t *testing.T) {
+	got := runOf(lines(map[float64]string{
+		7.0:  "[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)",
+		9.0:  "[    2.512000] kios: t=2.501 event=init-start version=dev",
+		11.2: "[    5.300000] kios: t=5.100 event=service-started name=containerd pid=150 restarts=0",
+		11.4: "[    5.300000] kios: t=5.354 event=service-started name=kubelet pid=160 restarts=0",
+		12.0: "[    9.300000] kios: t=9.000 event=service-started name=kubelet pid=190 restarts=0",
+		20.0: "[   16.000000] kios: t=16.010 event=container-started name=kube-apiserver",
+		21.0: "[   17.000000] kios: t=17.000 event=container-started name=etcd",
+		30.0: "[   26.000000] kios: t=26.000 event=meminfo total_mib=1985.0 used_mib=313.4 shmem_mib=1.0",
+		40.0: "[   36.000000] kios: t=36.000 event=meminfo total_mib=1985.0 used_mib=400.0 shmem_mib=1.0",
+	}))
+	want := Run{Host: map[string]float64{"kernel start": 7, "init start": 9, "kubelet started": 11.4, "first static pod running": 20},
+		InitStart: 2.501, KubeletExec: 5.354, FirstPod: 16.01, RAMUsedMiB: 313.4}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("runOf (-want +got):\n%s", diff)
 	}
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,6 +59,22 @@ func TestConsoleFigures(t *testing.T) {
 				t.Errorf("figures (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A milestone missing from the console is named in the error by what
+// marks it.
+func TestMilestoneString(t *testing.T) {
+	for _, tt := range []struct {
+		m    Milestone
+		want string
+	}{
+		{KiOSConsole[compare.KubeletStarted], "event=service-started name=kubelet"},
+		{BaselineConsole[compare.KubeletStarted], `Started .*kubelet\.servic`},
+	} {
+		if got, want := fmt.Sprint(tt.m), tt.want; got != want {
+			t.Errorf("milestone %q, want %q", got, want)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"kios.dev/kios/dev/compare"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // System is one side of the comparison: what to boot and how its
@@ -26,9 +27,9 @@ type System struct {
 	Disk string
 	// Extra QEMU arguments (kiOS: the firmware UUID that names it).
 	Extra []string
-	// Console milestones: figure -> the first console line that marks
-	// it.
-	Console map[compare.Figure]*regexp.Regexp
+	// Console milestones: figure -> what marks it on the console (its
+	// first line).
+	Console map[compare.Figure]Milestone
 	// ConsoleBestEffort: a milestone missing from the console is left
 	// out of that boot's figures instead of failing it. systemd stops
 	// printing unit status once the serial getty has the console, so a
@@ -36,32 +37,59 @@ type System struct {
 	ConsoleBestEffort bool
 }
 
+// A Milestone is how a console shows one point of the boot: an event
+// kiOS's PID 1 logs (EventMilestone), or a line of another program's
+// (LineMilestone: the kernel's banner, systemd's status lines).
+type Milestone interface {
+	// Marks tells whether a console line marks the milestone.
+	Marks(line string) bool
+	String() string
+}
+
+// EventMilestone is marked by the PID 1 event m matches.
+func EventMilestone(m events.Matcher) Milestone { return eventMilestone{m} }
+
+type eventMilestone struct{ events.Matcher }
+
+func (m eventMilestone) Marks(line string) bool {
+	e, ok := events.Parse(line)
+	return ok && m.Match(e)
+}
+
+// LineMilestone is marked by a line that matches the regular expression
+// pattern.
+func LineMilestone(pattern string) Milestone { return lineMilestone{regexp.MustCompile(pattern)} }
+
+type lineMilestone struct{ *regexp.Regexp }
+
+func (m lineMilestone) Marks(line string) bool { return m.MatchString(line) }
+
 // Console milestones of each system. Both print the kernel's banner;
-// kiOS's PID 1 logs fixed-format events, systemd its status lines.
+// kiOS's PID 1 logs events, systemd its status lines.
 var (
-	KiOSConsole = map[compare.Figure]*regexp.Regexp{
-		compare.KernelStart:     regexp.MustCompile(`Linux version `),
-		compare.PID1Start:       regexp.MustCompile(`kios: t=[0-9.]+ event=init-start`),
-		compare.ContainerdReady: regexp.MustCompile(`kios: t=[0-9.]+ event=containerd-ready`),
-		compare.KubeletStarted:  regexp.MustCompile(`kios: t=[0-9.]+ event=service-started name=kubelet `),
+	KiOSConsole = map[compare.Figure]Milestone{
+		compare.KernelStart:     LineMilestone(`Linux version `),
+		compare.PID1Start:       EventMilestone(events.InitStart),
+		compare.ContainerdReady: EventMilestone(events.ContainerdReady),
+		compare.KubeletStarted:  EventMilestone(events.ServiceStarted.With("name", "kubelet")),
 	}
 	// systemd reports containerd started once it has notified READY
 	// (Type=notify) and the kubelet at exec (Type=simple); the status
 	// line may be cut at the terminal width, inside the unit name.
-	BaselineConsole = map[compare.Figure]*regexp.Regexp{
-		compare.KernelStart:     regexp.MustCompile(`Linux version `),
-		compare.PID1Start:       regexp.MustCompile(`Welcome to .*Debian`),
-		compare.ContainerdReady: regexp.MustCompile(`Started .*containerd\.servic`),
-		compare.KubeletStarted:  regexp.MustCompile(`Started .*kubelet\.servic`),
+	BaselineConsole = map[compare.Figure]Milestone{
+		compare.KernelStart:     LineMilestone(`Linux version `),
+		compare.PID1Start:       LineMilestone(`Welcome to .*Debian`),
+		compare.ContainerdReady: LineMilestone(`Started .*containerd\.servic`),
+		compare.KubeletStarted:  LineMilestone(`Started .*kubelet\.servic`),
 	}
 )
 
 // consoleFigures finds each milestone's first line.
 func consoleFigures(s System, lines []vm.Line) compare.Figures {
 	out := compare.Figures{}
-	for key, re := range s.Console {
+	for key, m := range s.Console {
 		for _, l := range lines {
-			if re.MatchString(l.Text) {
+			if m.Marks(l.Text) {
 				out[key] = l.At.Seconds()
 				break
 			}
