@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -126,13 +127,16 @@ func clusterOnce(self string, c lab.Config, archive, imageName string) (ClusterR
 	if err != nil {
 		return r, err
 	}
-	for ctx.Err() == nil {
+	err = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=bench"})
-		if err == nil && len(pods.Items) > 0 && pods.Items[0].Status.Phase == corev1.PodRunning {
-			r.FirstPodS = r.ReadyS + time.Since(upDone).Seconds()
-			return r, nil
+		if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.Phase != corev1.PodRunning {
+			return false, nil
 		}
-		time.Sleep(500 * time.Millisecond)
+		r.FirstPodS = r.ReadyS + time.Since(upDone).Seconds()
+		return true, nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("deployment pod not Running: %w", err)
 	}
-	return r, fmt.Errorf("deployment pod not Running: %w", ctx.Err())
+	return r, nil
 }

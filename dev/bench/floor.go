@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"kios.dev/kios/dev/compare"
+	"kios.dev/kios/internal/host/kube"
 	"kios.dev/kios/internal/host/vm"
 )
 
@@ -130,7 +130,7 @@ func (l *labBoots) fitsIn(ctx context.Context, s System, mib int, c FloorConfig)
 	defer stop()
 	boot, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	if err := l.waitReady(boot, v, s.NodeName, compare.Figures{}, func() float64 { return 0 }); err != nil {
+	if _, _, err := l.waitReady(boot, v, s.NodeName, func() float64 { return 0 }); err != nil {
 		return "not Ready: " + err.Error(), ctx.Err()
 	}
 	if _, err := l.grow(boot, c.Pods); err != nil {
@@ -155,7 +155,7 @@ func (l *labBoots) floorVerdict(ctx context.Context, v *vm.VM, name string, pods
 	if err != nil {
 		return "", fmt.Errorf("node %s: %w", name, err)
 	}
-	if !nodeReady(node) {
+	if ready, _ := kube.Ready(node); !ready {
 		why = append(why, "no longer Ready")
 	}
 	all, err := l.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})

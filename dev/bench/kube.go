@@ -13,54 +13,60 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
 	"kios.dev/kios/dev/compare"
+	"kios.dev/kios/internal/host/kube"
 	"kios.dev/kios/internal/host/lab/controlplane"
 	"kios.dev/kios/internal/host/vm"
 )
 
+// The intervals the API server is polled at: the precision of the
+// figures taken when what is polled for is seen.
+const (
+	readyPoll   = 200 * time.Millisecond // node registered, Ready
+	runningPoll = 250 * time.Millisecond // pods Running
+	gonePoll    = 500 * time.Millisecond // pods gone
+)
+
 // waitReady polls the API server until the node is registered and
-// Ready, approving its serving certificate as the lab does.
-func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, figs compare.Figures, since func() float64) error {
+// Ready, approving its serving certificate as the lab does, and returns
+// since() at each.
+func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, since func() float64) (registered, ready float64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	lastApprove := time.Time{}
-	for {
+	seen, last := false, "not registered"
+	var lastApprove time.Time
+	err = wait.PollUntilContextCancel(ctx, readyPoll, false, func(ctx context.Context) (bool, error) {
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %s not Ready: %w", name, ctx.Err())
 		case <-v.Done():
-			return fmt.Errorf("QEMU exited before node %s was Ready", name)
-		case <-time.After(200 * time.Millisecond):
+			return false, fmt.Errorf("QEMU exited before node %s was Ready", name)
+		default:
 		}
 		node, err := l.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			continue
+			return false, nil
 		}
-		if _, ok := figs[compare.NodeRegistered]; !ok {
-			figs[compare.NodeRegistered] = since()
+		if !seen {
+			seen, registered = true, since()
 		}
 		if time.Since(lastApprove) > 2*time.Second {
 			controlplane.ApproveServingCSRs(ctx, l.cs)
 			lastApprove = time.Now()
 		}
-		if nodeReady(node) {
-			figs[compare.NodeReady] = since()
-			return nil
+		ok, why := kube.Ready(node)
+		if ok {
+			ready = since()
 		}
+		last = why
+		return ok, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("node %s not Ready (last seen: %s): %w", name, last, err)
 	}
-}
-
-// nodeReady tells whether the node's Ready condition is True.
-func nodeReady(node *corev1.Node) bool {
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
+	return registered, ready, err
 }
 
 func deployment(name, image string, replicas int32) *appsv1.Deployment {
@@ -91,27 +97,28 @@ func (l *labBoots) firstPod(ctx context.Context, figs compare.Figures, since fun
 // that took.
 func (l *labBoots) waitRunning(ctx context.Context, app string, n int, timeout time.Duration) (float64, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
+	var took float64
+	err := wait.PollUntilContextTimeout(ctx, runningPoll, timeout, true, func(ctx context.Context) (bool, error) {
 		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
-		if err == nil {
-			running := 0
-			for _, p := range pods.Items {
-				if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-					running++
-				}
-			}
-			if running >= n {
-				return time.Since(start).Seconds(), nil
+		if err != nil {
+			return false, nil
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+				running++
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%d pods of %s not Running: %w", n, app, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
+		if running < n {
+			return false, nil
 		}
+		took = time.Since(start).Seconds()
+		return true, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%d pods of %s not Running: %w", n, app, err)
 	}
+	return took, nil
 }
 
 // deleteAndWait deletes a Deployment and waits until its pods are gone.
@@ -121,19 +128,14 @@ func (l *labBoots) deleteAndWait(ctx context.Context, app string) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	for {
+	err = wait.PollUntilContextTimeout(ctx, gonePoll, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
-		if err == nil && len(pods.Items) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pods of %s not gone: %w", app, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
+		return err == nil && len(pods.Items) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("pods of %s not gone: %w", app, err)
 	}
+	return nil
 }
 
 // growBatch is the most pods grow adds at once. Given many new pods at

@@ -74,9 +74,11 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (co
 	defer cancel()
 	since := func() float64 { return time.Since(v.Started()).Seconds() }
 
-	if err := l.waitReady(ctx, v, s.NodeName, figs, since); err != nil {
+	registered, ready, err := l.waitReady(ctx, v, s.NodeName, since)
+	if err != nil {
 		return nil, err
 	}
+	figs[compare.NodeRegistered], figs[compare.NodeReady] = registered, ready
 	if err := l.firstPod(ctx, figs, since); err != nil {
 		return nil, err
 	}

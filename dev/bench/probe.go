@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"kios.dev/kios/dev/bench/probe"
 	"kios.dev/kios/dev/compare"
@@ -136,12 +137,17 @@ func (l *labBoots) footprint(ctx context.Context, executables bool) (probe.Footp
 		return f, ctx.Err()
 	case <-time.After(settle):
 	}
+	// 20 tries, a second apart.
 	var last error
-	for try := 0; try < 20; try++ {
-		if f, last = l.readFootprint(ctx, executables); last == nil {
-			return f, nil
-		}
-		time.Sleep(time.Second)
+	err := wait.ExponentialBackoffWithContext(ctx, wait.Backoff{Duration: time.Second, Factor: 1, Steps: 20}, func(ctx context.Context) (bool, error) {
+		f, last = l.readFootprint(ctx, executables)
+		return last == nil, nil
+	})
+	if err == nil {
+		return f, nil
+	}
+	if last == nil {
+		last = err
 	}
 	return f, fmt.Errorf("probe (%s): %w", podState(ctx, l.cs, "probe"), last)
 }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"kios.dev/kios/dev/bench/probe"
 	"kios.dev/kios/internal/host/vm"
@@ -21,27 +22,28 @@ import (
 // short-lived helpers of its own, which would keep the baseline from
 // ever coming back to its resting process count.
 func (l *labBoots) quiesce(ctx context.Context, rest probe.Footprint) error {
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		f, err := l.readFootprint(ctx, false)
-		var extra map[string]int
-		if err == nil {
-			if extra = surplus(rest, f); len(extra) == 0 {
-				return nil
+	var extra map[string]int // the last reading's
+	var last error           // the last reading's, unless the deadline cut it
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 10*time.Minute, true, func(poll context.Context) (bool, error) {
+		f, err := l.readFootprint(poll, false)
+		if err != nil {
+			if poll.Err() == nil {
+				last = err
 			}
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("the node's processes could not be read after the growth pods were removed: %w", err)
-			}
-			return fmt.Errorf("the node did not come back to rest after the growth pods were removed: processes beyond the resting count, by program: %v", extra)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
+		last, extra = nil, surplus(rest, f)
+		return len(extra) == 0, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case last != nil:
+		return fmt.Errorf("the node's processes could not be read after the growth pods were removed: %w", last)
 	}
+	return fmt.Errorf("the node did not come back to rest after the growth pods were removed: processes beyond the resting count, by program: %v", extra)
 }
 
 // surplus counts, per program that ran at rest, the processes now

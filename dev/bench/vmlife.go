@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"kios.dev/kios/internal/host/lab"
@@ -134,16 +135,14 @@ func (l *labBoots) forget(name string) {
 	}
 	// Every pod in default (probe, slow, what the Deployments left),
 	// until none is left: the next boot reuses the names.
-	for ctx.Err() == nil {
+	wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		pods, err := l.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
-		if err == nil && len(pods.Items) == 0 {
-			return
+		if err != nil {
+			return false, nil
 		}
-		if err == nil {
-			for _, p := range pods.Items {
-				l.cs.CoreV1().Pods("default").Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-			}
+		for _, p := range pods.Items {
+			l.cs.CoreV1().Pods("default").Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return len(pods.Items) == 0, nil
+	})
 }
