@@ -1,3 +1,6 @@
+// This file describes the systems compared: what each boots, and how its
+// console shows the boot's milestones.
+
 package bench
 
 import (
