@@ -133,7 +133,24 @@ func TestRecordedReportsAgain(t *testing.T) {
 	if again < 5 {
 		t.Errorf("%d recorded reports found under %s, want at least 5", again, results)
 	}
-	// report.md's layout was last changed before this run.
+	// runs.json as the benchmark writes it (some recorded ones were
+	// merged by hand), and report.md, whose layout was last changed
+	// before this run.
+	b, err := os.ReadFile(filepath.Join(recorded, "runs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []Run
+	if err := json.Unmarshal(b, &runs); err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.MarshalIndent(runs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(append(js, '\n'), b) {
+		t.Errorf("%s: runs.json written again differs from the recorded one", recorded)
+	}
 	want, err := os.ReadFile(filepath.Join(recorded, "report.md"))
 	if err != nil {
 		t.Fatal(err)
