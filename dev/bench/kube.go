@@ -37,7 +37,7 @@ const (
 func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, since func() float64) (registered, ready float64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	seen, last := false, "not registered"
+	seen, last := false, "no answer yet"
 	var lastApprove time.Time
 	err = wait.PollUntilContextCancel(ctx, readyPoll, false, func(ctx context.Context) (bool, error) {
 		select {
@@ -47,6 +47,7 @@ func (l *labBoots) waitReady(ctx context.Context, v *vm.VM, name string, since f
 		}
 		node, err := l.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
+			last = err.Error()
 			return false, nil
 		}
 		if !seen {

@@ -63,6 +63,9 @@ func summary(f compare.Figures, pods []int) string {
 	return s + fmt.Sprintf("; shutdown %.1fs", f[compare.Shutdown])
 }
 
+// boot is round i's boot of s and its figures: the timeline to Ready
+// and a first pod, the footprint at rest, the growth steps, the
+// shutdown.
 func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (compare.Figures, error) {
 	v, stop, err := l.start(s, c.MemoryMiB, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d.console", s.Name, i)))
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // Only this package makes figures: the variables below and the
 // constructors after them (PodsRunning, RSS...), every one described in
 // Registry. A figure cannot be written as a string elsewhere, so a
-// misspelt one does not compile instead of leaving a figure blank.
+// misspelt figure fails to compile rather than leaving a figure blank.
 type Figure struct{ name string }
 
 // String is the figure's name.
