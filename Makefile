@@ -86,30 +86,40 @@ node: build
 	@echo "node: booting; the demo pod answers on http://localhost:8080; Ctrl-C powers off"
 	$(OUT)/kios vm --efi $(OUT)/kios-demo.efi --forward 8080:80 --timeline
 
-# The root module's tests, then the dev module's (the VM tests of dev/e2e
-# among them). The e2e suite's binary and test images' packages are for
-# the conformance smoke in TestUpLoadDown (make conformance runs the suite).
+# Everything, as root: the root module's tests, the shim's, then the dev
+# module's (the VM tests of dev/e2e among them). KIOS_TEST_ALL=1 turns a
+# test's "needs root" or "needs a built component" skip into a failure,
+# so nothing passes here without having run. The dev module's output is
+# summarised by testsum (each test's result and duration, the whole
+# output of failures); out/test-durations.txt keeps the durations. The
+# e2e suite's binary and test images' packages are for the conformance
+# smoke in TestUpLoadDown (make conformance runs the suite).
 test: build controlplane
 	@components/build.sh e2e
 	@components/build.sh e2e-debs
 	@components/build.sh busybox
-	$(GO) test -count=1 -timeout 75m ./...
-	cd dev && $(GO) test -count=1 -timeout 75m ./...
+	KIOS_TEST_ALL=1 $(GO) test -count=1 -timeout 30m ./...
+	cd components/containerd && $(GO) test -count=1 ./shim
+	cd dev && $(GO) build -o $(abspath $(OUT))/bin/testsum ./cmd/testsum
+	set -o pipefail; cd dev && KIOS_TEST_ALL=1 KIOS_VM=1 $(GO) test -json -count=1 -timeout 75m ./... \
+		| $(abspath $(OUT))/bin/testsum -durations $(abspath $(OUT))/test-durations.txt
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
-# Both modules' unit tests (-short skips the tests that boot VMs).
+# Both modules' unit tests: no root, no VMs (a test that needs either
+# skips and says why; -short also skips the control plane test).
 unit:
 	$(GO) test -count=1 -short ./...
 	cd dev && $(GO) test -count=1 -short ./...
 
-# The VM tests of dev/e2e alone, verbose; RUN narrows them to matching
-# tests (go test -run), e.g. make e2e RUN=TestUpLoadDown.
+# The VM tests of dev/e2e alone, verbose (root); RUN narrows them to
+# matching tests (go test -run), e.g. make e2e RUN=TestUpLoadDown.
+# KIOS_TIME_SCALE=2 doubles every wait on a slow machine.
 RUN ?= .
 e2e: build controlplane
 	@components/build.sh e2e
 	@components/build.sh e2e-debs
 	@components/build.sh busybox
-	cd dev && $(GO) test -count=1 -timeout 75m -v ./e2e -run '$(RUN)'
+	cd dev && KIOS_VM=1 $(GO) test -count=1 -timeout 75m -v ./e2e -run '$(RUN)'
 
 # Every fuzz target for FUZZTIME each (the seeds also run in make test).
 FUZZTIME ?= 10s
@@ -173,7 +183,7 @@ bench-floor: bench-probe
 # test churns for two minutes).
 CHURN ?= 1h
 bench-churn: build
-	cd dev && KIOS_CHURN=$(CHURN) $(GO) test ./e2e -run '^TestChurn$$' -count=1 -timeout 3h -v
+	cd dev && KIOS_VM=1 KIOS_CHURN=$(CHURN) $(GO) test ./e2e -run '^TestChurn$$' -count=1 -timeout 3h -v
 
 # The upstream [NodeConformance] tests (e2e.test of the kubelet's own
 # Kubernetes module) against a two-node `kios-dev up` lab, test images built

@@ -37,7 +37,9 @@ type pkg struct {
 
 func goList(t *testing.T, dir string, args ...string) []string {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	// -buildvcs=false: the checkout may belong to another user, whose
+	// repository git will not read.
+	cmd := exec.Command("go", append([]string{"list", "-buildvcs=false"}, args...)...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

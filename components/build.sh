@@ -8,6 +8,9 @@ root=$(dirname "$here")
 . "$here/versions.env"
 cache=${KIOS_CACHE:-$root/build/cache}
 mkdir -p "$cache"
+# A go.mod makes the cache its own (empty) module, so `go test ./...`
+# does not walk into the unpacked trees (some are root's alone).
+[ -f "$cache/../go.mod" ] || printf '// Built components, not Go code: this file keeps ./... patterns out.\nmodule kios.local/build\n' > "$cache/../go.mod"
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 
 done_or_build() { # name-version: succeeds if the cache entry is complete

@@ -36,9 +36,7 @@ spec:
 // each serve a live pod, nothing leaked. KIOS_CHURN sets how long (make
 // bench-churn: an hour); make test churns for two minutes.
 func TestChurn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a VM")
-	}
+	vmtest.Need(t, "boots a VM")
 	// Alone, not beside another VM: on a loaded machine the grow pod
 	// sometimes gets a shim of its own instead of the system pods'
 	// shared one, which stays, empty, after grow completes (seen three

@@ -55,9 +55,7 @@ func binaries(t *testing.T) controlplane.Binaries {
 // pod must say why it cannot join and the node must stay standalone.
 // Then the token is created, and the node joins through TLS bootstrap.
 func TestJoin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a VM and a control plane")
-	}
+	vmtest.Need(t, "boots a VM and a control plane")
 	ctx := context.Background()
 	l, err := labnet.Create(fmt.Sprintf("kios-e2e-%d", os.Getpid()))
 	if err != nil {

@@ -23,9 +23,7 @@ import (
 // PID 1 must undo what it mounted, run from RAM, say so with the cause,
 // and leave what the partition holds as it was.
 func TestDataStepUndone(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a VM")
-	}
+	vmtest.Need(t, "boots a VM")
 	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	dir := t.TempDir()
@@ -80,7 +78,7 @@ func TestDataStepUndone(t *testing.T) {
 	}
 	select {
 	case <-v.Done():
-	case <-time.After(2 * time.Minute):
+	case <-time.After(vmtest.Scale(2 * time.Minute)):
 		t.Fatal("the VM did not power off")
 	}
 	t.Run("the partition keeps what it held", func(t *testing.T) {

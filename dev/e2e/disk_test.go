@@ -56,9 +56,7 @@ type writerStatus map[string]struct {
 // refuses them and runs on the image's, then its disk fails every write
 // for 30 s before the power cut.
 func TestDataPartition(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
+	vmtest.Need(t, "boots VMs")
 	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	dir := t.TempDir()

@@ -48,9 +48,7 @@ var (
 // may be killed or stall. A second hog with a memory limit is killed at
 // its own limit, in its own cgroup, and started again.
 func TestMemoryPressure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a VM")
-	}
+	vmtest.Need(t, "boots a VM")
 	vmtest.Parallel(t)
 	sharedImage(t) // builds the inspector image
 	cfg := t.TempDir()

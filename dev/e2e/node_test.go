@@ -201,9 +201,7 @@ func get(url string) (string, error) {
 }
 
 func TestNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a VM")
-	}
+	vmtest.Need(t, "boots a VM")
 	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	webPort, inspPort := vmtest.FreePort(t), vmtest.FreePort(t)

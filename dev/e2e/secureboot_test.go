@@ -32,9 +32,7 @@ const refused = `BdsDxe: failed to load Boot\d+ .*: (Access Denied|Security Viol
 // with one byte of .initrd or .cmdline changed, are refused; and a boot
 // loader cannot change the signed image's kernel command line.
 func TestSecureBoot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
+	vmtest.Need(t, "boots VMs")
 	vmtest.Parallel(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "db.key")

@@ -52,9 +52,7 @@ func graceful(name, ns, port, priority string) string {
 // critical pods last) before PID 1 goes on, and every next boot finds
 // the data partition clean.
 func TestShutdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
+	vmtest.Need(t, "boots VMs")
 	vmtest.Parallel(t)
 	efi := sharedImage(t)
 	dir := t.TempDir()
@@ -123,7 +121,7 @@ func TestShutdown(t *testing.T) {
 	poweredOff(v, "power-button", "0x4321fedc")
 	select {
 	case <-v.Done():
-	case <-time.After(time.Minute):
+	case <-time.After(vmtest.Scale(time.Minute)):
 		t.Fatal("the VM did not power off by itself")
 	}
 
@@ -168,7 +166,7 @@ func TestShutdown(t *testing.T) {
 		v.ExpectEvent(events.ShutdownFinal.With("cmd", "0x4321fedc", "mounts_left", "0"), time.Minute)
 		select {
 		case <-v.Done():
-		case <-time.After(time.Minute):
+		case <-time.After(vmtest.Scale(time.Minute)):
 			t.Fatal("the VM did not power off by itself")
 		}
 	})

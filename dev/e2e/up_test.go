@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kios.dev/kios/dev/conformance"
+	"kios.dev/kios/dev/vmtest"
 )
 
 // TestUpLoadDown drives the user's commands on one lab: kios up gives a
@@ -26,9 +27,7 @@ import (
 // conformance suite passes; kios upgrade and kios rollback change the
 // nodes' version in place (upgradeLab); kios down removes everything.
 func TestUpLoadDown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs and a control plane")
-	}
+	vmtest.Need(t, "boots VMs and a control plane")
 	kios := need(t, "out/kios")
 	work := t.TempDir()
 	dir := filepath.Join(work, "lab")

@@ -186,9 +186,7 @@ func checkESP(t *testing.T, img string) []string {
 // falls inside the write) leaves 1.0.0 booting, its pods running and
 // the ESP consistent.
 func TestUpgradeOnDisk(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
+	vmtest.Need(t, "boots VMs")
 	vmtest.Parallel(t)
 	const gate = "kios.bless-after=10s kios.trial-timeout=5m"
 	v1 := versioned(t, "1.0.0", gate)

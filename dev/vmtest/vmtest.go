@@ -18,6 +18,7 @@ import (
 
 	"kios.dev/kios/internal/host/vm"
 	"kios.dev/kios/internal/shared/events"
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 // VM is a booted test VM.
@@ -48,6 +49,28 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Need skips t, a test that boots VMs, unless KIOS_VM=1 (make e2e and
+// make test set it) and not -short: a newcomer's plain go test ./...
+// boots nothing. A VM test also needs root (TAPs, loop devices).
+func Need(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() || os.Getenv("KIOS_VM") != "1" {
+		t.Skipf("%s: VM tests run with KIOS_VM=1 (make e2e RUN=%s, or make test)", what, t.Name())
+	}
+	testenv.NeedRoot(t)
+}
+
+// Scale stretches a VM test's deadline by KIOS_TIME_SCALE (default 1):
+// emulation's speed varies from machine to machine and day to day, and
+// one setting gives every wait of the suite room on a slow one.
+func Scale(d time.Duration) time.Duration {
+	f, err := strconv.ParseFloat(os.Getenv("KIOS_TIME_SCALE"), 64)
+	if err != nil || f <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * f)
+}
+
 // Boot starts a VM for the test.
 func Boot(t *testing.T, c vm.Config) *VM {
 	t.Helper()
@@ -73,7 +96,7 @@ func Boot(t *testing.T, c vm.Config) *VM {
 // matched line, failing the test on timeout. It returns the line.
 func (v *VM) Expect(pattern string, timeout time.Duration) string {
 	v.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Scale(timeout))
 	defer cancel()
 	l, i, err := v.WaitLine(ctx, regexp.MustCompile(pattern), v.mark)
 	if err != nil {
@@ -87,7 +110,7 @@ func (v *VM) Expect(pattern string, timeout time.Duration) string {
 // matched line, failing the test on timeout. It returns the event.
 func (v *VM) ExpectEvent(m events.Matcher, timeout time.Duration) events.Event {
 	v.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Scale(timeout))
 	defer cancel()
 	e, i, err := v.WaitEvent(ctx, m, v.mark)
 	if err != nil {
@@ -100,7 +123,7 @@ func (v *VM) ExpectEvent(m events.Matcher, timeout time.Duration) events.Event {
 // ExpectEventAnywhere waits for a matching event anywhere on the console.
 func (v *VM) ExpectEventAnywhere(m events.Matcher, timeout time.Duration) events.Event {
 	v.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Scale(timeout))
 	defer cancel()
 	e, _, err := v.WaitEvent(ctx, m, 0)
 	if err != nil {
@@ -126,7 +149,7 @@ func (v *VM) Mark() int { return v.mark }
 // ExpectAnywhere waits for a matching line anywhere on the console.
 func (v *VM) ExpectAnywhere(pattern string, timeout time.Duration) string {
 	v.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Scale(timeout))
 	defer cancel()
 	l, _, err := v.WaitLine(ctx, regexp.MustCompile(pattern), 0)
 	if err != nil {
@@ -198,6 +221,7 @@ func ephemeralLow() int {
 // Eventually retries f until it succeeds or the timeout passes.
 func Eventually(t *testing.T, what string, timeout time.Duration, f func() error) {
 	t.Helper()
+	timeout = Scale(timeout)
 	deadline := time.Now().Add(timeout)
 	var err error
 	for time.Now().Before(deadline) {

@@ -16,6 +16,11 @@ func write(t *testing.T, root, rel, content string, mode os.FileMode) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Replaced, not rewritten: a read-only file a test wrote before
+	// cannot be opened for writing by a non-root user.
+	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(p, []byte(content), mode); err != nil {
 		t.Fatal(err)
 	}

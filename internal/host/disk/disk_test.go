@@ -12,6 +12,7 @@ import (
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/shared/gpt"
 	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/uki/ukitest"
 	"kios.dev/kios/internal/shared/upgrade/esp"
 )
@@ -26,6 +27,7 @@ func testEFI(t *testing.T, path, version string, loader []byte) {
 }
 
 func TestWriteDisk(t *testing.T) {
+	testenv.NeedRoot(t) // losetup, to read the data partition back
 	dir := t.TempDir()
 	efi := filepath.Join(dir, "kios.efi")
 	testEFI(t, efi, "v1", []byte("systemd-boot"))

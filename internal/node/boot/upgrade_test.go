@@ -16,6 +16,7 @@ import (
 	"kios.dev/kios/internal/shared/cmdline"
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/osrelease"
+	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/upgrade/esp"
 	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
@@ -254,6 +255,7 @@ func TestTrialStoppedIsNoVerdict(t *testing.T) {
 // the node stays up. An interrupted upgrade's temporary file is removed
 // at boot.
 func TestRollbackOverSocket(t *testing.T) {
+	testenv.NeedRoot(t) // the upgrade socket answers root only
 	u := newUpgradeNode(t, "2.0.0", "kios-1.0.0.efi", "kios-2.0.0.efi", ".kios-3.0.0.efi.tmp-123")
 	u.boot(t, context.Background())
 	if got := u.log.find(events.ESPCleaned.With("removed", "*")); len(got) != 1 {

@@ -17,6 +17,7 @@ import (
 
 	"kios.dev/kios/internal/shared/ext4"
 	"kios.dev/kios/internal/shared/gpt"
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 type testLog struct{ t *testing.T }
@@ -36,9 +37,7 @@ func run(t *testing.T, name string, args ...string) string {
 // grow pod does on a node: a 64 MiB disk image with a kios layout, made
 // 256 MiB, granted over the socket, grown, and grown again.
 func TestGrowLoopDisk(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Fatal("needs root for loop devices and mounts (make test runs as root)")
-	}
+	testenv.NeedRoot(t) // loop devices and mounts
 	const mib = 1 << 20
 	dir := t.TempDir()
 	img := filepath.Join(dir, "disk.img")
@@ -144,9 +143,7 @@ func TestGrantRootOnly(t *testing.T) {
 		}
 		os.Exit(0)
 	}
-	if os.Getuid() != 0 {
-		t.Fatal("needs root to start a non-root client")
-	}
+	testenv.NeedRoot(t) // to start a non-root client
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	os.Chmod(filepath.Dir(dir), 0o755)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 type testLog struct{ t *testing.T }
@@ -31,6 +33,7 @@ func startBus(t *testing.T, etc string) (*Server, string) {
 // TestKubeletCalls makes the node-shutdown manager's calls, in its
 // order, with the D-Bus library it uses.
 func TestKubeletCalls(t *testing.T) {
+	testenv.NeedRoot(t) // the bus answers root only
 	etc := t.TempDir()
 	s, sock := startBus(t, etc)
 	conn, err := dbus.Connect("unix:path=" + sock)
@@ -110,6 +113,7 @@ func TestKubeletCalls(t *testing.T) {
 }
 
 func TestPrepareForShutdownLimits(t *testing.T) {
+	testenv.NeedRoot(t) // the bus answers root only
 	etc := t.TempDir()
 	os.MkdirAll(filepath.Join(etc, "systemd"), 0o755)
 	os.WriteFile(filepath.Join(etc, "systemd", "logind.conf"), []byte("[Login]\nInhibitDelayMaxSec=500ms\n"), 0o644)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/upgrade/upgradesock"
 )
 
@@ -33,6 +34,7 @@ func (discard) Printf(string, ...any) {}
 // The image crosses the socket as a file descriptor, PID 1 maps it, and
 // errors come back as errors.
 func TestSocket(t *testing.T) {
+	testenv.NeedRoot(t) // the socket answers root only
 	loader := loaderPE(t, "systemd-boot 252")
 	root := installed(t, "v1", kiosImage(t, "v1", loader, nil, false), loader)
 	sock := filepath.Join(t.TempDir(), "upgrade.sock")

@@ -36,6 +36,7 @@ func TestControlPlaneAndDiscovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
+	testenv.NeedRoot(t) // the lab network
 	l, err := labnet.Create(fmt.Sprintf("kios-cptest-%d", os.Getpid()))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"kios.dev/kios/internal/shared/ntp"
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 func TestReply(t *testing.T) {
@@ -56,9 +57,7 @@ func TestReply(t *testing.T) {
 // namespace into its bridge, and gets a lease with the node's own client
 // library. Everything is removed at the end.
 func TestLabGivesLeases(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: network namespaces")
-	}
+	testenv.NeedRoot(t) // network namespaces
 	name := fmt.Sprintf("kios-labtest-%d", os.Getpid())
 	l, err := Create(name)
 	if err != nil {
@@ -169,9 +168,7 @@ func TestLabGivesLeases(t *testing.T) {
 // The gateway routes each node's pod network to the node, so pods on two
 // nodes reach each other; routing again is not an error.
 func TestRoutePods(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: network namespaces")
-	}
+	testenv.NeedRoot(t) // network namespaces
 	l, err := Create(fmt.Sprintf("kios-labtest-%d", os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
