@@ -15,8 +15,8 @@ import (
 // kubepods group does (cgroup v2 schedules the root's own tasks beside
 // its child groups), so on a busy node the pods' processes, runc's init
 // that sets up each new container among them, got a sliver of the CPU
-// and every container start waited for it (docs/benchmark.md,
-// "2026-12-02: where a pod's start waits"). In a group of their own the
+// and every container start waited for it (docs/benchmark.md tells how
+// that was found). In a group of their own the
 // host and the pods share the CPU by their groups' weights, as systemd's
 // system.slice and kubepods.slice do on a conventional node.
 const HostCgroup = "system"
