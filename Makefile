@@ -167,7 +167,7 @@ bench: bench-probe
 # The same comparison grown to 100 pods (10 at a time) on each node:
 # seconds to Running and RAM per pod (report in out/bench-pods). Under
 # emulation its first round ran over 90 minutes on 2026-12-01 (two of its
-# three boots: docs/bench/pods), so it is its own target with one round
+# three boots: bench/results/pods), so it is its own target with one round
 # by default (docs/benchmark.md).
 BENCH_POD_PAIRS ?= 1
 bench-pods: bench-probe
@@ -207,7 +207,7 @@ else
 	@if [ "$(NODE)" = baseline ]; then components/build.sh baseline; fi
 	@# A fresh lab each run: kios up keeps a previous lab's etcd, whose
 	@# other node system's Nodes would stay NotReady in the suite's cluster.
-	@if [ -e $(OUT)/conformance-lab/labnet.pid ]; then $(OUT)/kios-dev down --dir $(OUT)/conformance-lab >/dev/null 2>&1 || true; fi
+	@if [ -e $(OUT)/conformance-lab/lab.pid ]; then $(OUT)/kios-dev down --dir $(OUT)/conformance-lab >/dev/null 2>&1 || true; fi
 	rm -rf $(OUT)/conformance-lab
 	$(OUT)/kios-dev up --nodes 2 --dir $(OUT)/conformance-lab $(if $(filter baseline,$(NODE)),--baseline,--ram-only)
 	$(OUT)/kios-dev conformance --dir $(OUT)/conformance-lab --node $(NODE) $(CONFORMANCE_FLAGS); \

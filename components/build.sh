@@ -86,7 +86,7 @@ runc)
 	finish "$d" ;;
 e2e)
 	# The upstream conformance suite (make conformance): e2e.test as
-	# Kubernetes' own build makes it (go test -c of dev/e2e), the ginkgo
+	# Kubernetes' own build makes it (go test -c of its test/e2e), the ginkgo
 	# runner that runs it in parallel processes, and the programs of two
 	# test images (agnhost, nnp), all from the kubelet's module.
 	d=e2e-$KUBERNETES_VERSION

@@ -18,7 +18,7 @@ import (
 	"kios.dev/kios/internal/host/vm"
 )
 
-// FloorConfig is `kios bench --floor` (make bench-floor): the smallest
+// FloorConfig is `kios-dev bench --floor` (make bench-floor): the smallest
 // VM memory, on a grid of Step MiB down from From, at which each system
 // reaches Ready and then runs Pods pause pods for Hold without an OOM
 // kill.
@@ -226,7 +226,7 @@ func floorReport(c FloorConfig, results []FloorResult, head string) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.System, floor, strings.Join(tries, "; "))
 	}
-	fmt.Fprintf(&b, "\nReproduce: `out/kios bench --floor --floor-from %d --floor-min %d --floor-step %d --floor-pods %d --floor-hold %s` (`make bench-floor` searches 1024 down to 256 MiB)\n",
+	fmt.Fprintf(&b, "\nReproduce: `out/kios-dev bench --floor --floor-from %d --floor-min %d --floor-step %d --floor-pods %d --floor-hold %s` (`make bench-floor` searches 1024 down to 256 MiB)\n",
 		c.From, c.Min, c.Step, c.Pods, c.Hold)
 	return b.String()
 }

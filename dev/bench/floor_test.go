@@ -61,7 +61,7 @@ func TestFloorReportSaysWhenTheGridEnded(t *testing.T) {
 		"| a | 512 MiB | 448: no: x/y; 512: fits |",
 		"| b | 384 MiB or less (the smallest tried) | 384: fits |",
 		"| c | more than 832 MiB (the largest tried) | 832: no: not Ready |",
-		"`out/kios bench --floor --floor-from 832 --floor-min 384 --floor-step 64 --floor-pods 10 --floor-hold 1m0s`",
+		"`out/kios-dev bench --floor --floor-from 832 --floor-min 384 --floor-step 64 --floor-pods 10 --floor-hold 1m0s`",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("floor.md lacks %q:\n%s", want, got)

@@ -5,7 +5,7 @@
 # runtime's own GOGC=100). Standalone, RAM-only, 2 GiB VMs, one at a
 # time, alternating; each boot's console is kept, and PID 1's second
 # event=meminfo line (60 s after its boot steps end) is printed.
-# Usage, from the repository after `make build`: docs/bench/gogc/run.sh OUTDIR [ROUNDS]
+# Usage, from the repository after `make build`: bench/results/gogc/run.sh OUTDIR [ROUNDS]
 set -e
 out=$1; rounds=${2:-2}; mkdir -p "$out"
 stock=$(mktemp -d); trap 'rm -rf "$stock"' EXIT

@@ -1,4 +1,4 @@
-// Package up is `kios up`, `kios load` and `kios down`: a local cluster
+// Package lab is `kios up`, `kios load` and `kios down`: a local cluster
 // of kiOS nodes on a lab network, with an upstream control plane and an
 // image registry, run by a background process that owns it all.
 package lab
@@ -47,7 +47,7 @@ type Config struct {
 
 // Files of the state directory.
 const (
-	PIDFile      = "labnet.pid"
+	PIDFile      = "lab.pid"
 	ProgressFile = "progress"
 	Kubeconfig   = "kubeconfig"
 	RegistryFile = "registry" // host:port of the registry's forward

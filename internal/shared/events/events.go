@@ -116,8 +116,12 @@ func (e Event) Float(key string) (float64, error) {
 
 // Parse reads the event in a log or console line: anything may come
 // before `event=` (the kernel's timestamp, "kios: t=SECONDS "). It
-// reports false for lines without an event and for malformed ones.
+// reports false for lines without an event and for malformed ones. A
+// last value whose quote never closes (PID 1's log cuts lines over
+// 900 bytes) is read to the end of the line, so a cut line's event and
+// fields are still there.
 func Parse(line string) (Event, bool) {
+	line = strings.TrimRight(line, "\r\n")
 	i := strings.Index(line, "event=")
 	if i < 0 || (i > 0 && line[i-1] != ' ') {
 		return Event{}, false
@@ -133,7 +137,7 @@ func Parse(line string) (Event, bool) {
 	if name == "" {
 		return Event{}, false
 	}
-	e.Name = Name(strings.TrimRight(name, "\r"))
+	e.Name = Name(name)
 	for rest = strings.TrimLeft(rest, " "); rest != ""; rest = strings.TrimLeft(rest, " ") {
 		k, after, ok := strings.Cut(rest, "=")
 		if !ok || k == "" || strings.ContainsAny(k, " \"") {
@@ -143,13 +147,14 @@ func Parse(line string) (Event, bool) {
 		if strings.HasPrefix(after, `"`) {
 			q, err := strconv.QuotedPrefix(after)
 			if err != nil {
-				return Event{}, false
+				v, rest = after[1:], "" // cut short: the rest of the line
+				e.Fields = append(e.Fields, Field{k, v})
+				break
 			}
 			v, _ = strconv.Unquote(q)
 			rest = after[len(q):]
 		} else {
 			v, rest, _ = strings.Cut(after, " ")
-			v = strings.TrimRight(v, "\r")
 		}
 		e.Fields = append(e.Fields, Field{k, v})
 	}

@@ -24,9 +24,13 @@ func Skip(t testing.TB, reason string) {
 	t.Skip(reason)
 }
 
-// NeedRoot skips t unless it runs as root.
+// NeedRoot skips t unless it runs as root, and under -short (make
+// unit), which runs nothing that needs root even as root.
 func NeedRoot(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs root (mounts, namespaces or device nodes); -short skips it")
+	}
 	if os.Geteuid() != 0 {
 		Skip(t, "needs root (mounts, namespaces or device nodes): run as root or `make test`")
 	}
