@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +30,7 @@ import (
 
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/image"
+	"kios.dev/kios/internal/host/kube"
 	"kios.dev/kios/internal/host/lab"
 	"kios.dev/kios/internal/host/lab/controlplane"
 	"kios.dev/kios/internal/host/lab/labnet"
@@ -223,15 +225,10 @@ func TestJoin(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			for _, c := range n.Status.Conditions {
-				if c.Type == corev1.NodeReady {
-					if c.Status == corev1.ConditionTrue {
-						return nil
-					}
-					return fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
-				}
+			if ready, why := kube.Ready(n); !ready {
+				return errors.New(why)
 			}
-			return fmt.Errorf("no Ready condition")
+			return nil
 		})
 	})
 
@@ -360,12 +357,10 @@ func TestJoin(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				for _, c := range n.Status.Conditions {
-					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-						return nil
-					}
+				if ready, why := kube.Ready(n); !ready {
+					return fmt.Errorf("not Ready: %s", why)
 				}
-				return fmt.Errorf("not Ready: %v", n.Status.Conditions)
+				return nil
 			})
 		}
 		untouched := func(what string, before map[string]int32) {
