@@ -18,7 +18,11 @@ import (
 func Ready(n *corev1.Node) (bool, string) {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue, fmt.Sprintf("Ready=%s (%s)", c.Status, c.Reason)
+			why := c.Reason
+			if c.Status != corev1.ConditionTrue && c.Message != "" {
+				why += ": " + c.Message
+			}
+			return c.Status == corev1.ConditionTrue, fmt.Sprintf("Ready=%s (%s)", c.Status, why)
 		}
 	}
 	return false, "no Ready condition yet"

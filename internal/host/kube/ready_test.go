@@ -25,6 +25,8 @@ func TestReady(t *testing.T) {
 		{node("a", corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse},
 			corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady"}), true, "Ready=True (KubeletReady)"},
 		{node("a", corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady"}), false, "Ready=False (KubeletNotReady)"},
+		{node("a", corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady", Message: "container runtime network not ready"}),
+			false, "Ready=False (KubeletNotReady: container runtime network not ready)"},
 	}
 	for _, tt := range tests {
 		ready, why := Ready(tt.n)
