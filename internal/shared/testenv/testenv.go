@@ -1,8 +1,9 @@
-// Package testenv says what a test needs from the machine: root, a
-// component `make` built, a VM. Without it a test skips and says why,
-// so a newcomer's plain `go test ./...` passes; under `make test`
-// (KIOS_TEST_ALL=1) a missing need fails the test instead, so CI never
-// passes a test that did not run.
+// Package testenv says what a test needs from the machine: root or a
+// component `make` built. A test that needs root skips without it and
+// says why, so a newcomer's plain `go test ./...` passes; under `make
+// test` (KIOS_TEST_ALL=1) that skip is a failure instead, so CI never
+// passes a test that did not run. A missing component fails the test
+// (only -short skips it): a test that cannot look proves nothing.
 package testenv
 
 import (
@@ -15,8 +16,8 @@ import (
 // All is the environment variable `make test` sets.
 const All = "KIOS_TEST_ALL"
 
-// Skip skips t with the reason, or fails it under make test.
-func Skip(t testing.TB, reason string) {
+// skipRoot skips t with the reason, or fails it under make test.
+func skipRoot(t testing.TB, reason string) {
 	t.Helper()
 	if os.Getenv(All) == "1" {
 		t.Fatalf("%s (%s=1: make test runs every test)", reason, All)
@@ -32,7 +33,7 @@ func NeedRoot(t testing.TB) {
 		t.Skip("needs root (mounts, namespaces or device nodes); -short skips it")
 	}
 	if os.Geteuid() != 0 {
-		Skip(t, "needs root (mounts, namespaces or device nodes): run as root or `make test`")
+		skipRoot(t, "needs root (mounts, namespaces or device nodes): run as root or `make test`")
 	}
 }
 
@@ -43,13 +44,17 @@ func Root() string {
 }
 
 // Component returns the first path matching glob under the repository's
-// build/cache, skipping t when `make` has not built it.
+// build/cache. When `make` has not built it, t fails saying so, or, under
+// -short, skips.
 func Component(t testing.TB, glob string) string {
 	t.Helper()
 	m, _ := filepath.Glob(filepath.Join(Root(), "build", "cache", glob))
 	if len(m) == 0 {
-		Skip(t, "build/cache/"+glob+" is missing: run `make components` (or `make controlplane`) first")
-		return ""
+		const hint = " is missing: run `make components` (or `make controlplane`) first"
+		if testing.Short() {
+			t.Skip("build/cache/" + glob + hint + "; -short skips it")
+		}
+		t.Fatal("build/cache/" + glob + hint)
 	}
 	return m[0]
 }
