@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -35,8 +36,16 @@ type pkg struct {
 	Imports   []string
 }
 
+// listed keeps go list's answers: the layout check and the package map
+// ask the same questions.
+var listed sync.Map
+
 func goList(t *testing.T, dir string, args ...string) []string {
 	t.Helper()
+	key := dir + "\x00" + strings.Join(args, "\x00")
+	if v, ok := listed.Load(key); ok {
+		return v.([]string)
+	}
 	// -buildvcs=false: the checkout may belong to another user, whose
 	// repository git will not read.
 	cmd := exec.Command("go", append([]string{"list", "-buildvcs=false"}, args...)...)
@@ -47,7 +56,9 @@ func goList(t *testing.T, dir string, args ...string) []string {
 	if err != nil {
 		t.Fatalf("go list %s in %s: %v\n%s", strings.Join(args, " "), dir, err, stderr.String())
 	}
-	return strings.Split(strings.TrimSpace(string(out)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	listed.Store(key, lines)
+	return lines
 }
 
 func packages(t *testing.T, dir string) []pkg {
