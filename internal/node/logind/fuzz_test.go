@@ -71,3 +71,15 @@ func FuzzBus(f *testing.F) {
 		}
 	})
 }
+
+// An error reply quoting a client's string with a NUL or invalid UTF-8
+// (found by FuzzBus in CI) must still encode.
+func TestErrorReplyEncodesClientBytes(t *testing.T) {
+	call := &dbus.Message{Type: dbus.TypeMethodCall, Headers: map[dbus.HeaderField]dbus.Variant{}}
+	for _, text := range []string{"no property a\x00b", "no property \xff\xfe", "plain"} {
+		var b bytes.Buffer
+		if _, err := errorReply(call, "org.freedesktop.DBus.Error.UnknownProperty", text).EncodeToWithFDs(&b, binary.LittleEndian); err != nil {
+			t.Errorf("error reply for %q does not encode: %v", text, err)
+		}
+	}
+}

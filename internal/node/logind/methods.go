@@ -2,6 +2,7 @@ package logind
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/godbus/dbus/v5"
 
@@ -89,7 +90,10 @@ func reply(call *dbus.Message, body ...any) *dbus.Message {
 	return m
 }
 
+// errorReply's text often quotes what the client sent; D-Bus strings
+// must be valid UTF-8 without NUL, or the reply would not encode.
 func errorReply(call *dbus.Message, name, text string) *dbus.Message {
+	text = strings.ReplaceAll(strings.ToValidUTF8(text, "\uFFFD"), "\x00", `\x00`)
 	m := reply(call, text)
 	m.Type = dbus.TypeError
 	m.Headers[dbus.FieldErrorName] = dbus.MakeVariant(name)
