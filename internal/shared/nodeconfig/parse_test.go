@@ -48,12 +48,12 @@ func TestParseFull(t *testing.T) {
 
 func TestParseAccepts(t *testing.T) {
 	for name, doc := range map[string]string{
-		"pods only":        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: a, image: x}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {containers: [{name: a, image: x}]}\n",
-		"json":             `{"apiVersion":"config.kios.dev/v1alpha1","kind":"NodeConfig","hostname":"n1"}`,
-		"empty":            "",
-		"comments and ---": "# nothing\n---\n---\n",
+		"pods only":            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: a, image: x}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {containers: [{name: a, image: x}]}\n",
+		"json":                 `{"apiVersion":"config.kios.dev/v1alpha1","kind":"NodeConfig","hostname":"n1"}`,
+		"empty":                "",
+		"comments and ---":     "# nothing\n---\n---\n",
 		"bootstrap kubeconfig": "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\njoin:\n  bootstrapKubeconfig: |\n    apiVersion: v1\n    kind: Config\n    clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443'}}]\n    users: [{name: u, user: {token: abcdef.0123456789abcdef}}]\n",
-		"quantities": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nkubeReserved: {memory: 100Mi}\nevictionHard: {memory.available: 5%}\nimageGCHighThresholdPercent: 80\n",
+		"quantities":           "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nkubeReserved: {memory: 100Mi}\nevictionHard: {memory.available: 5%}\nimageGCHighThresholdPercent: 80\n",
 	} {
 		if _, err := Parse([]byte(doc)); err != nil {
 			t.Errorf("%s: %v", name, err)
