@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"kios.dev/kios/internal/node/syssock"
@@ -19,6 +20,7 @@ func main() {
 	var p join.Params
 	flag.StringVar(&p.API, "api", "", "API server host:port")
 	flag.StringVar(&p.Token, "token", "", "bootstrap token ID.SECRET")
+	tokenFile := flag.String("token-file", "", "file holding the bootstrap token (instead of --token)")
 	flag.StringVar(&p.CAHash, "ca-cert-hash", "", "sha256:HEX of the cluster CA's public key")
 	dir := flag.String("kubernetes-dir", "/host/etc/kubernetes", "the node's /etc/kubernetes")
 	sock := flag.String("system-socket", "/host/run/system.sock", "PID 1's system socket (empty: do not ask)")
@@ -26,6 +28,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	logger := log.New(os.Stdout, "join: ", log.LstdFlags)
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			logger.Fatalf("read the token: %v", err)
+		}
+		p.Token = strings.TrimSpace(string(b))
+	}
 	var notify func() error
 	if *sock != "" {
 		notify = func() error { return syssock.Send(*sock, syssock.RestartKubelet) }

@@ -1,0 +1,28 @@
+package join_test
+
+import (
+	"strings"
+	"testing"
+
+	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/nodeconfig"
+)
+
+func TestManifestIsAStaticPod(t *testing.T) {
+	p := join.Params{API: "10.0.0.1:6443", Token: "abcdef.0123456789abcdef", CAHash: "sha256:" + strings.Repeat("a", 64)}
+	for _, file := range []bool{false, true} {
+		b, err := join.Manifest(p, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nodeconfig.Parse(b); err != nil {
+			t.Errorf("token file %v: %v", file, err)
+		}
+		if has := strings.Contains(string(b), p.Token); has == file {
+			t.Errorf("token file %v: manifest carries the token: %v", file, has)
+		}
+	}
+	if _, err := join.Manifest(join.Params{API: "a:1", Token: "bad"}, false); err == nil {
+		t.Errorf("a bad token was accepted")
+	}
+}
