@@ -17,6 +17,13 @@ const (
 	NodeLabelsFile      = "etc/kubernetes/node-labels"
 	NodeIPFile          = "etc/kubernetes/node-ip"
 	CredentialProviders = "etc/kubernetes/credential-providers.yaml"
+	// MergedConfigFile is ConfigFile with the node configuration's
+	// KubeletConfiguration merged over it (internal/node/nodecfg); the
+	// kubelet reads it instead when it exists.
+	MergedConfigFile = "run/kios/config/kubelet.yaml"
+	// ConfigLabelsFile holds the node configuration's labels, which win
+	// over NodeLabelsFile's.
+	ConfigLabelsFile = "run/kios/config/node-labels"
 	// StandaloneDropins holds the KubeletConfiguration drop-in that turns
 	// the server off when there is no API server to authenticate against.
 	StandaloneDropins = "etc/kios/kubelet-standalone.d"
@@ -56,7 +63,11 @@ func flags(root string, log Logger, held bool) ([]string, Mode, error) {
 	}
 	var args []string
 	mode := Standalone
-	if ok, err := exists(ConfigFile); err != nil {
+	if ok, err := exists(MergedConfigFile); err != nil {
+		return nil, "", err
+	} else if ok {
+		args = append(args, "--config="+abs(MergedConfigFile))
+	} else if ok, err := exists(ConfigFile); err != nil {
 		return nil, "", err
 	} else if ok {
 		args = append(args, "--config="+abs(ConfigFile))
@@ -89,17 +100,26 @@ func flags(root string, log Logger, held bool) ([]string, Mode, error) {
 			args = append(args, "--config-dir="+abs(StandaloneDropins))
 		}
 	}
-	if f, err := os.Open(filepath.Join(root, NodeLabelsFile)); err == nil {
-		labels, err := ParseNodeLabels(f, log)
+	labels := map[string]string{}
+	for _, rel := range []string{NodeLabelsFile, ConfigLabelsFile} {
+		f, err := os.Open(filepath.Join(root, rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("open %s: %w", abs(rel), err)
+		}
+		some, err := ParseNodeLabels(f, log)
 		f.Close()
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", abs(NodeLabelsFile), err)
+			return nil, "", fmt.Errorf("%s: %w", abs(rel), err)
 		}
-		if len(labels) > 0 {
-			args = append(args, "--node-labels="+FormatLabels(labels))
+		for k, v := range some {
+			labels[k] = v
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("open %s: %w", abs(NodeLabelsFile), err)
+	}
+	if len(labels) > 0 {
+		args = append(args, "--node-labels="+FormatLabels(labels))
 	}
 	if b, err := os.ReadFile(filepath.Join(root, NodeIPFile)); err == nil {
 		if ip := strings.TrimSpace(string(b)); ip != "" {

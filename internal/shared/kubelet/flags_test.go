@@ -86,6 +86,15 @@ func TestFlags(t *testing.T) {
 			"--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
 			"--kubeconfig=/etc/kubernetes/kubelet.conf",
 		}, Cluster},
+		{"node configuration", map[string]string{
+			ConfigFile:       "kind: KubeletConfiguration",
+			MergedConfigFile: "kind: KubeletConfiguration",
+			NodeLabelsFile:   "a: 1\nb: 2\n",
+			ConfigLabelsFile: "b: 3\nc: 4\n",
+		}, []string{
+			"--config=/run/kios/config/kubelet.yaml",
+			"--node-labels=a=1,b=3,c=4",
+		}, Standalone},
 		{"empty labels and ip", map[string]string{NodeLabelsFile: "# none\n", NodeIPFile: "\n"}, nil, Standalone},
 	}
 	for _, tt := range tests {

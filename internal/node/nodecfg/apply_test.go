@@ -1,0 +1,135 @@
+package nodecfg
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"kios.dev/kios/internal/shared/nodeconfig"
+)
+
+func testRoot(t *testing.T) string {
+	root := t.TempDir()
+	b, err := os.ReadFile("../../host/image/rootfs/etc/kubernetes/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, data := range map[string][]byte{BaseKubelet: b, ManifestDir + "/dhcp.yaml": []byte("image's\n")} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func parse(t *testing.T, doc string) *nodeconfig.Document {
+	d, err := nodeconfig.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+const node = `apiVersion: config.kios.dev/v1alpha1
+kind: NodeConfig
+hostname: worker-7
+join: {apiServer: "10.0.0.1:6443", token: abcdef.0123456789abcdef, caCertHashes: ["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]}
+labels: {example.com/rack: r7}
+taints: [{key: dedicated, value: batch, effect: NoSchedule}]
+registryMirrors: {docker.io: ["http://10.0.0.2:5000"]}
+ntpServers: [ntp.example.com]
+kernelModules: [nbd]
+`
+const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: kube-system}\nspec: {containers: [{name: a, image: x}]}\n"
+
+func TestApply(t *testing.T) {
+	root := testRoot(t)
+	doc := parse(t, node+"---\n"+strings.ReplaceAll(pod, "%s", "web")+"---\n"+strings.ReplaceAll(pod, "%s", "log")+
+		"---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 50\n")
+	res, err := Apply(root, doc, Meta{Hostname: "ignored.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		ManifestDir + "/nodeconfig.join.yaml", ManifestDir + "/nodeconfig.kube-system.log.yaml", ManifestDir + "/nodeconfig.kube-system.web.yaml",
+		CertsDir + "/docker.io/hosts.toml", HostnameFile, "run/kios/config/join/token", KubeletFile, NodeLabelsFile, NTPFile,
+	}
+	if diff := cmp.Diff(want, res.Changed); diff != "" {
+		t.Errorf("changed (-want +got):\n%s", diff)
+	}
+	if res.Hostname != "worker-7" || !cmp.Equal(res.Modules, []string{"nbd"}) || !res.Kubelet() {
+		t.Errorf("result = %+v, want worker-7, [nbd], a kubelet change", res)
+	}
+	kc, _ := os.ReadFile(filepath.Join(root, KubeletFile))
+	merged, err := nodeconfig.DecodeKubelet(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := nodeconfig.Hardened(merged); len(errs) > 0 || merged["maxPods"] == nil || merged["registerWithTaints"] == nil {
+		t.Errorf("merged kubelet configuration: hardening %v, maxPods %v, taints %v", errs, merged["maxPods"], merged["registerWithTaints"])
+	}
+	for _, rel := range []string{ManifestDir + "/nodeconfig.join.yaml", "run/kios/config/join/token"} {
+		if st, err := os.Stat(filepath.Join(root, rel)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v, want 0600", rel, err, st.Mode().Perm())
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, ManifestDir, "nodeconfig.join.yaml")); strings.Contains(string(b), "0123456789abcdef") {
+		t.Errorf("the join manifest carries the token")
+	}
+
+	// The same document again changes nothing.
+	if res, err := Apply(root, doc, Meta{}); err != nil || len(res.Changed) != 0 {
+		t.Errorf("second apply: changed %v, err %v; want nothing", res.Changed, err)
+	}
+
+	// A smaller document takes away what it no longer says, and only that.
+	res, err = Apply(root, parse(t, strings.ReplaceAll(pod, "%s", "web")), Meta{Hostname: "node-3.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		ManifestDir + "/nodeconfig.join.yaml", ManifestDir + "/nodeconfig.kube-system.log.yaml",
+		CertsDir + "/docker.io/hosts.toml", HostnameFile, "run/kios/config/join/token", KubeletFile, NodeLabelsFile, NTPFile,
+	}
+	if diff := cmp.Diff(want, res.Changed); diff != "" {
+		t.Errorf("changed (-want +got):\n%s", diff)
+	}
+	if res.Hostname != "node-3.example.com" {
+		t.Errorf("hostname from meta-data = %q, want node-3.example.com", res.Hostname)
+	}
+	for _, rel := range []string{ManifestDir + "/dhcp.yaml", ManifestDir + "/nodeconfig.kube-system.web.yaml", BaseKubelet} {
+		if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+			t.Errorf("%s: %v", rel, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, KubeletFile)); !os.IsNotExist(err) {
+		t.Errorf("%s stays: %v", KubeletFile, err)
+	}
+}
+
+func TestStore(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err != ErrNoneStored {
+		t.Errorf("Load(empty) = %v, want ErrNoneStored", err)
+	}
+	s := Stored{Source: nodeconfig.SourceVolume, Meta: Meta{InstanceID: "i-1"}, Document: node}
+	if err := Store(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil || !cmp.Equal(got, s) {
+		t.Errorf("Load = %+v, %v; want %+v", got, err, s)
+	}
+	for _, p := range []string{StoreFile, filepath.Dir(StoreFile)} {
+		st, _ := os.Stat(filepath.Join(dir, p))
+		if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[st.IsDir()]; st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
+		}
+	}
+}
