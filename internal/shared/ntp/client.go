@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,9 +71,13 @@ func Adjust(offset time.Duration) (stepped bool, err error) {
 // Client keeps the clock in step with the first server that answers.
 type Client struct {
 	Servers []string
-	Log     Logger
-	MinPoll time.Duration
-	MaxPoll time.Duration
+	// ServersFile, when it exists and lists servers (one a line),
+	// replaces Servers; it is read before every round, so a node
+	// configuration applied after the pod started takes effect.
+	ServersFile string
+	Log         Logger
+	MinPoll     time.Duration
+	MaxPoll     time.Duration
 	// Adjust is the clock seam; nil means Adjust.
 	Adjust func(time.Duration) (bool, error)
 }
@@ -79,7 +85,7 @@ type Client struct {
 // Run polls until ctx ends, doubling the interval while the clock is
 // in step and going back to the minimum after a failure.
 func (c *Client) Run(ctx context.Context) error {
-	if len(c.Servers) == 0 {
+	if len(c.Servers) == 0 && c.ServersFile == "" {
 		return fmt.Errorf("no NTP servers given")
 	}
 	adjust := c.Adjust
@@ -89,7 +95,7 @@ func (c *Client) Run(ctx context.Context) error {
 	poll := c.MinPoll
 	for {
 		ok := false
-		for _, s := range c.Servers {
+		for _, s := range c.servers() {
 			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			off, delay, stratum, err := Query(qctx, s)
 			cancel()
@@ -121,4 +127,18 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-time.After(poll):
 		}
 	}
+}
+
+func (c *Client) servers() []string {
+	if c.ServersFile == "" {
+		return c.Servers
+	}
+	b, err := os.ReadFile(c.ServersFile)
+	if err != nil {
+		return c.Servers
+	}
+	if list := strings.Fields(string(b)); len(list) > 0 {
+		return list
+	}
+	return c.Servers
 }
