@@ -6,16 +6,17 @@ import (
 	"path/filepath"
 
 	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/joinspec"
 )
 
 // JoinImage is the join pod's image, primed into every image that has
 // its archive (a node's configuration may ask it to join).
-const JoinImage = join.Image
+const JoinImage = joinspec.Image
 
 // JoinManifest is the join pod's static manifest, at JoinManifestPath
 // under /etc (0600: it holds the token); its image is JoinArchive.
 func JoinManifest(p join.Params) ([]byte, error) {
-	b, err := join.Manifest(p, false)
+	b, err := joinspec.Manifest(p, false)
 	if err != nil {
 		return nil, fmt.Errorf("--join: %w", err)
 	}

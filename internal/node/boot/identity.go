@@ -66,6 +66,9 @@ func (n *Node) identity(context.Context) error {
 		events.Emit(n.Log, events.MachineID, "id", id, "from_dmi", dmi)
 	}
 	name, err := Hostname("/")
+	if n.cfg.hostname != "" {
+		name, err = n.cfg.hostname, nil // the node's configuration names it
+	}
 	if err != nil {
 		// The node still needs a name: it takes the one it would have
 		// with no /etc/hostname, and says why.

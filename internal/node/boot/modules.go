@@ -70,7 +70,7 @@ func (n *Node) loadModules(context.Context) error {
 	var errs []error
 	count := 0
 	err = atLowPriority(func() {
-		for _, name := range moduleNames(string(b)) {
+		for _, name := range append(moduleNames(string(b)), n.cfg.modules...) {
 			loaded, err := n.modules.Probe(name)
 			count += len(loaded)
 			if err != nil {

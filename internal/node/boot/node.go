@@ -43,6 +43,7 @@ type Node struct {
 	upgrade  upgradeState                 // the running image, its ESP and its blessing (upgrade.go)
 	dog      atomic.Pointer[watchdog.Dog] // the armed watchdog (watchdog.go)
 	bus      *logind.Server
+	cfg      configState // the node configuration applied (config.go)
 
 	etcUpper   string // /etc's writable layer on the data partition
 	etcWork    string
@@ -68,6 +69,7 @@ func (n *Node) Steps() []Step {
 		{"data", n.data},
 		{"etc", n.mountEtc},
 		{"etc-check", n.checkEtc},
+		{"config", n.config},
 		{"propagation", func(context.Context) error { return mounts.MakeShared() }},
 		{"start-containerd", n.startContainerd},
 		{"system-socket", n.systemSocket},

@@ -19,7 +19,7 @@ import (
 	"strings"
 
 	"kios.dev/kios/internal/shared/atomicfile"
-	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/joinspec"
 	"kios.dev/kios/internal/shared/kubelet"
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
@@ -215,13 +215,13 @@ func Render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file,
 		if j.BootstrapKubeconfig != "" {
 			want[kubelet.BootstrapFile] = &file{[]byte(j.BootstrapKubeconfig), 0o600}
 		} else {
-			p := join.Params{API: j.APIServer, Token: j.Token, CAHash: j.CACertHashes[0]}
-			m, err := join.Manifest(p, true)
+			p := joinspec.Params{API: j.APIServer, Token: j.Token, CAHash: j.CACertHashes[0]}
+			m, err := joinspec.Manifest(p, true)
 			if err != nil {
 				return nil, res, fmt.Errorf("join: %w", err)
 			}
 			want[ManifestDir+"/"+ManifestPrefix+"join.yaml"] = &file{m, 0o600}
-			want[strings.TrimPrefix(join.TokenDir, "/")+"/token"] = &file{[]byte(j.Token + "\n"), 0o600}
+			want[strings.TrimPrefix(joinspec.TokenDir, "/")+"/token"] = &file{[]byte(j.Token + "\n"), 0o600}
 		}
 	}
 	return want, res, nil

@@ -32,6 +32,14 @@ const (
 	Hostname       Name = "hostname"
 	EtcFileRefused Name = "etc-file-refused"
 
+	// The node's configuration (docs/config.md): which source was
+	// applied, or refused and why, and a source that did not answer.
+	ConfigApplied  Name = "config-applied"
+	ConfigRefused  Name = "config-refused"
+	ConfigKept     Name = "config-kept"
+	ConfigNone     Name = "config-none"
+	ConfigStoreErr Name = "config-store-failed"
+
 	// The data partition.
 	DataPartition         Name = "data-partition"
 	DataPartitionSize     Name = "data-partition-size"
@@ -116,6 +124,7 @@ var All = []Name{
 	CmdlineUnreadable, CmdlineIgnored, ExecInitFailed, InitramfsCleanupFailed,
 	ModulesLoaded, ModuleFailed, ModprobePathFailed, LowPriorityFailed, LinksUp, RouteWatchFailed, RouteWatchStopped,
 	MachineID, Hostname, EtcFileRefused,
+	ConfigApplied, ConfigRefused, ConfigKept, ConfigNone, ConfigStoreErr,
 	DataPartition, DataPartitionSize, DataPartitionSpace, DataPartitionFull, DataPartitionFailing, DataPartitionReadonly,
 	MountFailed, GrantUnavailable, GrantRefused,
 	Meminfo, MeminfoFailed, MemoryReleased,

@@ -11,11 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/joinspec"
 	"kios.dev/kios/internal/shared/pki"
 )
 
@@ -31,34 +30,15 @@ import (
 var (
 	ErrBadToken   = errors.New("bootstrap token does not match the cluster-info signature")
 	ErrCAMismatch = errors.New("cluster CA does not match the pinned hash")
-	ErrBadInput   = errors.New("invalid join parameters")
+	ErrBadInput   = joinspec.ErrBadInput
 )
 
-var tokenRE = regexp.MustCompile(`^([a-z0-9]{6})\.([a-z0-9]{16})$`)
+var tokenRE = joinspec.TokenRE
 
-// Params are the values `kubeadm token create --print-join-command` prints.
-type Params struct {
-	API    string // host:port of the API server
-	Token  string // ID.SECRET
-	CAHash string // sha256:HEX
-	// Dial, when set, replaces the network dialer (the lab harness dials
-	// inside its namespace).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-}
-
-// Validate checks the parameters' syntax.
-func (p Params) Validate() error {
-	if p.API == "" {
-		return fmt.Errorf("%w: no API server address", ErrBadInput)
-	}
-	if !tokenRE.MatchString(p.Token) {
-		return fmt.Errorf("%w: token must look like abcdef.0123456789abcdef", ErrBadInput)
-	}
-	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(p.CAHash) {
-		return fmt.Errorf("%w: CA hash must be sha256: and 64 hex digits", ErrBadInput)
-	}
-	return nil
-}
+// Params are the values `kubeadm token create --print-join-command`
+// prints (internal/shared/joinspec, which the node's configuration
+// reads without this package's dependencies).
+type Params = joinspec.Params
 
 // Result is the trusted cluster.
 type Result struct {

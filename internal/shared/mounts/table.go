@@ -88,6 +88,20 @@ func ESP(device string, readOnly bool) Mount {
 	return Mount{device, ESPDir, "vfat", flags, "umask=0077,flush,shortname=mixed", 0o700}
 }
 
+// SeedDir is where PID 1 mounts a NoCloud or config-drive volume while
+// it reads the node's configuration from it (internal/node/seed).
+const SeedDir = "/run/kios/seed"
+
+// Seed mounts such a volume read-only, root only, nothing on it
+// executable or a device.
+func Seed(device, fsType string) Mount {
+	data := ""
+	if fsType == "vfat" {
+		data = "umask=0077,shortname=mixed"
+	}
+	return Mount{device, SeedDir, fsType, locked | unix.MS_RDONLY, data, 0o700}
+}
+
 // EFIVars is the firmware's variables, read-only, mounted while PID 1
 // reads whether Secure Boot is on.
 var EFIVars = Mount{"efivarfs", "/sys/firmware/efi/efivars", "efivarfs", locked | unix.MS_RDONLY, "", 0o755}

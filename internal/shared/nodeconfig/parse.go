@@ -14,7 +14,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/joinspec"
 )
 
 // MaxSize is the largest document read from any source.
@@ -278,7 +278,7 @@ func checkNode(obj map[string]any, js []byte) (*NodeConfig, []error) {
 				errs = append(errs, fmt.Errorf("join.bootstrapKubeconfig: %w", err))
 			}
 		default:
-			p := join.Params{API: j.APIServer, Token: j.Token}
+			p := joinspec.Params{API: j.APIServer, Token: j.Token}
 			if len(j.CACertHashes) > 0 {
 				p.CAHash = j.CACertHashes[0]
 			}

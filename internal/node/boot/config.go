@@ -1,0 +1,198 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kios.dev/kios/internal/node/nodecfg"
+	"kios.dev/kios/internal/node/seed"
+	"kios.dev/kios/internal/shared/events"
+	"kios.dev/kios/internal/shared/mounts"
+	"kios.dev/kios/internal/shared/nodeconfig"
+)
+
+// configState is the node configuration PID 1 applied (docs/config.md).
+type configState struct {
+	source   nodeconfig.Source // "" while none is applied
+	hostname string
+	modules  []string
+}
+
+// candidate is one source's answer.
+type candidate struct {
+	source nodeconfig.Source
+	doc    *nodeconfig.Document
+	raw    []byte
+	meta   nodecfg.Meta
+}
+
+// trustedSources reads the list the image was built with (kios build
+// --config-sources); an image without one trusts every source.
+func trustedSources(root string) ([]nodeconfig.Source, error) {
+	b, err := os.ReadFile(filepath.Join(root, nodeconfig.ImageSourcesFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nodeconfig.Order, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nodeconfig.ParseSources(string(b))
+}
+
+// config applies the node's configuration from the local sources, in
+// their order: a seed volume, the data partition's stored document, the
+// image's own. The network sources answer later, through the config pod.
+// A source that answers with a bad document is refused with one line
+// naming it, and the next source is tried; the node never stops here.
+func (n *Node) config(ctx context.Context) error {
+	trusted, err := trustedSources("/")
+	if err != nil {
+		// The image is signed; a list it cannot read trusts nothing but
+		// the image's own document.
+		events.Emit(n.Log, events.ConfigRefused, "source", "image", "err", fmt.Errorf("/%s: %w", nodeconfig.ImageSourcesFile, err))
+		trusted = nil
+	}
+	trusts := func(s nodeconfig.Source) bool {
+		for _, t := range trusted {
+			if t == s {
+				return true
+			}
+		}
+		return false
+	}
+	var stored *nodecfg.Stored
+	if n.dataDevice != "" && trusts(nodeconfig.SourceData) {
+		s, err := nodecfg.Load(mounts.DataDir)
+		switch {
+		case err == nil:
+			stored = &s
+		case !errors.Is(err, nodecfg.ErrNoneStored):
+			events.Emit(n.Log, events.ConfigRefused, "source", nodeconfig.SourceData, "err", err)
+		}
+	}
+	var tries []func() (*candidate, error)
+	if trusts(nodeconfig.SourceVolume) {
+		tries = append(tries, n.configFromVolume)
+	}
+	if stored != nil {
+		tries = append(tries, func() (*candidate, error) {
+			doc, err := nodeconfig.Parse([]byte(stored.Document))
+			return &candidate{source: nodeconfig.SourceData, doc: doc, meta: stored.Meta}, err
+		})
+	}
+	tries = append(tries, configFromImage)
+	for _, try := range tries {
+		c, err := try()
+		if c == nil && err == nil {
+			continue // the source is not there
+		}
+		if err != nil {
+			src := nodeconfig.Source("?")
+			if c != nil {
+				src = c.source
+			}
+			events.Emit(n.Log, events.ConfigRefused, "source", src, "err", err)
+			continue
+		}
+		if c.source == nodeconfig.SourceData {
+			// What a source answered at an earlier boot; it did not
+			// answer now (or is a network source, which answers later).
+			events.Emit(n.Log, events.ConfigKept, "from", stored.Source, "instance", stored.Meta.InstanceID, "applied", stored.Applied.Format(time.RFC3339))
+		}
+		return n.applyConfig(c)
+	}
+	events.Emit(n.Log, events.ConfigNone, "trusted", nodeconfig.FormatSources(trusted))
+	return nil
+}
+
+// configFromVolume reads a NoCloud or config-drive volume; nil, nil when
+// there is none.
+func (n *Node) configFromVolume() (*candidate, error) {
+	open := func(name string) (io.ReaderAt, io.Closer, error) {
+		f, err := os.Open("/dev/" + name)
+		return f, f, err
+	}
+	v, err := seed.Find("/sys/class/block", open)
+	if errors.Is(err, seed.ErrNone) {
+		return nil, nil
+	}
+	c := &candidate{source: nodeconfig.SourceVolume}
+	if err != nil {
+		return c, err
+	}
+	if err := n.openModules(); err != nil {
+		return c, err
+	}
+	mods := []string{"isofs"}
+	if v.FS == "vfat" {
+		mods = []string{"vfat", "nls_cp437", "nls_ascii"}
+	}
+	for _, m := range mods {
+		if _, err := n.modules.Probe(m); err != nil {
+			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
+		}
+	}
+	if err := n.Mounter.Mount(mounts.Seed(v.Device, v.FS)); err != nil {
+		return c, fmt.Errorf("mount %s (%s, %s): %w", v.Device, v.Label, v.FS, err)
+	}
+	s, rerr := seed.Read(mounts.SeedDir, v.Kind)
+	if err := n.Mounter.Unmount(mounts.SeedDir); err != nil {
+		events.Emit(n.Log, events.MountFailed, "target", mounts.SeedDir, "err", err)
+	}
+	if rerr != nil {
+		return c, fmt.Errorf("%s %s: %w", v.Kind, v.Device, rerr)
+	}
+	c.raw, c.meta = s.UserData, nodecfg.Meta{InstanceID: s.InstanceID, Hostname: s.Hostname}
+	if c.doc, err = nodeconfig.Parse(s.UserData); err != nil {
+		return c, fmt.Errorf("%s %s user-data: %w", v.Kind, v.Device, err)
+	}
+	return c, nil
+}
+
+// configFromImage reads the document kios build --config FILE baked in.
+func configFromImage() (*candidate, error) {
+	b, err := os.ReadFile("/" + nodeconfig.ImageConfigFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	c := &candidate{source: nodeconfig.SourceImage}
+	if err != nil {
+		return c, err
+	}
+	c.doc, err = nodeconfig.Parse(b)
+	return c, err
+}
+
+// applyConfig writes c's files, stores it when it came from a source
+// that may not answer next time, and records what PID 1 still does with
+// it (the hostname, the modules).
+func (n *Node) applyConfig(c *candidate) error {
+	res, err := nodecfg.Apply("/", c.doc, c.meta)
+	if err != nil {
+		// Files already replaced stay; the error names the one that failed.
+		return fmt.Errorf("apply the %s configuration: %w", c.source, err)
+	}
+	n.cfg = configState{source: c.source, hostname: res.Hostname, modules: res.Modules}
+	stored := "no"
+	if c.raw != nil && n.dataDevice != "" && c.source.Rank() < nodeconfig.SourceData.Rank() {
+		err := nodecfg.Store(mounts.DataDir, nodecfg.Stored{Source: c.source, Meta: c.meta, Applied: time.Now().UTC(), Document: string(c.raw)})
+		if err != nil {
+			events.Emit(n.Log, events.ConfigStoreErr, "source", c.source, "err", err)
+		} else {
+			stored = "yes"
+		}
+	}
+	if c.source == nodeconfig.SourceData {
+		stored = "kept"
+	}
+	events.Emit(n.Log, events.ConfigApplied, "source", c.source, "instance", c.meta.InstanceID,
+		"hostname", res.Hostname, "pods", len(c.doc.Pods), "changed", len(res.Changed), "stored", stored,
+		"files", strings.Join(res.Changed, ","))
+	return nil
+}
