@@ -17,7 +17,10 @@ func buildCommand() *cobra.Command {
 		Long: `Build the node's EFI image: one file (a unified kernel image) that boots a
 Kubernetes node, from the components make staged in out/parts, with your
 /etc overlay and container images primed (docs/build.md).`,
-		Example: `  kios build --config DIR --image app.tar -o node.efi
+		Example: `  kios build -o node.efi                          # one stock image for a fleet
+  kios build --config node.yaml -o node.efi        # with its own configuration
+  kios build --config-sources data -o locked.efi   # trusts only its data partition
+  kios build --config DIR --image app.tar -o node.efi
   kios build --join HOST:6443 --token T --ca-cert-hash sha256:H -o node.efi`,
 		Args: NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -29,7 +32,9 @@ Kubernetes node, from the components make staged in out/parts, with your
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Config, "config", "", "directory laid over the image's /etc")
+	f.StringVar(&o.Config, "config", "", "node configuration FILE baked into the image (docs/config.md), or a DIR laid over the image's /etc")
+	f.StringVar(&o.ConfigSources, "config-sources", "", "configuration sources the image trusts: some of url,volume,metadata,data, or all, or none (default all)")
+	f.StringVar(&o.ConfigCA, "config-ca", "", "PEM file of the CAs an https kios.config= URL must chain to")
 	f.StringArrayVar(&o.Images, "image", nil, "image archive (docker-archive or OCI layout tarball) to prime; repeatable")
 	f.StringVar(&o.Cmdline, "cmdline", "", "kernel arguments appended to the default command line")
 	f.StringVar(&o.Version, "version", osrelease.DefaultVersion, "version stamped into os-release (kubectl get nodes -o wide shows it; upgrades compare it)")

@@ -34,7 +34,7 @@ and upgrades nodes in place. See docs/README.md.`,
 	root.AddGroup(&cobra.Group{ID: "image", Title: "Images:"},
 		&cobra.Group{ID: "lab", Title: "Local cluster:"},
 		&cobra.Group{ID: "nodes", Title: "Nodes of a cluster:"})
-	for _, c := range []*cobra.Command{buildCommand(), diskCommand(), vmCommand()} {
+	for _, c := range []*cobra.Command{buildCommand(), configCommand(), diskCommand(), vmCommand()} {
 		c.GroupID = "image"
 		root.AddCommand(c)
 	}

@@ -48,11 +48,12 @@ func flagNames(c *cobra.Command) []string {
 
 // Every flag of the standard-flag kios (before cobra) keeps its name,
 // and no command has a flag it did not have (lab-daemon's hidden
-// --system aside; --baseline went to kios-dev).
+// --system aside; --baseline went to kios-dev; build's --config-sources
+// and --config-ca came with the node configuration).
 func TestFlagsKept(t *testing.T) {
 	lab := []string{"cache", "dir", "efi", "nodes", "parts", "ram-only"}
 	want := map[string][]string{
-		"build":      {"ca-cert-hash", "cmdline", "config", "image", "join", "o", "parts", "sign-cert", "sign-key", "token", "version"},
+		"build":      {"ca-cert-hash", "cmdline", "config", "config-ca", "config-sources", "image", "join", "o", "parts", "sign-cert", "sign-key", "token", "version"},
 		"disk":       {"ca-cert-hash", "config", "efi", "format", "image", "join", "o", "parts", "size", "token"},
 		"vm":         {"cpus", "disk", "efi", "forward", "memory", "serial", "timeline"},
 		"up":         lab,
@@ -62,6 +63,7 @@ func TestFlagsKept(t *testing.T) {
 		"upgrade":    {"allow-downgrade", "dir", "drain-timeout", "kubeconfig", "max-unavailable", "nodes", "parts", "registry", "stage-only", "timeout", "to", "tries"},
 		"rollback":   {"dir", "drain-timeout", "image", "kubeconfig", "timeout"},
 		"version":    nil,
+		"config":     nil,
 	}
 	got := map[string][]string{}
 	for name, c := range commands(NewRoot()) {

@@ -50,7 +50,7 @@ and primed images across reboots and upgrades (docs/disk.md).`,
 	f := cmd.Flags()
 	f.StringVar(&size, "size", "8G", "disk size (bytes, or with M or G)")
 	f.StringVar(&o.EFI, "efi", DefaultOutput(), "the kiOS EFI to put in the EFI System Partition")
-	f.StringVar(&o.Config, "config", "", "directory laid at /meta/etc of the data partition")
+	f.StringVar(&o.Config, "config", "", "node configuration FILE stored on the data partition (docs/config.md), or a DIR laid at /meta/etc")
 	f.StringArrayVar(&o.Images, "image", nil, "image archive to prime on the data partition (imported at the first boot); repeatable")
 	f.StringVar(&o.Format, "format", "raw", "raw or qcow2")
 	f.StringVarP(&o.Output, "output", "o", "", "disk image to write")

@@ -7,6 +7,7 @@ package disk
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +16,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"kios.dev/kios/internal/shared/nodeconfig"
 
 	"kios.dev/kios/internal/host/fat"
 	"kios.dev/kios/internal/host/image"
@@ -211,6 +215,21 @@ func layout(stage, config string) error {
 	}
 	if config == "" {
 		return nil
+	}
+	if image.IsConfigFile(config) {
+		raw, err := image.ReadConfigFile(config)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(nodeconfig.Stored{Source: nodeconfig.SourceData, Applied: time.Now().UTC(), Document: string(raw)})
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(root, filepath.FromSlash(nodeconfig.StoreFile))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, append(b, '\n'), 0o600)
 	}
 	return image.WalkConfig(config, func(e image.ConfigEntry) error {
 		dst := filepath.Join(root, "meta", "etc", filepath.FromSlash(e.Rel))

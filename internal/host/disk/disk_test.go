@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/shared/gpt"
 	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/nodeconfig"
 	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/uki/ukitest"
 	"kios.dev/kios/internal/shared/upgrade/esp"
@@ -183,3 +185,34 @@ func TestWriteRejects(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// kios disk --config FILE stores the document where PID 1 reads the
+// data partition's configuration, 0600 in a 0700 directory.
+func TestLayoutNodeConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "node.yaml")
+	os.WriteFile(doc, []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nhostname: n1\n"), 0o644)
+	stage := t.TempDir()
+	if err := layout(stage, doc); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(stage, "root", nodeconfig.StoreFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s nodeconfig.Stored
+	if err := json.Unmarshal(b, &s); err != nil || s.Source != nodeconfig.SourceData || !strings.Contains(s.Document, "hostname: n1") {
+		t.Errorf("stored %+v, %v", s, err)
+	}
+	for path, want := range map[string]os.FileMode{p: 0o600, filepath.Dir(p): 0o700} {
+		if st, err := os.Stat(path); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v, want mode %v", path, err, want)
+		}
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("kind: Nope\n"), 0o644)
+	if err := layout(t.TempDir(), bad); err == nil || !strings.Contains(err.Error(), bad+": document 1") {
+		t.Errorf("bad document: %v", err)
+	}
+}

@@ -41,7 +41,7 @@ const DefaultCmdline = "console=tty0 console=ttyS0,115200n8 loglevel=6 printk.de
 // Options says what to build.
 type Options struct {
 	Parts   string   // directory with bin/, kernel/, stub.efi, loader.efi, images/
-	Config  string   // laid over /etc; optional
+	Config  string   // a directory laid over /etc, or a node configuration document (docs/config.md); optional
 	Images  []string // extra image archives to prime
 	Cmdline string   // appended to DefaultCmdline
 	Output  string   // the EFI file
@@ -49,6 +49,10 @@ type Options struct {
 	Report  io.Writer
 	// Join, when set, adds the join pod with these kubeadm join values.
 	Join *join.Params
+	// ConfigSources are the configuration sources the image trusts
+	// (nodeconfig.ParseSources; empty: all). ConfigCA is a PEM file of
+	// the CAs an https kios.config= URL must chain to.
+	ConfigSources, ConfigCA string
 	// SignKey and SignCert, when set, sign the EFI for Secure Boot.
 	SignKey, SignCert string
 }
@@ -245,7 +249,10 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("image defaults: %w", err)
 	}
-	if o.Config != "" {
+	if err := addNodeConfig(t, o); err != nil {
+		return nil, nil, err
+	}
+	if o.Config != "" && !IsConfigFile(o.Config) {
 		if err := layConfig(t, o.Config); err != nil {
 			return nil, nil, err
 		}
@@ -268,6 +275,9 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 		if err != nil {
 			return nil, nil, err
 		}
+		system = append(system, archive)
+	} else if archive, err := JoinArchive(o.Parts); err == nil {
+		// A node's configuration may ask it to join a cluster.
 		system = append(system, archive)
 	}
 	if err := primeImages(t, append(system, o.Images...)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"kios.dev/kios/internal/host/cpio"
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/nodeconfig"
 	"kios.dev/kios/internal/shared/osrelease"
 	"kios.dev/kios/internal/shared/testenv"
 	"kios.dev/kios/internal/shared/uki"
@@ -253,4 +254,51 @@ func releaseOf(t *testing.T, parts string) string {
 		t.Fatal(err)
 	}
 	return rel
+}
+
+// kios build --config FILE bakes the document (0600: it may hold a
+// token) and the trusted sources into the root image, and primes the
+// join pod's image so a configuration can ask for a join.
+func TestNodeConfigFile(t *testing.T) {
+	parts := fakeParts(t)
+	os.MkdirAll(filepath.Join(parts, "extra"), 0o755)
+	img := testImage(t, t.TempDir(), JoinImage)
+	os.Rename(img, filepath.Join(parts, "extra", "join.tar"))
+	km, err := openKernelModules(filepath.Join(parts, "kernel", "lib", "modules", releaseOf(t, parts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "node.yaml")
+	os.WriteFile(doc, []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nhostname: n1\n"), 0o644)
+	tr, _, err := rootTree(Options{Parts: parts, Config: doc, ConfigSources: "data,url"}, km, releaseOf(t, parts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := tr.Get(nodeconfig.ImageConfigFile); !ok || e.Mode.Perm() != 0o600 || !strings.Contains(string(e.Data), "hostname: n1") {
+		t.Errorf("%s: present %v, entry %+v", nodeconfig.ImageConfigFile, ok, e)
+	}
+	if e, ok := tr.Get(nodeconfig.ImageSourcesFile); !ok || string(e.Data) != "url,data\n" {
+		t.Errorf("%s: present %v, %q; want url,data", nodeconfig.ImageSourcesFile, ok, e.Data)
+	}
+	if idx, _ := tr.Get("lib/kios/images/index.json"); !strings.Contains(string(idx.Data), JoinImage) {
+		t.Errorf("join image not primed: %s", idx.Data)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nhostnme: n1\n"), 0o644)
+	notCA := filepath.Join(dir, "ca.pem")
+	os.WriteFile(notCA, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o644)
+	for _, tc := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Config: bad}, bad + ": document 1 (NodeConfig): hostnme: unknown field"},
+		{Options{ConfigSources: "url,floppy"}, `--config-sources: config source "floppy"`},
+		{Options{ConfigCA: notCA}, "--config-ca " + notCA + `: a PEM "PRIVATE KEY" block`},
+	} {
+		tc.o.Parts, tc.o.Output = parts, filepath.Join(t.TempDir(), "x.efi")
+		if err := Build(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Build(%+v) = %v, want %q", tc.o, err, tc.want)
+		}
+	}
 }

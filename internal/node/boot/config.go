@@ -66,7 +66,7 @@ func (n *Node) config(ctx context.Context) error {
 		}
 		return false
 	}
-	var stored *nodecfg.Stored
+	var stored *nodeconfig.Stored
 	if n.dataDevice != "" && trusts(nodeconfig.SourceData) {
 		s, err := nodecfg.Load(mounts.DataDir)
 		switch {
@@ -181,7 +181,7 @@ func (n *Node) applyConfig(c *candidate) error {
 	n.cfg = configState{source: c.source, hostname: res.Hostname, modules: res.Modules}
 	stored := "no"
 	if c.raw != nil && n.dataDevice != "" && c.source.Rank() < nodeconfig.SourceData.Rank() {
-		err := nodecfg.Store(mounts.DataDir, nodecfg.Stored{Source: c.source, Meta: c.meta, Applied: time.Now().UTC(), Document: string(c.raw)})
+		err := nodecfg.Store(mounts.DataDir, nodeconfig.Stored{Source: c.source, Meta: c.meta, Applied: time.Now().UTC(), Document: string(c.raw)})
 		if err != nil {
 			events.Emit(n.Log, events.ConfigStoreErr, "source", c.source, "err", err)
 		} else {

@@ -41,13 +41,8 @@ const (
 	BaseKubelet    = kubelet.ConfigFile
 )
 
-// Meta is what a source says besides the document (NoCloud meta-data,
-// the metadata service): its hostname applies when the document sets
-// none.
-type Meta struct {
-	InstanceID string `json:"instanceID,omitempty"`
-	Hostname   string `json:"hostname,omitempty"`
-}
+// Meta is nodeconfig.Meta.
+type Meta = nodeconfig.Meta
 
 // Result is what PID 1 does after the files are in place.
 type Result struct {

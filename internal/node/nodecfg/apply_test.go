@@ -118,7 +118,7 @@ func TestStore(t *testing.T) {
 	if _, err := Load(dir); err != ErrNoneStored {
 		t.Errorf("Load(empty) = %v, want ErrNoneStored", err)
 	}
-	s := Stored{Source: nodeconfig.SourceVolume, Meta: Meta{InstanceID: "i-1"}, Document: node}
+	s := nodeconfig.Stored{Source: nodeconfig.SourceVolume, Meta: Meta{InstanceID: "i-1"}, Document: node}
 	if err := Store(dir, s); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestStore(t *testing.T) {
 	if err != nil || !cmp.Equal(got, s) {
 		t.Errorf("Load = %+v, %v; want %+v", got, err, s)
 	}
-	for _, p := range []string{StoreFile, filepath.Dir(StoreFile)} {
+	for _, p := range []string{nodeconfig.StoreFile, filepath.Dir(nodeconfig.StoreFile)} {
 		st, _ := os.Stat(filepath.Join(dir, p))
 		if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[st.IsDir()]; st.Mode().Perm() != want {
 			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)

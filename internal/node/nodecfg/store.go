@@ -7,29 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"kios.dev/kios/internal/shared/atomicfile"
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
-// StoreFile is where a node with a data partition keeps the configuration
-// it applied, under the partition's mount point: one file, replaced
-// atomically, so a power cut leaves the old or the new one whole. 0600
-// in a 0700 directory: the document may hold a join token.
-const StoreFile = "meta/config/stored.json"
-
-// Stored is the stored document and where it came from.
-type Stored struct {
-	Source   nodeconfig.Source `json:"source"`
-	Meta     Meta              `json:"meta"`
-	Applied  time.Time         `json:"applied"`
-	Document string            `json:"document"`
-}
-
 // Store keeps s on the data partition mounted at dataDir.
-func Store(dataDir string, s Stored) error {
-	p := filepath.Join(dataDir, StoreFile)
+func Store(dataDir string, s nodeconfig.Stored) error {
+	p := filepath.Join(dataDir, nodeconfig.StoreFile)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("store the configuration: %w", err)
 	}
@@ -47,9 +32,9 @@ func Store(dataDir string, s Stored) error {
 var ErrNoneStored = errors.New("no stored configuration")
 
 // Load reads what Store kept.
-func Load(dataDir string) (Stored, error) {
-	var s Stored
-	b, err := os.ReadFile(filepath.Join(dataDir, StoreFile))
+func Load(dataDir string) (nodeconfig.Stored, error) {
+	var s nodeconfig.Stored
+	b, err := os.ReadFile(filepath.Join(dataDir, nodeconfig.StoreFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, ErrNoneStored
 	}
@@ -57,7 +42,7 @@ func Load(dataDir string) (Stored, error) {
 		return s, fmt.Errorf("read the stored configuration: %w", err)
 	}
 	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("/%s: %w", StoreFile, err)
+		return s, fmt.Errorf("/%s: %w", nodeconfig.StoreFile, err)
 	}
 	return s, nil
 }

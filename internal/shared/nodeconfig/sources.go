@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Source is where a configuration came from, in the order the node
@@ -75,4 +76,26 @@ func joinSources(list []Source) string {
 		s[i] = string(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// StoreFile is where a node with a data partition keeps the configuration
+// it applied, under the partition's mount point: one file, replaced
+// atomically, so a power cut leaves the old or the new one whole. 0600
+// in a 0700 directory: the document may hold a join token.
+const StoreFile = "meta/config/stored.json"
+
+// Stored is the stored document and where it came from.
+type Stored struct {
+	Source   Source    `json:"source"`
+	Meta     Meta      `json:"meta"`
+	Applied  time.Time `json:"applied"`
+	Document string    `json:"document"`
+}
+
+// Meta is what a source says besides the document (NoCloud meta-data,
+// the metadata service): its hostname applies when the document sets
+// none.
+type Meta struct {
+	InstanceID string `json:"instanceID,omitempty"`
+	Hostname   string `json:"hostname,omitempty"`
 }
