@@ -4,7 +4,10 @@
 package cmdline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +29,16 @@ type Kios struct {
 	TrialTimeout time.Duration
 	// kios.watchdog=off: PID 1 leaves the hardware watchdog alone.
 	WatchdogOff bool
+	// kios.config=URL: where the node fetches its configuration (http
+	// or https), docs/config.md. It may carry a credential: log it only
+	// through RedactURL.
+	ConfigURL string
+	// kios.config-sha256=HEX: what a plain-http ConfigURL's document
+	// must hash to.
+	ConfigSHA256 string
+	// kios.metadata=ec2 asks for the EC2 instance metadata service
+	// whatever the firmware says; kios.metadata=off never asks it.
+	Metadata string
 }
 
 // Defaults of the keys whose zero value means "the default".
@@ -99,6 +112,28 @@ var keys = map[string]func(k *Kios, v string) error{
 		k.WatchdogOff = true
 		return nil
 	},
+	"kios.config": func(k *Kios, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("want an http:// or https:// URL")
+		}
+		k.ConfigURL = v
+		return nil
+	},
+	"kios.config-sha256": func(k *Kios, v string) error {
+		if b, err := hex.DecodeString(v); err != nil || len(b) != sha256.Size {
+			return fmt.Errorf("want 64 hex digits")
+		}
+		k.ConfigSHA256 = strings.ToLower(v)
+		return nil
+	},
+	"kios.metadata": func(k *Kios, v string) error {
+		if v != "ec2" && v != "off" {
+			return fmt.Errorf("want kios.metadata=ec2 or kios.metadata=off")
+		}
+		k.Metadata = v
+		return nil
+	},
 	"kios.debug": func(k *Kios, v string) error {
 		if v != "meminfo" {
 			return fmt.Errorf("want kios.debug=meminfo")
@@ -131,6 +166,9 @@ func Parse(line string) (Kios, []error) {
 			continue
 		}
 		key, v, ok := strings.Cut(w, "=")
+		if key == "kios.config" {
+			w = key + "=" + RedactURL(v) // errors quote the word
+		}
 		apply, known := keys[key]
 		switch {
 		case !known:
@@ -149,4 +187,19 @@ func Parse(line string) (Kios, []error) {
 		}
 	}
 	return k, errs
+}
+
+// RedactURL is u without what may be a credential: user information and
+// the query (a presigned URL's signature).
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	p.User = nil
+	if p.RawQuery != "" {
+		p.RawQuery = "..."
+	}
+	p.Fragment = ""
+	return p.String()
 }

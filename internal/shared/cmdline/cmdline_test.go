@@ -1,6 +1,7 @@
 package cmdline
 
 import (
+	"strings"
 	"errors"
 	"testing"
 	"time"
@@ -28,6 +29,11 @@ func TestParse(t *testing.T) {
 		{"kios.data=tmpfs kios.data=/dev/vdb1", Kios{Data: datapart.Spec{Kind: datapart.Path, Value: "/dev/vdb1"}}, []string{"kios.data=/dev/vdb1"}},
 		{"xkios.data=tmpfs", Kios{Data: auto}, nil},
 		{"kios.bless-after=30s kios.trial-timeout=3m kios.watchdog=off", Kios{Data: auto, BlessAfter: 30 * time.Second, TrialTimeout: 3 * time.Minute, WatchdogOff: true}, nil},
+		{"kios.config=http://10.0.0.1/n.yaml kios.config-sha256=" + strings.Repeat("AB", 32) + " kios.metadata=ec2",
+			Kios{Data: auto, ConfigURL: "http://10.0.0.1/n.yaml", ConfigSHA256: strings.Repeat("ab", 32), Metadata: "ec2"}, nil},
+		// A URL that is refused is reported without what may be a credential.
+		{"kios.config=ftp://user:pw@host/x?sig=s3cr3t kios.config-sha256=abc kios.metadata=gce", Kios{Data: auto},
+			[]string{"kios.config=ftp://host/x?...", "kios.config-sha256=abc", "kios.metadata=gce"}},
 		{"kios.bless-after=soon kios.trial-timeout=-1m kios.watchdog=on", Kios{Data: auto}, []string{"kios.bless-after=soon", "kios.trial-timeout=-1m", "kios.watchdog=on"}},
 	}
 	for _, tt := range tests {
@@ -78,4 +84,16 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("%q: data partition kind %q is none of datapart's", line, k.Data.Kind)
 		}
 	})
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw@bucket.example.com/n.yaml?X-Amz-Signature=abc#f": "https://bucket.example.com/n.yaml?...",
+		"http://10.0.0.1:8080/config/n1.yaml":                             "http://10.0.0.1:8080/config/n1.yaml",
+		"http://%zz":                                                      "(a URL that does not parse)",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
