@@ -1,6 +1,6 @@
 // Command system is the program of kiOS's system pods, one binary for
 // all of them so the image carries one Go runtime: `system dhcp`,
-// `system ntp`, `system grow`, `system upgrade`.
+// `system ntp`, `system grow`, `system upgrade`, `system config`.
 package main
 
 import (
@@ -14,11 +14,12 @@ var commands = map[string]func(args []string) error{
 	"ntp":     runNTP,
 	"grow":    runGrow,
 	"upgrade": runUpgrade,
+	"config":  runConfig,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow|upgrade [flags]")
+		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow|upgrade|config [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {

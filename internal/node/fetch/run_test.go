@@ -1,0 +1,92 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"kios.dev/kios/internal/shared/configsock"
+	"kios.dev/kios/internal/shared/nodeconfig"
+)
+
+type logs struct{ lines []string }
+
+func (l *logs) Printf(f string, a ...any) { l.lines = append(l.lines, strings.TrimSpace(f)) }
+
+func TestRun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/n1.yaml":
+			w.Write([]byte(doc))
+		case "/latest/api/token": // what IMDSv2 asks first; the lab runs AWS's own mock
+			if r.Method != http.MethodPut {
+				http.Error(w, "want PUT", http.StatusMethodNotAllowed)
+				return
+			}
+			w.Write([]byte("tok"))
+		case "/latest/user-data":
+			if r.Header.Get("X-aws-ec2-metadata-token") != "tok" {
+				http.Error(w, "no token", http.StatusUnauthorized)
+				return
+			}
+			w.Write([]byte(doc))
+		case "/latest/meta-data/instance-id":
+			w.Write([]byte("i-1\n"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name    string
+		cmdline string
+		sources []nodeconfig.Source
+		want    []nodeconfig.Source // what PID 1 is handed, in order
+		err     error
+	}{
+		{"url answers", "kios.config=" + srv.URL + "/n1.yaml", []nodeconfig.Source{nodeconfig.SourceURL, nodeconfig.SourceMetadata}, []nodeconfig.Source{nodeconfig.SourceURL}, nil},
+		{"url not trusted", "kios.config=" + srv.URL + "/n1.yaml", []nodeconfig.Source{nodeconfig.SourceMetadata}, []nodeconfig.Source{nodeconfig.SourceMetadata}, nil},
+		{"url fails", "kios.config=" + srv.URL + "/gone.yaml", []nodeconfig.Source{nodeconfig.SourceURL, nodeconfig.SourceMetadata}, []nodeconfig.Source{nodeconfig.SourceMetadata}, ErrURLUnanswered},
+		{"hash mismatch", "kios.config=" + srv.URL + "/n1.yaml kios.config-sha256=" + strings.Repeat("0", 64), []nodeconfig.Source{nodeconfig.SourceURL}, nil, ErrURLUnanswered},
+		{"nothing to ask", "", []nodeconfig.Source{nodeconfig.SourceURL}, nil, nil},
+	} {
+		var got []configsock.Request
+		l := &logs{}
+		err := Run(context.Background(), Config{
+			Cmdline: tc.cmdline, Sources: tc.sources, IMDS: srv.URL, Log: l,
+			Send: func(r configsock.Request) (configsock.Result, error) {
+				got = append(got, r)
+				return configsock.Result{Applied: true}, nil
+			},
+			Timeout: time.Second, URLTries: 2, Backoff: time.Millisecond,
+		})
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.err)
+		}
+		var srcs []nodeconfig.Source
+		for _, r := range got {
+			srcs = append(srcs, r.Source)
+			if r.Document != doc {
+				t.Errorf("%s: %s handed %q", tc.name, r.Source, r.Document)
+			}
+			if r.Source == nodeconfig.SourceMetadata && r.Meta.InstanceID != "i-1" {
+				t.Errorf("%s: metadata's instance-id = %q, want i-1", tc.name, r.Meta.InstanceID)
+			}
+		}
+		if strings.Join(sourcesStrings(srcs), ",") != strings.Join(sourcesStrings(tc.want), ",") {
+			t.Errorf("%s: handed %v, want %v (log %v)", tc.name, srcs, tc.want, l.lines)
+		}
+	}
+}
+
+func sourcesStrings(s []nodeconfig.Source) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = string(x)
+	}
+	return out
+}
