@@ -8,7 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/configsock"
 
 	"kios.dev/kios/internal/node/nodecfg"
 	"kios.dev/kios/internal/node/seed"
@@ -19,9 +25,13 @@ import (
 
 // configState is the node configuration PID 1 applied (docs/config.md).
 type configState struct {
+	mu       sync.Mutex        // the boot step and the config socket apply one at a time
 	source   nodeconfig.Source // "" while none is applied
 	hostname string
 	modules  []string
+	// kubeletChanged: the last apply changed a file the kubelet reads
+	// only at its start.
+	kubeletChanged bool
 }
 
 // candidate is one source's answer.
@@ -87,6 +97,9 @@ func (n *Node) config(ctx context.Context) error {
 		})
 	}
 	tries = append(tries, configFromImage)
+	defer n.networkSources(trusted)
+	n.cfg.mu.Lock()
+	defer n.cfg.mu.Unlock()
 	for _, try := range tries {
 		c, err := try()
 		if c == nil && err == nil {
@@ -178,7 +191,7 @@ func (n *Node) applyConfig(c *candidate) error {
 		// Files already replaced stay; the error names the one that failed.
 		return fmt.Errorf("apply the %s configuration: %w", c.source, err)
 	}
-	n.cfg = configState{source: c.source, hostname: res.Hostname, modules: res.Modules}
+	n.cfg.source, n.cfg.hostname, n.cfg.modules, n.cfg.kubeletChanged = c.source, res.Hostname, res.Modules, res.Kubelet()
 	stored := "no"
 	if c.raw != nil && n.dataDevice != "" && c.source.Rank() < nodeconfig.SourceData.Rank() {
 		err := nodecfg.Store(mounts.DataDir, nodeconfig.Stored{Source: c.source, Meta: c.meta, Applied: time.Now().UTC(), Document: string(c.raw)})
@@ -195,4 +208,80 @@ func (n *Node) applyConfig(c *candidate) error {
 		"hostname", res.Hostname, "pods", len(c.doc.Pods), "changed", len(res.Changed), "stored", stored,
 		"files", strings.Join(res.Changed, ","))
 	return nil
+}
+
+// networkSources starts what the network sources need: the config
+// socket and the config pod, when the image trusts a source that may
+// answer here (a kios.config= URL; a metadata service where the
+// firmware says one exists). Otherwise the pod's manifest is removed,
+// so a node that needs neither runs neither.
+func (n *Node) networkSources(trusted []nodeconfig.Source) {
+	var ask []nodeconfig.Source
+	for _, s := range trusted {
+		if s == nodeconfig.SourceURL && n.Cmdline.ConfigURL != "" ||
+			s == nodeconfig.SourceMetadata && nodecfg.MetadataPlausible("/sys/class/dmi/id", n.Cmdline.Metadata) {
+			ask = append(ask, s)
+		}
+	}
+	if len(ask) == 0 {
+		if err := os.Remove("/" + nodecfg.FetchManifest); err != nil && !errors.Is(err, os.ErrNotExist) {
+			events.Emit(n.Log, events.ConfigRefused, "source", "network", "err", err)
+		}
+		return
+	}
+	ln, err := configsock.Listen(filepath.Join(configsock.SocketDir, configsock.SocketName))
+	if err == nil {
+		Go(n.Log, "config-socket", func() { _ = configsock.Serve(ln, n, n.Log) })
+		_, caErr := os.Stat("/" + nodeconfig.ImageCAFile)
+		err = atomicfile.Write("/"+nodecfg.FetchManifest, nodecfg.FetchPod(ask, caErr == nil), 0o644)
+	}
+	if err != nil {
+		events.Emit(n.Log, events.ConfigRefused, "source", nodeconfig.FormatSources(ask), "err", fmt.Errorf("start the config pod: %w", err))
+	}
+}
+
+// ApplyConfig applies what a network source answered (the config pod,
+// over the config socket), unless a source before it in the order
+// answered already. A refused document changes nothing.
+func (n *Node) ApplyConfig(req configsock.Request) (configsock.Result, error) {
+	if req.Source != nodeconfig.SourceURL && req.Source != nodeconfig.SourceMetadata {
+		return configsock.Result{}, fmt.Errorf("source %q is not a network source", req.Source)
+	}
+	doc, err := nodeconfig.Parse([]byte(req.Document))
+	if err != nil {
+		events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", err)
+		return configsock.Result{}, err
+	}
+	n.cfg.mu.Lock()
+	defer n.cfg.mu.Unlock()
+	if n.cfg.source != "" && n.cfg.source.Rank() < req.Source.Rank() {
+		reason := fmt.Sprintf("the %s configuration comes first", n.cfg.source)
+		events.Emit(n.Log, events.ConfigKept, "from", n.cfg.source, "not", req.Source, "reason", reason)
+		return configsock.Result{Reason: reason}, nil
+	}
+	before := n.cfg.hostname
+	if err := n.applyConfig(&candidate{source: req.Source, doc: doc, raw: []byte(req.Document), meta: req.Meta}); err != nil {
+		events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", err)
+		return configsock.Result{}, err
+	}
+	if h := n.cfg.hostname; h != "" && h != before {
+		if err := unix.Sethostname([]byte(h)); err != nil {
+			events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", fmt.Errorf("set hostname %s: %w", h, err))
+		} else {
+			events.Emit(n.Log, events.Hostname, "name", h)
+		}
+	}
+	if len(n.cfg.modules) > 0 && n.openModules() == nil {
+		for _, m := range n.cfg.modules {
+			if _, err := n.modules.Probe(m); err != nil {
+				events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
+			}
+		}
+	}
+	if n.cfg.kubeletChanged {
+		if err := n.RestartKubelet(); err != nil {
+			events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", fmt.Errorf("restart the kubelet: %w", err))
+		}
+	}
+	return configsock.Result{Applied: true}, nil
 }

@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -157,23 +156,4 @@ func Metadata(ctx context.Context, c *http.Client, endpoint string) ([]byte, nod
 		*dst = strings.TrimSpace(string(b))
 	}
 	return doc, meta, nil
-}
-
-// MetadataPlausible tells whether an EC2-compatible metadata service
-// may answer: kios.metadata= says so, or the firmware's DMI data names
-// Amazon EC2 (or OpenStack, which serves the same API). Elsewhere the
-// node does not wait on 169.254.169.254.
-func MetadataPlausible(dmiDir, setting string) bool {
-	switch setting {
-	case "ec2":
-		return true
-	case "off":
-		return false
-	}
-	read := func(f string) string {
-		b, _ := os.ReadFile(dmiDir + "/" + f)
-		return strings.TrimSpace(string(b))
-	}
-	return read("sys_vendor") == "Amazon EC2" || strings.Contains(strings.ToLower(read("bios_version")), "amazon") ||
-		read("product_name") == "OpenStack Nova" || read("chassis_asset_tag") == "OpenStack Nova"
 }

@@ -15,8 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,33 +113,6 @@ func TestHTTPSTrustsOnlyTheImageCA(t *testing.T) {
 	}
 	if _, err := Client([]byte("no pem"), time.Second); err == nil {
 		t.Errorf("a CA file without a certificate was accepted")
-	}
-}
-
-func TestMetadataPlausible(t *testing.T) {
-	dmi := func(files map[string]string) string {
-		d := t.TempDir()
-		for f, v := range files {
-			os.WriteFile(filepath.Join(d, f), []byte(v+"\n"), 0o444)
-		}
-		return d
-	}
-	for _, tc := range []struct {
-		files   map[string]string
-		setting string
-		want    bool
-	}{
-		{map[string]string{"sys_vendor": "QEMU"}, "", false},
-		{map[string]string{"sys_vendor": "Amazon EC2"}, "", true},
-		{map[string]string{"sys_vendor": "Xen", "bios_version": "4.11.amazon"}, "", true},
-		{map[string]string{"product_name": "OpenStack Nova"}, "", true},
-		{map[string]string{"sys_vendor": "QEMU"}, "ec2", true},
-		{map[string]string{"sys_vendor": "Amazon EC2"}, "off", false},
-		{nil, "", false},
-	} {
-		if got := MetadataPlausible(dmi(tc.files), tc.setting); got != tc.want {
-			t.Errorf("%v %q: %v, want %v", tc.files, tc.setting, got, tc.want)
-		}
 	}
 }
 

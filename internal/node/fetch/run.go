@@ -118,4 +118,3 @@ func ReadCA(path string) ([]byte, error) {
 	}
 	return b, nil
 }
-

@@ -133,3 +133,43 @@ func TestStore(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchPodIsAStaticPod(t *testing.T) {
+	for _, ca := range []bool{false, true} {
+		b := FetchPod([]nodeconfig.Source{nodeconfig.SourceURL, nodeconfig.SourceMetadata}, ca)
+		d, err := nodeconfig.Parse(b)
+		if err != nil || len(d.Pods) != 1 {
+			t.Fatalf("ca %v: %v\n%s", ca, err, b)
+		}
+		if !strings.Contains(string(b), `"--sources=url,metadata"`) || strings.Contains(string(b), nodeconfig.ImageCAFile) != ca {
+			t.Errorf("ca %v:\n%s", ca, b)
+		}
+	}
+}
+
+func TestMetadataPlausible(t *testing.T) {
+	dmi := func(files map[string]string) string {
+		d := t.TempDir()
+		for f, v := range files {
+			os.WriteFile(filepath.Join(d, f), []byte(v+"\n"), 0o444)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		files   map[string]string
+		setting string
+		want    bool
+	}{
+		{map[string]string{"sys_vendor": "QEMU"}, "", false},
+		{map[string]string{"sys_vendor": "Amazon EC2"}, "", true},
+		{map[string]string{"sys_vendor": "Xen", "bios_version": "4.11.amazon"}, "", true},
+		{map[string]string{"product_name": "OpenStack Nova"}, "", true},
+		{map[string]string{"sys_vendor": "QEMU"}, "ec2", true},
+		{map[string]string{"sys_vendor": "Amazon EC2"}, "off", false},
+		{nil, "", false},
+	} {
+		if got := MetadataPlausible(dmi(tc.files), tc.setting); got != tc.want {
+			t.Errorf("%v %q: %v, want %v", tc.files, tc.setting, got, tc.want)
+		}
+	}
+}
