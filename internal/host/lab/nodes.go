@@ -3,16 +3,16 @@ package lab
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	"kios.dev/kios/internal/host/disk"
 	"kios.dev/kios/internal/host/image"
-	"kios.dev/kios/internal/host/lab/labnet"
 	"kios.dev/kios/internal/host/vm"
-	"kios.dev/kios/internal/shared/join"
 )
 
 // NodeBoot is what the lab's nodes boot: Image names it in the
@@ -63,33 +63,11 @@ func nodeImages(ctx context.Context, c Config, env *Env) (NodeBoot, error) {
 	return s(ctx, c, env)
 }
 
-// kiosNodes boot from kios disk images, or from the EFI alone with
-// c.RAMOnly.
+// kiosNodes boot one stock EFI (c.EFI, or one built without any
+// configuration), from a disk each or from RAM with c.RAMOnly; each node
+// is told who it is and how to join by its own NoCloud volume, as a
+// fleet's machines are (docs/config.md).
 func kiosNodes(_ context.Context, c Config, env *Env) (NodeBoot, error) {
-	jp := &join.Params{API: labnet.Gateway.String() + ":6443", Token: env.Token, CAHash: env.CAHash}
-	if !c.RAMOnly {
-		return diskNodes(c, jp)
-	}
-	efi, err := BuildNode(c.Dir, c.Parts, jp, nil)
-	if err != nil {
-		return NodeBoot{}, err
-	}
-	return NodeBoot{Image: efi, Node: func(i int, _ string) (vm.Config, string, error) {
-		// Every node boots the same image; the firmware UUID gives each
-		// its machine-id and so its name (kios-0000000N).
-		return vm.Config{EFI: efi, Extra: []string{"-uuid", nodeUUID(i)}}, fmt.Sprintf("kios-%08x", i), nil
-	}}, nil
-}
-
-// nodeUUID gives node i its firmware UUID, hence its machine-id and
-// its name (kios-0000000N).
-func nodeUUID(i int) string { return fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i) }
-
-// diskNodes boot from kios disk images, one per node, all installed
-// with one EFI: what makes a node this lab's (the lab registry as a
-// mirror, the join, the CNI installer) is on its data partition, so
-// the same EFI, or a newer one, serves every node (kios upgrade).
-func diskNodes(c Config, jp *join.Params) (NodeBoot, error) {
 	efi := c.EFI
 	if efi == "" {
 		efi = filepath.Join(c.Dir, "node.efi")
@@ -97,28 +75,41 @@ func diskNodes(c Config, jp *join.Params) (NodeBoot, error) {
 			return NodeBoot{}, err
 		}
 	}
-	cfg := filepath.Join(c.Dir, "disk-config")
-	mirror := filepath.Join(cfg, "containerd", "certs.d", "_default", "hosts.toml")
-	if err := os.MkdirAll(filepath.Dir(mirror), 0o755); err != nil {
-		return NodeBoot{}, err
-	}
-	if err := os.WriteFile(mirror, []byte(MirrorConfig), 0o644); err != nil {
-		return NodeBoot{}, err
-	}
-	joinArchive, err := image.JoinArchive(c.Parts)
-	if err != nil {
-		return NodeBoot{}, err
+	cni := filepath.Join(c.Parts, "extra", "cni-installer.tar")
+	// A RAM-only node pulls the CNI installer through its mirror.
+	if err := Load(c.Dir, cni, io.Discard); err != nil {
+		return NodeBoot{}, fmt.Errorf("the CNI installer into the lab registry: %w", err)
 	}
 	return NodeBoot{Image: efi, Node: func(i int, dir string) (vm.Config, string, error) {
-		d := filepath.Join(dir, "disk.img")
-		err := disk.Write(disk.Options{EFI: efi, Config: cfg, Size: NodeDiskSize, Output: d, Join: jp, JoinArchive: joinArchive,
-			Images: []string{filepath.Join(c.Parts, "extra", "cni-installer.tar")}})
+		name := fmt.Sprintf("kios-%08x", i)
+		seed, err := nodeSeed(env, dir, name)
 		if err != nil {
+			return vm.Config{}, "", fmt.Errorf("node %d: %w", i, err)
+		}
+		if c.RAMOnly {
+			return vm.Config{EFI: efi, Disks: []string{seed}, Extra: []string{"-uuid", nodeUUID(i)}}, name, nil
+		}
+		d := filepath.Join(dir, "disk.img")
+		if err := disk.Write(disk.Options{EFI: efi, Size: NodeDiskSize, Output: d, Images: []string{cni}}); err != nil {
 			return vm.Config{}, "", fmt.Errorf("node %d's disk: %w", i, err)
 		}
-		return vm.Config{Disk: d, Extra: []string{"-uuid", nodeUUID(i)}}, fmt.Sprintf("kios-%08x", i), nil
+		return vm.Config{Disk: d, Disks: []string{seed}, Extra: []string{"-uuid", nodeUUID(i)}}, name, nil
 	}}, nil
 }
+
+// nodeSeed writes node name's NoCloud volume in dir.
+func nodeSeed(env *Env, dir, name string) (string, error) {
+	doc, err := yaml.Marshal(env.NodeConfig(name))
+	if err != nil {
+		return "", err
+	}
+	seed := filepath.Join(dir, "seed.img")
+	return seed, SeedVolume(seed, doc, "lab-"+name, name)
+}
+
+// nodeUUID gives node i its firmware UUID, hence its machine-id and
+// its name (kios-0000000N).
+func nodeUUID(i int) string { return fmt.Sprintf("%08x-6b1e-4a1c-9f00-%012x", i, i) }
 
 // NodeDiskSize is each disk node's disk (a sparse file).
 const NodeDiskSize = 4 << 30

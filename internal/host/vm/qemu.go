@@ -51,6 +51,11 @@ func ParseForward(s string) (Forward, error) {
 // Config describes one VM.
 type Config struct {
 	EFI   string   // boot this EFI file from a virtual FAT disk
+	// Cmdline, with EFI, boots it through Loader (systemd-boot) with this
+	// kernel command line instead of its own, as a PXE loader or a boot
+	// menu passes one; the stub takes it when Secure Boot is off.
+	Cmdline string
+	Loader  string
 	ESP   string   // or boot this directory tree as the EFI System Partition
 	Disk  string   // or boot this disk image
 	Disks []string // more disks, attached after the boot disk (vdb, vdc...)
@@ -218,7 +223,11 @@ func Start(c Config) (*VM, error) {
 		if err := os.MkdirAll(boot, 0o755); err != nil {
 			return nil, err
 		}
-		if err := copyFile(c.EFI, filepath.Join(boot, "BOOTX64.EFI")); err != nil {
+		if c.Cmdline == "" {
+			if err := copyFile(c.EFI, filepath.Join(boot, "BOOTX64.EFI")); err != nil {
+				return nil, err
+			}
+		} else if err := loaderESP(filepath.Join(c.Dir, "esp"), c.Loader, c.EFI, c.Cmdline); err != nil {
 			return nil, err
 		}
 	}
@@ -380,4 +389,25 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o644)
+}
+
+// loaderESP lays out an ESP where systemd-boot boots efi with cmdline.
+func loaderESP(esp, loader, efi, cmdline string) error {
+	if loader == "" {
+		return errors.New("vm: a command line needs the loader (parts/loader.efi)")
+	}
+	if err := copyFile(loader, filepath.Join(esp, "EFI", "BOOT", "BOOTX64.EFI")); err != nil {
+		return fmt.Errorf("vm: loader: %w", err)
+	}
+	if err := copyFile(efi, filepath.Join(esp, "kios.efi")); err != nil {
+		return err
+	}
+	entries := filepath.Join(esp, "loader", "entries")
+	if err := os.MkdirAll(entries, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(esp, "loader", "loader.conf"), []byte("default kios.conf\ntimeout 0\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(entries, "kios.conf"), []byte("title kiOS\nefi /kios.efi\noptions "+cmdline+"\n"), 0o644)
 }
