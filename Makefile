@@ -49,7 +49,7 @@ parts: components controlplane
 	$(GOBUILD) -o $(PARTS)/bin/init ./cmd/init
 	$(GOBUILD) -o $(PARTS)/initramfs-init ./cmd/initramfs-init
 	@mkdir -p $(PARTS)/extra
-	@for p in pause system demo join cni-installer; do $(GOBUILD) -o $(OUT)/bin/$$p ./cmd/$$p || exit 1; done
+	@for p in pause system demo cni-installer; do $(GOBUILD) -o $(OUT)/bin/$$p ./cmd/$$p || exit 1; done
 	@cp -f build/cache/kubelet-$(KUBERNETES_VERSION)/kubelet $(PARTS)/bin/kubelet
 	@cp -f build/cache/containerd-$(CONTAINERD_VERSION)/containerd build/cache/containerd-$(CONTAINERD_VERSION)/containerd-shim-runc-v2 $(PARTS)/bin/
 	@cp -f build/cache/runc-$(RUNC_VERSION)/runc $(PARTS)/bin/runc
@@ -57,7 +57,7 @@ parts: components controlplane
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/systemd-bootx64.efi $(PARTS)/loader.efi
 	@for p in pause system; do $(OUT)/kios-dev mkimage --binary $(OUT)/bin/$$p --name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
-	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/join --name localhost/kios/join:v1 -o $(PARTS)/extra/join.tar
+	@rm -f $(PARTS)/extra/join.tar
 	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/cni-installer --name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \
 		$(foreach p,bridge host-local loopback portmap,--add build/cache/cni-$(CNI_PLUGINS_VERSION)/$(p):plugins/$(p))
 	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/demo --name localhost/kios/demo:v1 -o $(OUT)/demo-image.tar

@@ -19,14 +19,14 @@ const module = "kios.dev/kios"
 
 // The programs by where they run.
 var (
-	nodeCmds = []string{"init", "initramfs-init", "system", "join", "cni-installer", "pause", "demo"}
+	nodeCmds = []string{"init", "initramfs-init", "system", "cni-installer", "pause", "demo"}
 	hostCmds = []string{"kios"}
 )
 
 // Dependencies the node's programs never link: the API client (PID 1
 // asks the API server one question over plain HTTPS) and the host's and
 // development tools' heavy libraries.
-var nodeForbidden = []string{"k8s.io/client-go/", "k8s.io/kubectl/", "gonum.org/", "github.com/onsi/", "k8s.io/kubernetes/", "github.com/spf13/cobra"}
+var nodeForbidden = []string{"k8s.io/api/", "k8s.io/client-go/", "k8s.io/kubectl/", "gonum.org/", "github.com/onsi/", "k8s.io/kubernetes/", "github.com/spf13/cobra"}
 
 // Dependencies the user's kios never links: development tooling's.
 var hostForbidden = []string{"gonum.org/", "github.com/onsi/", "k8s.io/kubernetes/"}

@@ -1,6 +1,6 @@
 // Command system is the program of kiOS's system pods, one binary for
 // all of them so the image carries one Go runtime: `system dhcp`,
-// `system ntp`, `system grow`, `system upgrade`, `system config`.
+// `system ntp`, `system grow`, `system upgrade`, `system config`, `system join`.
 package main
 
 import (
@@ -15,11 +15,12 @@ var commands = map[string]func(args []string) error{
 	"grow":    runGrow,
 	"upgrade": runUpgrade,
 	"config":  runConfig,
+	"join":    runJoin,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow|upgrade|config [flags]")
+		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow|upgrade|config|join [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"kios.dev/kios/internal/host/disk"
-	"kios.dev/kios/internal/host/image"
 	"kios.dev/kios/internal/shared/join"
 )
 
@@ -29,11 +28,6 @@ and primed images across reboots and upgrades (docs/disk.md).`,
 			}
 			if jp.API != "" || jp.Token != "" || jp.CAHash != "" {
 				o.Join = &jp
-				archive, err := image.JoinArchive(parts)
-				if err != nil {
-					return err
-				}
-				o.JoinArchive = archive
 			}
 			n, err := disk.ParseSize(size)
 			if err != nil {
@@ -54,7 +48,8 @@ and primed images across reboots and upgrades (docs/disk.md).`,
 	f.StringArrayVar(&o.Images, "image", nil, "image archive to prime on the data partition (imported at the first boot); repeatable")
 	f.StringVar(&o.Format, "format", "raw", "raw or qcow2")
 	f.StringVarP(&o.Output, "output", "o", "", "disk image to write")
-	f.StringVar(&parts, "parts", DefaultParts(), "built components (the join pod's image, with --join)")
+	f.StringVar(&parts, "parts", DefaultParts(), "unused: the join pod's image is the system pods', in the EFI")
+	_ = f.MarkDeprecated("parts", "the join pod's image is in every EFI; --parts is not needed")
 	f.StringVar(&jp.API, "join", "", "API server host:port to join (with --token and --ca-cert-hash), as kubeadm join; kept on the data partition")
 	f.StringVar(&jp.Token, "token", "", "bootstrap token for --join")
 	f.StringVar(&jp.CAHash, "ca-cert-hash", "", "sha256:HEX pin of the cluster CA for --join")

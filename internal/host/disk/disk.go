@@ -39,11 +39,10 @@ type Options struct {
 	Format string   // "raw" or "qcow2"
 	Output string
 	// Join, when set, lays the join pod's manifest with these kubeadm
-	// join values at /meta/etc and primes its image (JoinArchive): the
+	// join values at /meta/etc (its image is the system pods'): the
 	// node's cluster credentials live on its data partition, so one EFI
 	// serves, and upgrades, every node.
-	Join        *join.Params
-	JoinArchive string
+	Join *join.Params
 }
 
 const (
@@ -123,10 +122,6 @@ func Write(o Options) error {
 		if err := os.WriteFile(dst, manifest, 0o600); err != nil {
 			return err
 		}
-		if o.JoinArchive == "" {
-			return errors.New("--join needs the join pod's image archive (parts/extra/join.tar)")
-		}
-		images = append(images, o.JoinArchive)
 	}
 	if err := primeImages(filepath.Join(stage, "root", mounts.DataImages), images); err != nil {
 		return err

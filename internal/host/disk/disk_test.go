@@ -44,18 +44,9 @@ func TestWriteDisk(t *testing.T) {
 	if err := ociimage.WriteArchive(archive, tag, appImg); err != nil {
 		t.Fatal(err)
 	}
-	// The join pod's archive: any image archive stands in for it here.
-	joinArchive := filepath.Join(dir, "join.tar")
-	joinImg, joinTag, err := ociimage.FromBinary(efi, "localhost/kios/join:v1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociimage.WriteArchive(joinArchive, joinTag, joinImg); err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(dir, "disk.img")
 	jp := &join.Params{API: "10.88.0.1:6443", Token: "abcdef.0123456789abcdef", CAHash: "sha256:" + strings.Repeat("ab", 32)}
-	if err := Write(Options{EFI: efi, Config: cfg, Images: []string{archive}, Size: 1 << 30, Output: out, Join: jp, JoinArchive: joinArchive}); err != nil {
+	if err := Write(Options{EFI: efi, Config: cfg, Images: []string{archive}, Size: 1 << 30, Output: out, Join: jp}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -108,7 +99,7 @@ func TestWriteDisk(t *testing.T) {
 		t.Errorf("/meta/etc/hostname = %q", o)
 	}
 	o, _ = exec.Command("debugfs", "-R", "cat /data/images/index.json", loop).Output()
-	if !strings.Contains(string(o), `"00-app.tar"`) || !strings.Contains(string(o), "localhost/test/app:v1") || !strings.Contains(string(o), "localhost/kios/join:v1") {
+	if !strings.Contains(string(o), `"00-app.tar"`) || !strings.Contains(string(o), "localhost/test/app:v1") {
 		t.Errorf("/data/images/index.json = %s", o)
 	}
 	// The join lives on the data partition, not in the EFI.
@@ -162,7 +153,7 @@ func TestWriteRejects(t *testing.T) {
 		"EFI without a loader":   {Options{EFI: noLoader, Size: 1 << 30}, "no boot loader"},
 		"bad format":             {Options{EFI: efi, Size: 1 << 30, Format: "vmdk"}, "vmdk"},
 		"missing config":         {Options{EFI: efi, Size: 1 << 30, Config: filepath.Join(dir, "nope")}, "nope"},
-		"bad join token":         {Options{EFI: efi, Size: 1 << 30, Join: &join.Params{API: "x:6443", Token: "secret", CAHash: "sha256:00"}, JoinArchive: notArchive}, "token"},
+		"bad join token":         {Options{EFI: efi, Size: 1 << 30, Join: &join.Params{API: "x:6443", Token: "secret", CAHash: "sha256:00"}}, "token"},
 	} {
 		o := tt.o
 		o.Output = filepath.Join(dir, "out.img")

@@ -271,14 +271,9 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 	system, _ := filepath.Glob(filepath.Join(o.Parts, "images", "*.tar"))
 	sort.Strings(system)
 	if o.Join != nil {
-		archive, err := addJoin(t, o.Parts, *o.Join)
-		if err != nil {
+		if err := addJoin(t, *o.Join); err != nil {
 			return nil, nil, err
 		}
-		system = append(system, archive)
-	} else if archive, err := JoinArchive(o.Parts); err == nil {
-		// A node's configuration may ask it to join a cluster.
-		system = append(system, archive)
 	}
 	if err := primeImages(t, append(system, o.Images...)); err != nil {
 		return nil, nil, err

@@ -216,9 +216,6 @@ func contains(l []string, s string) bool {
 
 func TestJoinPod(t *testing.T) {
 	parts := fakeParts(t)
-	os.MkdirAll(filepath.Join(parts, "extra"), 0o755)
-	img := testImage(t, t.TempDir(), JoinImage)
-	os.Rename(img, filepath.Join(parts, "extra", "join.tar"))
 	km, err := openKernelModules(filepath.Join(parts, "kernel", "lib", "modules", releaseOf(t, parts)))
 	if err != nil {
 		t.Fatal(err)
@@ -232,12 +229,8 @@ func TestJoinPod(t *testing.T) {
 	if !ok {
 		t.Fatal("no join manifest")
 	}
-	if e.Mode.Perm() != 0o600 || !strings.Contains(string(e.Data), `"--token=abcdef.0123456789abcdef"`) {
+	if e.Mode.Perm() != 0o600 || !strings.Contains(string(e.Data), `"--token=abcdef.0123456789abcdef"`) || !strings.Contains(string(e.Data), "image: localhost/kios/system:v1") {
 		t.Errorf("join manifest mode %v:\n%s", e.Mode, e.Data)
-	}
-	idx, _ := tr.Get("lib/kios/images/index.json")
-	if !strings.Contains(string(idx.Data), JoinImage) {
-		t.Errorf("join image not primed: %s", idx.Data)
 	}
 	bad := p
 	bad.Token = "not-a-token"
@@ -257,13 +250,9 @@ func releaseOf(t *testing.T, parts string) string {
 }
 
 // kios build --config FILE bakes the document (0600: it may hold a
-// token) and the trusted sources into the root image, and primes the
-// join pod's image so a configuration can ask for a join.
+// token) and the trusted sources into the root image.
 func TestNodeConfigFile(t *testing.T) {
 	parts := fakeParts(t)
-	os.MkdirAll(filepath.Join(parts, "extra"), 0o755)
-	img := testImage(t, t.TempDir(), JoinImage)
-	os.Rename(img, filepath.Join(parts, "extra", "join.tar"))
 	km, err := openKernelModules(filepath.Join(parts, "kernel", "lib", "modules", releaseOf(t, parts)))
 	if err != nil {
 		t.Fatal(err)
@@ -280,9 +269,6 @@ func TestNodeConfigFile(t *testing.T) {
 	}
 	if e, ok := tr.Get(nodeconfig.ImageSourcesFile); !ok || string(e.Data) != "url,data\n" {
 		t.Errorf("%s: present %v, %q; want url,data", nodeconfig.ImageSourcesFile, ok, e.Data)
-	}
-	if idx, _ := tr.Get("lib/kios/images/index.json"); !strings.Contains(string(idx.Data), JoinImage) {
-		t.Errorf("join image not primed: %s", idx.Data)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nhostnme: n1\n"), 0o644)

@@ -2,19 +2,16 @@ package image
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"kios.dev/kios/internal/shared/join"
 	"kios.dev/kios/internal/shared/joinspec"
 )
 
-// JoinImage is the join pod's image, primed into every image that has
-// its archive (a node's configuration may ask it to join).
+// JoinImage is the join pod's image: the system pods' (system join).
 const JoinImage = joinspec.Image
 
 // JoinManifest is the join pod's static manifest, at JoinManifestPath
-// under /etc (0600: it holds the token); its image is JoinArchive.
+// under /etc (0600: it holds the token).
 func JoinManifest(p join.Params) ([]byte, error) {
 	b, err := joinspec.Manifest(p, false)
 	if err != nil {
@@ -26,28 +23,12 @@ func JoinManifest(p join.Params) ([]byte, error) {
 // JoinManifestPath is the join pod's manifest, relative to /etc.
 const JoinManifestPath = "kubernetes/manifests/join.yaml"
 
-// JoinArchive is the join pod's image archive in the parts directory.
-func JoinArchive(parts string) (string, error) {
-	archive := filepath.Join(parts, "extra", "join.tar")
-	if _, err := os.Stat(archive); err != nil {
-		return "", fmt.Errorf("join pod image: %w", err)
-	}
-	return archive, nil
-}
-
-// addJoin configures the join pod in the image: its manifest and its
-// image archive.
-func addJoin(t *Tree, parts string, p join.Params) (string, error) {
+// addJoin configures the join pod in the image: its manifest (its image
+// is the system pods', primed in every image).
+func addJoin(t *Tree, p join.Params) error {
 	manifest, err := JoinManifest(p)
 	if err != nil {
-		return "", err
+		return err
 	}
-	archive, err := JoinArchive(parts)
-	if err != nil {
-		return "", err
-	}
-	if err := t.File("etc/"+JoinManifestPath, 0o600, manifest); err != nil {
-		return "", err
-	}
-	return archive, nil
+	return t.File("etc/"+JoinManifestPath, 0o600, manifest)
 }

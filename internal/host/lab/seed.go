@@ -45,8 +45,8 @@ func SeedVolume(path string, userData []byte, instanceID, hostname string) error
 func (e *Env) NodeConfig(hostname string) nodeconfig.NodeConfig {
 	return nodeconfig.NodeConfig{
 		APIVersion: nodeconfig.APIVersion, Kind: nodeconfig.Kind,
-		Hostname: hostname,
-		Join: &nodeconfig.Join{APIServer: labnet.Gateway.String() + ":6443", Token: e.Token, CACertHashes: []string{e.CAHash}},
+		Hostname:        hostname,
+		Join:            &nodeconfig.Join{APIServer: labnet.Gateway.String() + ":6443", Token: e.Token, CACertHashes: []string{e.CAHash}},
 		RegistryMirrors: map[string][]string{"_default": {"http://" + RegistryLab}},
 	}
 }

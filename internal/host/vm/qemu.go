@@ -50,15 +50,15 @@ func ParseForward(s string) (Forward, error) {
 
 // Config describes one VM.
 type Config struct {
-	EFI   string   // boot this EFI file from a virtual FAT disk
+	EFI string // boot this EFI file from a virtual FAT disk
 	// Cmdline, with EFI, boots it through Loader (systemd-boot) with this
 	// kernel command line instead of its own, as a PXE loader or a boot
 	// menu passes one; the stub takes it when Secure Boot is off.
 	Cmdline string
 	Loader  string
-	ESP   string   // or boot this directory tree as the EFI System Partition
-	Disk  string   // or boot this disk image
-	Disks []string // more disks, attached after the boot disk (vdb, vdc...)
+	ESP     string   // or boot this directory tree as the EFI System Partition
+	Disk    string   // or boot this disk image
+	Disks   []string // more disks, attached after the boot disk (vdb, vdc...)
 	// DiskFaults lets DiskWriteErrors make the boot disk's writes fail:
 	// the disk is attached through node names, with an I/O error
 	// injector (QEMU's blkdebug) beside it, unused until then.

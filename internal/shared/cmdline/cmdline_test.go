@@ -1,8 +1,8 @@
 package cmdline
 
 import (
-	"strings"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 

@@ -127,4 +127,3 @@ func Send(path string, req Request) (Result, error) {
 	}
 	return res, nil
 }
-

@@ -1,9 +1,9 @@
 package configsock
 
 import (
+	"errors"
 	"io"
 	"net"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	"k8s.io/cluster-bootstrap/token/jws"
 	"sigs.k8s.io/yaml"
 
@@ -34,6 +33,15 @@ var (
 )
 
 var tokenRE = joinspec.TokenRE
+
+// The names of kube-public/cluster-info that kubeadm gives them
+// (k8s.io/cluster-bootstrap/token/api, whose package links all of
+// k8s.io/api: the test checks these against it).
+const (
+	configMapClusterInfo  = "cluster-info"
+	kubeConfigKey         = "kubeconfig"
+	jwsSignatureKeyPrefix = "jws-kubeconfig-"
+)
 
 // Params are the values `kubeadm token create --print-join-command`
 // prints (internal/shared/joinspec, which the node's configuration
@@ -72,7 +80,7 @@ func Discover(ctx context.Context, p Params) (Result, error) {
 		DialContext:     p.Dial,
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // verified by JWS and CA pin below
 	}}
-	url := "https://" + p.API + "/api/v1/namespaces/" + "kube-public" + "/configmaps/" + bootstrapapi.ConfigMapClusterInfo
+	url := "https://" + p.API + "/api/v1/namespaces/" + "kube-public" + "/configmaps/" + configMapClusterInfo
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return Result{}, err
@@ -99,11 +107,11 @@ func Verify(configMapJSON []byte, id, secret, caHash string) (Result, error) {
 	if err := json.Unmarshal(configMapJSON, &cm); err != nil {
 		return Result{}, fmt.Errorf("parse cluster-info: %w", err)
 	}
-	content, ok := cm.Data[bootstrapapi.KubeConfigKey]
+	content, ok := cm.Data[kubeConfigKey]
 	if !ok {
 		return Result{}, errors.New("cluster-info has no kubeconfig")
 	}
-	sig, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+id]
+	sig, ok := cm.Data[jwsSignatureKeyPrefix+id]
 	if !ok {
 		return Result{}, fmt.Errorf("%w: cluster-info is not signed for token ID %s (unknown or expired token)", ErrBadToken, id)
 	}

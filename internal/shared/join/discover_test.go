@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+
 	"k8s.io/cluster-bootstrap/token/jws"
 
 	"kios.dev/kios/internal/shared/pki"
@@ -115,5 +117,17 @@ func TestDiscoverAndWrite(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "pki", "ca.crt")); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestClusterInfoNames(t *testing.T) {
+	for got, want := range map[string]string{
+		configMapClusterInfo:  bootstrapapi.ConfigMapClusterInfo,
+		kubeConfigKey:         bootstrapapi.KubeConfigKey,
+		jwsSignatureKeyPrefix: bootstrapapi.JWSSignatureKeyPrefix,
+	} {
+		if got != want {
+			t.Errorf("%q, kubeadm's is %q", got, want)
+		}
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// Image is the join pod's image.
-const Image = "localhost/kios/join:v1"
+// Image is the join pod's image: the system pods' (system join).
+const Image = "localhost/kios/system:v1"
 
 // TokenDir is where PID 1 puts the token of a join that a node's
 // configuration asks for (0700, the token file 0600), so the token is
@@ -41,6 +41,8 @@ metadata:
   labels:
     app.kubernetes.io/name: join
     app.kubernetes.io/part-of: kios
+  annotations:
+    io.containerd.runc.v2.group: kios-system
 spec:
   hostNetwork: true
   priorityClassName: system-node-critical
@@ -49,7 +51,7 @@ spec:
   - name: join
     image: %[4]s
     imagePullPolicy: Never
-    args: ["--api=%[1]s", "%[2]s", "--ca-cert-hash=%[3]s", "--kubernetes-dir=/host/etc/kubernetes", "--system-socket=/host/run/system.sock"]
+    args: ["join", "--api=%[1]s", "%[2]s", "--ca-cert-hash=%[3]s", "--kubernetes-dir=/host/etc/kubernetes", "--system-socket=/host/run/system.sock"]
     securityContext:
       allowPrivilegeEscalation: false
       readOnlyRootFilesystem: true
