@@ -13,7 +13,7 @@ import (
 
 	"kios.dev/kios/internal/node/fetch"
 	"kios.dev/kios/internal/shared/configsock"
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 )
 
 // runConfig is the config pod: it fetches the node's configuration from
@@ -22,11 +22,11 @@ func runConfig(args []string) error {
 	fs := flag.NewFlagSet("config", flag.ExitOnError)
 	sources := fs.String("sources", "url,metadata", "network sources to ask, in order")
 	socket := fs.String("socket", filepath.Join("/host", configsock.SocketDir, configsock.SocketName), "PID 1's config socket")
-	ca := fs.String("ca", "/host/"+nodeconfig.ImageCAFile, "the image's CAs for an https URL (absent: the system's roots)")
+	ca := fs.String("ca", "/host/"+configsrc.ImageCAFile, "the image's CAs for an https URL (absent: the system's roots)")
 	imds := fs.String("imds", fetch.IMDS, "the instance metadata service")
 	tries := fs.Int("url-tries", 8, "tries of kios.config= before the pod exits (the kubelet starts it again)")
 	fs.Parse(args)
-	list, err := nodeconfig.ParseSources(*sources)
+	list, err := configsrc.ParseSources(*sources)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ import (
 	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"kios.dev/kios/internal/shared/cmdline"
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 )
 
 // Errors callers branch on.
@@ -66,7 +66,7 @@ func Client(caPEM []byte, timeout time.Duration) (*http.Client, error) {
 	}, nil
 }
 
-// get reads one answer of at most nodeconfig.MaxSize bytes.
+// get reads one answer of at most configsrc.MaxSize bytes.
 func get(ctx context.Context, c *http.Client, req *http.Request) ([]byte, error) {
 	resp, err := c.Do(req.WithContext(ctx))
 	if err != nil {
@@ -79,12 +79,12 @@ func get(ctx context.Context, c *http.Client, req *http.Request) ([]byte, error)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s answered %s", cmdline.RedactURL(req.URL.String()), resp.Status)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, nodeconfig.MaxSize+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, configsrc.MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", cmdline.RedactURL(req.URL.String()), redact(err))
 	}
-	if len(b) > nodeconfig.MaxSize {
-		return nil, fmt.Errorf("%s: %w", cmdline.RedactURL(req.URL.String()), nodeconfig.ErrTooLarge)
+	if len(b) > configsrc.MaxSize {
+		return nil, fmt.Errorf("%s: %w", cmdline.RedactURL(req.URL.String()), configsrc.ErrTooLarge)
 	}
 	return b, nil
 }
@@ -128,8 +128,8 @@ const IMDS = "http://169.254.169.254"
 // Metadata reads the instance metadata service at endpoint the IMDSv2
 // way: a session token first, then user-data, local-hostname and
 // instance-id. A service without user-data answers an empty document.
-func Metadata(ctx context.Context, c *http.Client, endpoint string) ([]byte, nodeconfig.Meta, error) {
-	var meta nodeconfig.Meta
+func Metadata(ctx context.Context, c *http.Client, endpoint string) ([]byte, configsrc.Meta, error) {
+	var meta configsrc.Meta
 	req, _ := http.NewRequest(http.MethodPut, endpoint+"/latest/api/token", nil)
 	req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "300")
 	tok, err := get(ctx, c, req)

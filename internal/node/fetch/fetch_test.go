@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 )
 
 const doc = "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nhostname: n1\n"
@@ -61,7 +61,7 @@ func TestURL(t *testing.T) {
 		{"/404", "", ErrNotFound, ""},
 		{"/loop", "", nil, "more than 5 redirects"},
 		{"/hang", "", nil, "timed out"},
-		{"/endless", "", nodeconfig.ErrTooLarge, ""},
+		{"/endless", "", configsrc.ErrTooLarge, ""},
 	} {
 		start := time.Now()
 		b, err := URL(context.Background(), c, srv.URL+tc.path+"?sig=s3cr3t", tc.sha)

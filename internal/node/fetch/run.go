@@ -10,7 +10,7 @@ import (
 
 	"kios.dev/kios/internal/shared/cmdline"
 	"kios.dev/kios/internal/shared/configsock"
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 )
 
 // Logger is where the pod says what it does.
@@ -21,10 +21,10 @@ type Logger interface {
 // Config is what the config pod is told by PID 1 (its arguments) and
 // reads itself (the kernel command line).
 type Config struct {
-	Cmdline  string              // /proc/cmdline's text
-	Sources  []nodeconfig.Source // the network sources to ask, trusted and plausible
-	CA       []byte              // the image's CAs for https, if any
-	IMDS     string              // the metadata service's address
+	Cmdline  string             // /proc/cmdline's text
+	Sources  []configsrc.Source // the network sources to ask, trusted and plausible
+	CA       []byte             // the image's CAs for https, if any
+	IMDS     string             // the metadata service's address
 	Send     func(configsock.Request) (configsock.Result, error)
 	Log      Logger
 	Timeout  time.Duration // one request's
@@ -45,7 +45,7 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	send := func(src nodeconfig.Source, doc []byte, meta nodeconfig.Meta) {
+	send := func(src configsrc.Source, doc []byte, meta configsrc.Meta) {
 		res, err := c.Send(configsock.Request{Source: src, Meta: meta, Document: string(doc)})
 		switch {
 		case err != nil:
@@ -57,18 +57,18 @@ func Run(ctx context.Context, c Config) error {
 		}
 	}
 	urlFailed := false
-	if slices.Contains(c.Sources, nodeconfig.SourceURL) && k.ConfigURL != "" {
+	if slices.Contains(c.Sources, configsrc.SourceURL) && k.ConfigURL != "" {
 		where := cmdline.RedactURL(k.ConfigURL)
 		wait := c.Backoff
 		for i := 1; ; i++ {
 			doc, err := URL(ctx, client, k.ConfigURL, k.ConfigSHA256)
 			if err == nil {
 				c.Log.Printf("config: url %s answered (%d bytes)", where, len(doc))
-				send(nodeconfig.SourceURL, doc, nodeconfig.Meta{})
+				send(configsrc.SourceURL, doc, configsrc.Meta{})
 				return nil
 			}
 			c.Log.Printf("config: url %s: try %d: %v", where, i, err)
-			if errors.Is(err, ErrHashMismatch) || errors.Is(err, nodeconfig.ErrTooLarge) || i >= c.URLTries {
+			if errors.Is(err, ErrHashMismatch) || errors.Is(err, configsrc.ErrTooLarge) || i >= c.URLTries {
 				urlFailed = true
 				break
 			}
@@ -80,14 +80,14 @@ func Run(ctx context.Context, c Config) error {
 			wait = min(2*wait, 30*time.Second)
 		}
 	}
-	if slices.Contains(c.Sources, nodeconfig.SourceMetadata) {
+	if slices.Contains(c.Sources, configsrc.SourceMetadata) {
 		var err error
 		for i := 1; i <= 5; i++ {
 			var doc []byte
-			var meta nodeconfig.Meta
+			var meta configsrc.Meta
 			if doc, meta, err = Metadata(ctx, client, c.IMDS); err == nil {
 				c.Log.Printf("config: metadata %s answered (%d bytes, instance %s)", c.IMDS, len(doc), meta.InstanceID)
-				send(nodeconfig.SourceMetadata, doc, meta)
+				send(configsrc.SourceMetadata, doc, meta)
 				break
 			}
 			c.Log.Printf("config: metadata %s: try %d: %v", c.IMDS, i, err)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/shared/configsock"
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 )
 
 type logs struct{ lines []string }
@@ -44,15 +44,15 @@ func TestRun(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		cmdline string
-		sources []nodeconfig.Source
-		want    []nodeconfig.Source // what PID 1 is handed, in order
+		sources []configsrc.Source
+		want    []configsrc.Source // what PID 1 is handed, in order
 		err     error
 	}{
-		{"url answers", "kios.config=" + srv.URL + "/n1.yaml", []nodeconfig.Source{nodeconfig.SourceURL, nodeconfig.SourceMetadata}, []nodeconfig.Source{nodeconfig.SourceURL}, nil},
-		{"url not trusted", "kios.config=" + srv.URL + "/n1.yaml", []nodeconfig.Source{nodeconfig.SourceMetadata}, []nodeconfig.Source{nodeconfig.SourceMetadata}, nil},
-		{"url fails", "kios.config=" + srv.URL + "/gone.yaml", []nodeconfig.Source{nodeconfig.SourceURL, nodeconfig.SourceMetadata}, []nodeconfig.Source{nodeconfig.SourceMetadata}, ErrURLUnanswered},
-		{"hash mismatch", "kios.config=" + srv.URL + "/n1.yaml kios.config-sha256=" + strings.Repeat("0", 64), []nodeconfig.Source{nodeconfig.SourceURL}, nil, ErrURLUnanswered},
-		{"nothing to ask", "", []nodeconfig.Source{nodeconfig.SourceURL}, nil, nil},
+		{"url answers", "kios.config=" + srv.URL + "/n1.yaml", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceURL}, nil},
+		{"url not trusted", "kios.config=" + srv.URL + "/n1.yaml", []configsrc.Source{configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceMetadata}, nil},
+		{"url fails", "kios.config=" + srv.URL + "/gone.yaml", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceMetadata}, ErrURLUnanswered},
+		{"hash mismatch", "kios.config=" + srv.URL + "/n1.yaml kios.config-sha256=" + strings.Repeat("0", 64), []configsrc.Source{configsrc.SourceURL}, nil, ErrURLUnanswered},
+		{"nothing to ask", "", []configsrc.Source{configsrc.SourceURL}, nil, nil},
 	} {
 		var got []configsock.Request
 		l := &logs{}
@@ -67,13 +67,13 @@ func TestRun(t *testing.T) {
 		if !errors.Is(err, tc.err) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.err)
 		}
-		var srcs []nodeconfig.Source
+		var srcs []configsrc.Source
 		for _, r := range got {
 			srcs = append(srcs, r.Source)
 			if r.Document != doc {
 				t.Errorf("%s: %s handed %q", tc.name, r.Source, r.Document)
 			}
-			if r.Source == nodeconfig.SourceMetadata && r.Meta.InstanceID != "i-1" {
+			if r.Source == configsrc.SourceMetadata && r.Meta.InstanceID != "i-1" {
 				t.Errorf("%s: metadata's instance-id = %q, want i-1", tc.name, r.Meta.InstanceID)
 			}
 		}
@@ -83,7 +83,7 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func sourcesStrings(s []nodeconfig.Source) []string {
+func sourcesStrings(s []configsrc.Source) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
 		out[i] = string(x)

@@ -13,7 +13,7 @@ import (
 	"net"
 	"time"
 
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 	"kios.dev/kios/internal/shared/rootsock"
 )
 
@@ -23,15 +23,15 @@ const SocketDir = "/run/kios/configsock"
 // SocketName is the socket in SocketDir.
 const SocketName = "config.sock"
 
-// maxRequest bounds a request: a document of nodeconfig.MaxSize,
+// maxRequest bounds a request: a document of configsrc.MaxSize,
 // escaped in JSON, and its description.
-const maxRequest = 3*nodeconfig.MaxSize + 64<<10
+const maxRequest = 3*configsrc.MaxSize + 64<<10
 
 // Request is one source's answer.
 type Request struct {
-	Source   nodeconfig.Source `json:"source"`
-	Meta     nodeconfig.Meta   `json:"meta"`
-	Document string            `json:"document"`
+	Source   configsrc.Source `json:"source"`
+	Meta     configsrc.Meta   `json:"meta"`
+	Document string           `json:"document"`
 }
 
 // Result is PID 1's answer.
@@ -86,7 +86,7 @@ func answer(c *net.UnixConn, h Handler) (Result, error) {
 		return Result{}, fmt.Errorf("read the request: %w", err)
 	}
 	if len(b) > maxRequest {
-		return Result{}, fmt.Errorf("request: %w", nodeconfig.ErrTooLarge)
+		return Result{}, fmt.Errorf("request: %w", configsrc.ErrTooLarge)
 	}
 	var req Request
 	if err := json.Unmarshal(b, &req); err != nil {
@@ -97,8 +97,8 @@ func answer(c *net.UnixConn, h Handler) (Result, error) {
 
 // Send hands PID 1 a source's answer over the socket at path.
 func Send(path string, req Request) (Result, error) {
-	if len(req.Document) > nodeconfig.MaxSize {
-		return Result{}, nodeconfig.ErrTooLarge
+	if len(req.Document) > configsrc.MaxSize {
+		return Result{}, configsrc.ErrTooLarge
 	}
 	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 )
 
 type handler struct{ got []Request }
@@ -36,7 +36,7 @@ func TestRoundTrip(t *testing.T) {
 	defer ln.Close()
 	h := &handler{}
 	go Serve(ln, h, nolog{})
-	req := Request{Source: nodeconfig.SourceURL, Meta: nodeconfig.Meta{InstanceID: "i-1"}, Document: strings.Repeat("x", nodeconfig.MaxSize)}
+	req := Request{Source: configsrc.SourceURL, Meta: configsrc.Meta{InstanceID: "i-1"}, Document: strings.Repeat("x", configsrc.MaxSize)}
 	res, err := Send(path, req)
 	if err != nil || !res.Applied {
 		t.Fatalf("Send = %+v, %v", res, err)
@@ -44,10 +44,10 @@ func TestRoundTrip(t *testing.T) {
 	if len(h.got) != 1 || !cmp.Equal(h.got[0], req) {
 		t.Errorf("PID 1 got %d requests, first differs: %v", len(h.got), len(h.got) == 1 && !cmp.Equal(h.got[0], req))
 	}
-	if _, err := Send(path, Request{Source: nodeconfig.SourceURL, Document: "bad"}); err == nil || err.Error() != "document 1: bad" {
+	if _, err := Send(path, Request{Source: configsrc.SourceURL, Document: "bad"}); err == nil || err.Error() != "document 1: bad" {
 		t.Errorf("refused document: err = %v", err)
 	}
-	if _, err := Send(path, Request{Document: strings.Repeat("x", nodeconfig.MaxSize+1)}); !errors.Is(err, nodeconfig.ErrTooLarge) {
+	if _, err := Send(path, Request{Document: strings.Repeat("x", configsrc.MaxSize+1)}); !errors.Is(err, configsrc.ErrTooLarge) {
 		t.Errorf("oversized document: err = %v", err)
 	}
 	// A client that sends more than a request can hold gets no

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 
+	"kios.dev/kios/internal/shared/configsrc"
+
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -18,11 +20,11 @@ import (
 )
 
 // MaxSize is the largest document read from any source.
-const MaxSize = 1 << 20
+const MaxSize = configsrc.MaxSize
 
 // Sentinel errors callers branch on.
 var (
-	ErrTooLarge = errors.New("document larger than 1 MiB")
+	ErrTooLarge = configsrc.ErrTooLarge
 	ErrInvalid  = errors.New("invalid node configuration")
 )
 

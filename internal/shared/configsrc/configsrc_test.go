@@ -1,4 +1,4 @@
-package nodeconfig
+package configsrc
 
 import (
 	"strings"
