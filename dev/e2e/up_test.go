@@ -17,6 +17,7 @@ import (
 
 	"kios.dev/kios/dev/conformance"
 	"kios.dev/kios/dev/vmtest"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // TestUpLoadDown drives the user's commands on one lab: kios up gives a
@@ -59,6 +60,19 @@ func TestUpLoadDown(t *testing.T) {
 	for _, want := range []string{"control plane ready", "registered (kubelet v1.35.4)", "Ready", "done in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("kios up output lacks %q", want)
+		}
+	}
+	// One stock EFI: each node learnt its name and its join from its own
+	// NoCloud volume (docs/config.md).
+	for i, n := range []string{"node-1", "node-2"} {
+		b, _ := os.ReadFile(filepath.Join(dir, n+".console"))
+		want := events.ConfigApplied.With("source", "volume", "hostname", fmt.Sprintf("kios-%08x", i+1), "instance", fmt.Sprintf("lab-kios-%08x", i+1))
+		found := false
+		for _, line := range strings.Split(string(b), "\n") {
+			found = found || isEvent(line, want)
+		}
+		if !found {
+			t.Errorf("%s's console has no %v", n, want)
 		}
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
