@@ -39,6 +39,9 @@ const (
 	// removes those of an earlier one that it does not write again.
 	ManifestPrefix = "nodeconfig."
 	BaseKubelet    = kubelet.ConfigFile
+	// ClientCAFile is the kubelet's client CA (authentication.x509),
+	// written from a bootstrap kubeconfig as the join writes it.
+	ClientCAFile = "etc/kubernetes/pki/ca.crt"
 )
 
 // Meta is nodeconfig.Meta.
@@ -208,7 +211,12 @@ func Render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file,
 	}
 	if j := nc.Join; j != nil {
 		if j.BootstrapKubeconfig != "" {
+			ca, err := nodeconfig.KubeconfigCA(j.BootstrapKubeconfig)
+			if err != nil {
+				return nil, res, fmt.Errorf("join.bootstrapKubeconfig: %w", err)
+			}
 			want[kubelet.BootstrapFile] = &file{[]byte(j.BootstrapKubeconfig), 0o600}
+			want[ClientCAFile] = &file{ca, 0o644}
 		} else {
 			p := joinspec.Params{API: j.APIServer, Token: j.Token, CAHash: j.CACertHashes[0]}
 			m, err := joinspec.Manifest(p, true)

@@ -1,6 +1,7 @@
 package nodecfg
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,32 @@ func TestMetadataPlausible(t *testing.T) {
 		if got := MetadataPlausible(dmi(tc.files), tc.setting); got != tc.want {
 			t.Errorf("%v %q: %v, want %v", tc.files, tc.setting, got, tc.want)
 		}
+	}
+}
+
+// A bootstrap kubeconfig is written with its CA as the kubelet's client
+// CA, as the join writes both.
+func TestApplyBootstrapKubeconfig(t *testing.T) {
+	ca, err := os.ReadFile("../../shared/nodeconfig/testdata/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\njoin:\n  bootstrapKubeconfig: |\n    apiVersion: v1\n    kind: Config\n" +
+		"    clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443', certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca) + "}}]\n" +
+		"    users: [{name: u, user: {token: abcdef.0123456789abcdef}}]\n"
+	root := testRoot(t)
+	res, err := Apply(root, parse(t, doc), Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Kubelet() {
+		t.Errorf("a bootstrap kubeconfig is not a kubelet change: %v", res.Changed)
+	}
+	got, err := os.ReadFile(filepath.Join(root, ClientCAFile))
+	if err != nil || string(got) != string(ca) {
+		t.Errorf("%s = %q, %v; want the kubeconfig's CA", ClientCAFile, got, err)
+	}
+	if st, err := os.Stat(filepath.Join(root, "etc/kubernetes/bootstrap-kubelet.conf")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("bootstrap kubeconfig: %v %v", st, err)
 	}
 }

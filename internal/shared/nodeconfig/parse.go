@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -383,13 +384,15 @@ func checkMirror(u string) error {
 	return nil
 }
 
-// checkKubeconfig checks that a bootstrap kubeconfig names a server and
-// a user; its values are secret and never quoted.
+// checkKubeconfig checks that a bootstrap kubeconfig names an https
+// server, carries its CA and has a user; its values are secret and
+// never quoted.
 func checkKubeconfig(s string) error {
 	var kc struct {
 		Clusters []struct {
 			Cluster struct {
 				Server string `json:"server"`
+				CAData []byte `json:"certificate-authority-data"`
 			} `json:"cluster"`
 		} `json:"clusters"`
 		Users []any `json:"users"`
@@ -400,10 +403,36 @@ func checkKubeconfig(s string) error {
 	if len(kc.Clusters) == 0 || !strings.HasPrefix(kc.Clusters[0].Cluster.Server, "https://") {
 		return fmt.Errorf("want a cluster with an https:// server")
 	}
+	if _, err := KubeconfigCA(s); err != nil {
+		return err
+	}
 	if len(kc.Users) == 0 {
 		return fmt.Errorf("want a user (the bootstrap token)")
 	}
 	return nil
+}
+
+// KubeconfigCA is the first cluster's certificate-authority-data: the
+// node writes it as the kubelet's client CA (/etc/kubernetes/pki/ca.crt),
+// as the join does.
+func KubeconfigCA(s string) ([]byte, error) {
+	var kc struct {
+		Clusters []struct {
+			Cluster struct {
+				CAData []byte `json:"certificate-authority-data"`
+			} `json:"cluster"`
+		} `json:"clusters"`
+	}
+	if err := yaml.Unmarshal([]byte(s), &kc); err != nil {
+		return nil, fmt.Errorf("not a kubeconfig (YAML)")
+	}
+	if len(kc.Clusters) == 0 || len(kc.Clusters[0].Cluster.CAData) == 0 {
+		return nil, fmt.Errorf("want the cluster's certificate-authority-data (the node has no other way to trust it)")
+	}
+	if b, _ := pem.Decode(kc.Clusters[0].Cluster.CAData); b == nil || b.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("certificate-authority-data: want a PEM certificate")
+	}
+	return kc.Clusters[0].Cluster.CAData, nil
 }
 
 func anyMap[V any](m map[string]V) map[string]any {

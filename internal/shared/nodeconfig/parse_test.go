@@ -1,6 +1,7 @@
 package nodeconfig
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -52,7 +53,7 @@ func TestParseAccepts(t *testing.T) {
 		"json":                 `{"apiVersion":"config.kios.dev/v1alpha1","kind":"NodeConfig","hostname":"n1"}`,
 		"empty":                "",
 		"comments and ---":     "# nothing\n---\n---\n",
-		"bootstrap kubeconfig": "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\njoin:\n  bootstrapKubeconfig: |\n    apiVersion: v1\n    kind: Config\n    clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443'}}]\n    users: [{name: u, user: {token: abcdef.0123456789abcdef}}]\n",
+		"bootstrap kubeconfig": BootstrapDoc(testCA(t)),
 		"quantities":           "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nkubeReserved: {memory: 100Mi}\nevictionHard: {memory.available: 5%}\nimageGCHighThresholdPercent: 80\n",
 	} {
 		if _, err := Parse([]byte(doc)); err != nil {
@@ -93,6 +94,8 @@ func TestParseRefuses(t *testing.T) {
 		{"join incomplete", nc + "join: {apiServer: 'a:6443'}\n", "document 1 (NodeConfig): join: "},
 		{"join both", nc + "join: {apiServer: 'a:6443', bootstrapKubeconfig: x}\n", "join: give either bootstrapKubeconfig"},
 		{"bad kubeconfig", nc + "join: {bootstrapKubeconfig: 'clusters: []'}\n", "join.bootstrapKubeconfig: want a cluster"},
+		{"kubeconfig without CA", strings.Replace(BootstrapDoc([]byte("x")), ", certificate-authority-data: eA==", "", 1), "join.bootstrapKubeconfig: want the cluster's certificate-authority-data"},
+		{"kubeconfig with a bad CA", BootstrapDoc([]byte("not pem")), "certificate-authority-data: want a PEM certificate"},
 		{"label key", nc + "labels: {'bad key': x}\n", "labels.bad key:"},
 		{"restricted label", nc + "labels: {node-role.kubernetes.io/worker: ''}\n", "labels.node-role.kubernetes.io/worker: the kubelet may set only"},
 		{"taint effect", nc + "taints: [{key: a, effect: Never}]\n", `taints[0].effect: want NoSchedule, PreferNoSchedule or NoExecute, got "Never"`},
@@ -188,4 +191,20 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func testCA(t testing.TB) []byte {
+	b, err := os.ReadFile("testdata/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// BootstrapDoc is a NodeConfig joining with a bootstrap kubeconfig that
+// trusts ca.
+func BootstrapDoc(ca []byte) string {
+	return "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\njoin:\n  bootstrapKubeconfig: |\n    apiVersion: v1\n    kind: Config\n" +
+		"    clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443', certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca) + "}}]\n" +
+		"    users: [{name: u, user: {token: abcdef.0123456789abcdef}}]\n"
 }
