@@ -186,7 +186,11 @@ func configFromImage() (*candidate, error) {
 // that may not answer next time, and records what PID 1 still does with
 // it (the hostname, the modules).
 func (n *Node) applyConfig(c *candidate) error {
-	res, err := nodecfg.Apply("/", c.doc, c.meta)
+	root := n.ConfigRoot
+	if root == "" {
+		root = "/"
+	}
+	res, err := nodecfg.Apply(root, c.doc, c.meta)
 	if err != nil {
 		// Files already replaced stay; the error names the one that failed.
 		return fmt.Errorf("apply the %s configuration: %w", c.source, err)
@@ -265,7 +269,11 @@ func (n *Node) ApplyConfig(req configsock.Request) (configsock.Result, error) {
 		return configsock.Result{}, err
 	}
 	if h := n.cfg.hostname; h != "" && h != before {
-		if err := unix.Sethostname([]byte(h)); err != nil {
+		set := n.SetHostname
+		if set == nil {
+			set = unix.Sethostname
+		}
+		if err := set([]byte(h)); err != nil {
 			events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", fmt.Errorf("set hostname %s: %w", h, err))
 		} else {
 			events.Emit(n.Log, events.Hostname, "name", h)

@@ -33,6 +33,11 @@ type Node struct {
 	Env        []string
 	// UpgradeHost is what the upgrade glue reads and does (upgrade.go).
 	UpgradeHost UpgradeHost
+	// ConfigRoot is where a node configuration is applied ("/" when
+	// empty) and SetHostname names the machine (unix.Sethostname when
+	// nil): tests apply to a temporary tree and keep the host's name.
+	ConfigRoot  string
+	SetHostname func(name []byte) error
 
 	modules     *kmod.Loader
 	overlay     chan error // the overlay module's load, under way from the overlay-module step
