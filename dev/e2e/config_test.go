@@ -2,16 +2,12 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"kios.dev/kios/dev/imds"
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/image"
 	"kios.dev/kios/internal/host/kube"
@@ -33,47 +30,13 @@ import (
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
-// awsMock builds AWS's own EC2 metadata mock (a tool of the dev module)
-// once.
-var awsMock = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "kios-aemm-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "ec2-metadata-mock")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("build the EC2 metadata mock: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// startAWSMock runs the mock at host:port, IMDSv2 only, answering
-// userData, instanceID and hostname; wrap runs it elsewhere (a lab's
-// namespace). stop ends it (the test's end does too).
+// startAWSMock runs AWS's EC2 metadata mock at host:port for the test.
 func startAWSMock(t *testing.T, wrap []string, host string, port int, userData []byte, instanceID, hostname string) (stop func()) {
 	t.Helper()
-	bin, err := awsMock()
+	stop, err := imds.Start(wrap, t.TempDir(), host, port, imds.Instance{UserData: userData, InstanceID: instanceID, Hostname: hostname})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := json.Marshal(map[string]any{
-		"metadata": map[string]any{"values": map[string]string{"instance-id": instanceID, "local-hostname": hostname}},
-		"userdata": map[string]any{"values": map[string]string{"userdata": base64.StdEncoding.EncodeToString(userData)}},
-	})
-	path := filepath.Join(t.TempDir(), "aemm.json")
-	if err := os.WriteFile(path, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	argv := append(append([]string{}, wrap...), bin, "--hostname", host, "--port", fmt.Sprint(port), "--config-file", path, "--imdsv2")
-	cmd := exec.Command(argv[0], argv[1:]...)
-	logf, _ := os.Create(filepath.Join(t.TempDir(), "aemm.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop = func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
 	t.Cleanup(stop)
 	return stop
 }
