@@ -7,7 +7,7 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools xorriso e2fsprogs procps mount openssl debootstrap gcc make libc6-dev bzip2 curl
 include components/versions.env
 
-.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-pods bench-floor bench-probe bench-churn conformance clean
+.PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-config bench-pods bench-floor bench-probe bench-churn conformance clean
 
 all: build
 
@@ -163,6 +163,13 @@ bench-probe: build controlplane
 bench: bench-probe
 	$(OUT)/kios-dev bench --efi $(OUT)/kios-amd64.efi --boots 3 --out $(OUT)/bench
 	$(OUT)/kios-dev bench --baseline --pairs $(BENCH_PAIRS) --pods $(BENCH_PODS) --out $(OUT)/bench
+	$(OUT)/kios-dev bench --config-sources --boots 3 --out $(OUT)/bench
+
+# Boot to Ready of one stock EFI configured by a NoCloud volume, a
+# kios.config= URL and the EC2 metadata service (AWS's mock), against the
+# same join baked in (sources.md; docs/config.md).
+bench-config: build controlplane
+	$(OUT)/kios-dev bench --config-sources --boots 3 --out $(OUT)/bench
 
 # The same comparison grown to 100 pods (10 at a time) on each node:
 # seconds to Running and RAM per pod (report in out/bench-pods). Under

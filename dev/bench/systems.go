@@ -30,6 +30,10 @@ type System struct {
 	Disk string
 	// Extra QEMU arguments (kiOS: the firmware UUID that names it).
 	Extra []string
+	// Seeds are more disks (a NoCloud volume); Cmdline, with Loader,
+	// boots the EFI with that kernel command line (vm.Config).
+	Seeds           []string
+	Cmdline, Loader string
 	// Console milestones: figure -> what marks it on the console (its
 	// first line).
 	Console map[compare.Figure]Milestone

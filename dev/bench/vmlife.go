@@ -75,7 +75,7 @@ func (l *labBoots) start(s System, mib int, consolePath string) (v *vm.VM, stop 
 		return nil, nil, err
 	}
 	cleanup = append(cleanup, func() { console.Close() })
-	v, err = vm.Start(vm.Config{EFI: s.EFI, Disk: bootDisk, Disks: disks, Dir: dir, MemoryMiB: mib, CPUs: 2, TAP: labTAP, MAC: labMAC,
+	v, err = vm.Start(vm.Config{EFI: s.EFI, Cmdline: s.Cmdline, Loader: s.Loader, Disk: bootDisk, Disks: append(disks, s.Seeds...), Dir: dir, MemoryMiB: mib, CPUs: 2, TAP: labTAP, MAC: labMAC,
 		Wrap: []string{"ip", "netns", "exec", l.env.Lab.Name}, Console: console, Extra: s.Extra})
 	if err != nil {
 		return nil, nil, err

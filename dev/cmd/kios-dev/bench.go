@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +28,7 @@ func benchCommand() *cobra.Command {
 	var (
 		efi, out, archive, pods, baseRoot, fromRuns, only, probeArchive string
 		boots, pairs, memory, floorFrom, floorStep, floorMin, floorPods int
-		clusterMode, withBaseline, floor, noShutdown                    bool
+		clusterMode, withBaseline, floor, noShutdown, sources           bool
 		floorHold                                                       time.Duration
 	)
 	cmd := &cobra.Command{
@@ -57,11 +60,26 @@ with --floor, search each system's memory floor (docs/benchmark.md).`,
 	f.DurationVar(&floorHold, "floor-hold", time.Minute, "with --floor: how long it must run them")
 	f.StringVar(&only, "systems", "", "with --baseline: boot only these systems (comma-separated: kios, kios_ram_only, baseline)")
 	f.BoolVar(&noShutdown, "no-shutdown", false, "with --baseline: leave the shutdown figure out")
+	f.BoolVar(&sources, "config-sources", false, "measure boot to Ready of one stock EFI configured by each source (volume, url, metadata) against the same join baked in (make bench-config), --boots rounds")
 	f.StringVar(&probeArchive, "probe", filepath.Join("out", "benchprobe.tar"), "with --baseline: the footprint probe's image archive")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		if boots < 1 {
 			return fmt.Errorf("bench: --boots must be at least 1")
+		}
+		if sources {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rs, err := bench.Sources(ctx, bench.SourcesConfig{Out: out, Parts: cli.DefaultParts(), Cache: cli.DefaultCache(),
+				Rounds: boots, MemoryMiB: 2048, Log: writerLog{stderr}})
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				fmt.Fprintf(stdout, "%-9s Ready median %5.1f s (%+.1f s over baked) %v\n", r.Source, r.Median, r.OverBaked, r.Ready)
+			}
+			fmt.Fprintf(stdout, "bench: wrote %s/sources.md, sources.json\n", out)
+			return nil
 		}
 		if floor {
 			if floorStep < 1 || floorMin < 64 || floorFrom < floorMin || floorPods < 1 {

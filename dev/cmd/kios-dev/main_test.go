@@ -25,7 +25,7 @@ func run(args ...string) (stdout, stderr string, err error) {
 func TestFlagsKept(t *testing.T) {
 	lab := []string{"baseline", "cache", "dir", "efi", "nodes", "parts", "ram-only"}
 	want := map[string][]string{
-		"bench": {"baseline", "baseline-root", "boots", "cluster", "efi", "floor", "floor-from", "floor-hold", "floor-min", "floor-pods", "floor-step",
+		"bench": {"baseline", "baseline-root", "boots", "cluster", "config-sources", "efi", "floor", "floor-from", "floor-hold", "floor-min", "floor-pods", "floor-step",
 			"image", "memory", "no-shutdown", "out", "pairs", "pods", "probe", "report-from", "systems"},
 		"conformance": {"busybox", "debs", "dir", "e2e", "focus", "kubeconfig", "node", "out", "passes", "pause", "procs", "report-only", "timeout"},
 		"mkimage":     {"add", "args", "binary", "name", "o"},
