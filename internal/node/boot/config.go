@@ -251,6 +251,12 @@ func (n *Node) ApplyConfig(req configsock.Request) (configsock.Result, error) {
 	if req.Source != nodeconfig.SourceURL && req.Source != nodeconfig.SourceMetadata {
 		return configsock.Result{}, fmt.Errorf("source %q is not a network source", req.Source)
 	}
+	if req.Failed != "" {
+		// The source did not answer (the pod's own words, which name no
+		// credential: fetch redacts URLs).
+		events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", req.Failed)
+		return configsock.Result{Reason: "logged"}, nil
+	}
 	doc, err := nodeconfig.Parse([]byte(req.Document))
 	if err != nil {
 		events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", err)

@@ -69,3 +69,21 @@ func TestApplyConfigOrder(t *testing.T) {
 		t.Errorf("the socket accepted a local source")
 	}
 }
+
+// A source that did not answer is logged by PID 1, with the pod's
+// reason, and changes nothing.
+func TestApplyConfigFailedSource(t *testing.T) {
+	log := &eventLog{}
+	n := &Node{Log: log, ConfigRoot: t.TempDir()}
+	res, err := n.ApplyConfig(configsock.Request{Source: nodeconfig.SourceURL, Failed: "http://10.0.0.1/n.yaml?...: 8 tries: answered 500"})
+	if err != nil || res.Applied {
+		t.Errorf("failure report: %+v, %v", res, err)
+	}
+	e := log.find(events.ConfigRefused.With("source", "url"))
+	if len(e) != 1 || !strings.Contains(e[0].Get("err"), "answered 500") {
+		t.Errorf("events %v, want one config-refused naming the pod's reason", log.lines)
+	}
+	if n.cfg.source != "" {
+		t.Errorf("a failure applied source %q", n.cfg.source)
+	}
+}

@@ -56,6 +56,11 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Printf("config: %s: not applied: %s", src, res.Reason)
 		}
 	}
+	failed := func(src configsrc.Source, err error) {
+		if _, serr := c.Send(configsock.Request{Source: src, Failed: err.Error()}); serr != nil {
+			c.Log.Printf("config: %s: tell PID 1: %v", src, serr)
+		}
+	}
 	urlFailed := false
 	if slices.Contains(c.Sources, configsrc.SourceURL) && k.ConfigURL != "" {
 		where := cmdline.RedactURL(k.ConfigURL)
@@ -70,6 +75,7 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Printf("config: url %s: try %d: %v", where, i, err)
 			if errors.Is(err, ErrHashMismatch) || errors.Is(err, configsrc.ErrTooLarge) || i >= c.URLTries {
 				urlFailed = true
+				failed(configsrc.SourceURL, fmt.Errorf("%s: %d tries: %w", where, i, err))
 				break
 			}
 			select {
@@ -82,7 +88,8 @@ func Run(ctx context.Context, c Config) error {
 	}
 	if slices.Contains(c.Sources, configsrc.SourceMetadata) {
 		var err error
-		for i := 1; i <= 5; i++ {
+		const tries = 5
+		for i := 1; i <= tries; i++ {
 			var doc []byte
 			var meta configsrc.Meta
 			if doc, meta, err = Metadata(ctx, client, c.IMDS); err == nil {
@@ -91,6 +98,10 @@ func Run(ctx context.Context, c Config) error {
 				break
 			}
 			c.Log.Printf("config: metadata %s: try %d: %v", c.IMDS, i, err)
+			if i == tries {
+				failed(configsrc.SourceMetadata, fmt.Errorf("%s: %d tries: %w", c.IMDS, i, err))
+				break
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

@@ -50,14 +50,19 @@ func TestRun(t *testing.T) {
 	}{
 		{"url answers", "kios.config=" + srv.URL + "/n1.yaml", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceURL}, nil},
 		{"url not trusted", "kios.config=" + srv.URL + "/n1.yaml", []configsrc.Source{configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceMetadata}, nil},
-		{"url fails", "kios.config=" + srv.URL + "/gone.yaml", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceMetadata}, ErrURLUnanswered},
-		{"hash mismatch", "kios.config=" + srv.URL + "/n1.yaml kios.config-sha256=" + strings.Repeat("0", 64), []configsrc.Source{configsrc.SourceURL}, nil, ErrURLUnanswered},
+		{"url fails", "kios.config=" + srv.URL + "/gone.yaml?sig=s3cr3t", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{"url!", configsrc.SourceMetadata}, ErrURLUnanswered},
+		{"hash mismatch", "kios.config=" + srv.URL + "/n1.yaml kios.config-sha256=" + strings.Repeat("0", 64), []configsrc.Source{configsrc.SourceURL}, []configsrc.Source{"url!"}, ErrURLUnanswered},
+		{"metadata fails", "", []configsrc.Source{configsrc.SourceMetadata}, []configsrc.Source{"metadata!"}, nil},
 		{"nothing to ask", "", []configsrc.Source{configsrc.SourceURL}, nil, nil},
 	} {
 		var got []configsock.Request
 		l := &logs{}
+		endpoint := srv.URL
+		if tc.name == "metadata fails" {
+			endpoint = "http://127.0.0.1:1" // nothing listens
+		}
 		err := Run(context.Background(), Config{
-			Cmdline: tc.cmdline, Sources: tc.sources, IMDS: srv.URL, Log: l,
+			Cmdline: tc.cmdline, Sources: tc.sources, IMDS: endpoint, Log: l,
 			Send: func(r configsock.Request) (configsock.Result, error) {
 				got = append(got, r)
 				return configsock.Result{Applied: true}, nil
@@ -69,6 +74,13 @@ func TestRun(t *testing.T) {
 		}
 		var srcs []configsrc.Source
 		for _, r := range got {
+			if r.Failed != "" {
+				srcs = append(srcs, r.Source+"!")
+				if strings.Contains(r.Failed, "s3cr3t") || r.Document != "" {
+					t.Errorf("%s: a failure report quotes the URL's query or carries a document: %+v", tc.name, r)
+				}
+				continue
+			}
 			srcs = append(srcs, r.Source)
 			if r.Document != doc {
 				t.Errorf("%s: %s handed %q", tc.name, r.Source, r.Document)

@@ -27,11 +27,14 @@ const SocketName = "config.sock"
 // escaped in JSON, and its description.
 const maxRequest = 3*configsrc.MaxSize + 64<<10
 
-// Request is one source's answer.
+// Request is one source's answer, or why it gave none (Failed): PID 1
+// logs that on the console and in init.log, where the node's other
+// configuration errors are.
 type Request struct {
 	Source   configsrc.Source `json:"source"`
 	Meta     configsrc.Meta   `json:"meta"`
 	Document string           `json:"document"`
+	Failed   string           `json:"failed,omitempty"`
 }
 
 // Result is PID 1's answer.
