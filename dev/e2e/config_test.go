@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -142,10 +143,15 @@ func TestConfigSources(t *testing.T) {
 
 	// Seed volumes: one too large for the URL node, two valid for the
 	// metadata node.
-	big := filepath.Join(dir, "big-seed.img")
-	bigDoc := "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\n# " + strings.Repeat("y", nodeconfig.MaxSize) + "\n"
-	if err := lab.SeedVolume(big, []byte(bigDoc), "i-big", "big"); err != nil {
-		t.Fatal(err)
+	// The too-large one is an ISO 9660 seed, as genisoimage and
+	// cloud-localds make them: PID 1 mounts it (isofs) to read it.
+	big := filepath.Join(dir, "big-seed.iso")
+	src := filepath.Join(dir, "big-seed")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "user-data"), []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\n# "+strings.Repeat("y", nodeconfig.MaxSize)+"\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "meta-data"), []byte("instance-id: i-big\n"), 0o644)
+	if out, err := exec.Command("xorriso", "-as", "mkisofs", "-quiet", "-o", big, "-V", "cidata", "-J", "-r", src).CombinedOutput(); err != nil {
+		t.Fatalf("xorriso: %v\n%s", err, out)
 	}
 	twin1, twin2 := filepath.Join(dir, "seed1.img"), filepath.Join(dir, "seed2.img")
 	for _, p := range []string{twin1, twin2} {
