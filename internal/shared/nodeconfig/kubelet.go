@@ -34,6 +34,7 @@ var hardening = []rule{
 	{"CIS 4.2.1", []string{"authentication", "anonymous", "enabled"}, "false", isFalse},
 	{"CIS 4.2.1", []string{"authentication", "webhook", "enabled"}, "true", isTrue},
 	{"CIS 4.2.2", []string{"authorization", "mode"}, "Webhook", func(v any) bool { return v == "Webhook" }},
+	{"CIS 4.2.3", []string{"authentication", "x509", "clientCAFile"}, "a client CA file", func(v any) bool { s, _ := v.(string); return s != "" }},
 	{"CIS 4.2.4", []string{"readOnlyPort"}, "0", func(v any) bool { return fmt.Sprint(v) == "0" }},
 	{"CIS 4.2.5", []string{"streamingConnectionIdleTimeout"}, "a non-zero duration", func(v any) bool {
 		s, _ := v.(string)
@@ -42,9 +43,14 @@ var hardening = []rule{
 	}},
 	{"CIS 4.2.6", []string{"protectKernelDefaults"}, "true", isTrue},
 	{"CIS 4.2.9", []string{"eventRecordQPS"}, "a positive limit", func(v any) bool {
-		n, ok := v.(json.Number)
-		f, err := n.Float64()
-		return ok && err == nil && f > 0
+		switch n := v.(type) {
+		case json.Number: // a document's
+			f, err := n.Float64()
+			return err == nil && f > 0
+		case float64: // a running kubelet's /configz
+			return n > 0
+		}
+		return false
 	}},
 	{"CIS 4.2.11", []string{"rotateCertificates"}, "true", isTrue},
 	{"CIS 4.2.12", []string{"serverTLSBootstrap"}, "true", isTrue},
@@ -76,8 +82,8 @@ func Weakens(kc map[string]any) []error {
 }
 
 // Hardened lists each hardening item a complete kubelet configuration
-// (the image's, merged with a document's) misses: what the node's tests
-// check on the running kubelet.
+// (the image's, merged with a document's, or a running kubelet's
+// /configz) misses: the VM tests check the running kubelet with it.
 func Hardened(kc map[string]any) []error {
 	var errs []error
 	for _, r := range hardening {
