@@ -712,7 +712,14 @@ func TestJoin(t *testing.T) {
 // parser refuses to weaken. kiOS deviates on one, documented in
 // docs/security.md: the host has no iptables, so makeIPTablesUtilChains
 // is off.
-func checkCIS(kc map[string]any) []error { return nodeconfig.Hardened(kc) }
+func checkCIS(kc map[string]any) []error {
+	if _, ok := kc["readOnlyPort"]; !ok {
+		// configz leaves out zero values (omitempty): no port is 0 here,
+		// where a configuration file without one gets the default 10255.
+		kc = nodeconfig.MergeKubelet(kc, map[string]any{"readOnlyPort": float64(0)})
+	}
+	return nodeconfig.Hardened(kc)
+}
 
 func tail(s string, n int) string {
 	if len(s) > n {

@@ -30,7 +30,6 @@ func TestCheckCIS(t *testing.T) {
 	good := map[string]any{
 		"authentication":                 map[string]any{"anonymous": map[string]any{"enabled": false}, "webhook": map[string]any{"enabled": true}, "x509": map[string]any{"clientCAFile": "/etc/kubernetes/pki/ca.crt"}},
 		"authorization":                  map[string]any{"mode": "Webhook"},
-		"readOnlyPort":                   float64(0),
 		"streamingConnectionIdleTimeout": "5m0s",
 		"protectKernelDefaults":          true,
 		"eventRecordQPS":                 float64(5),
