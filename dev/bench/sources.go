@@ -171,4 +171,3 @@ func writeSources(dir string, rs []SourceResult, c SourcesConfig) error {
 	}
 	return os.WriteFile(filepath.Join(dir, "sources.md"), []byte(md.String()), 0o644)
 }
-
