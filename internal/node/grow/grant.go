@@ -56,12 +56,8 @@ func Serve(ln *net.UnixListener, g Grant, log Logger) error {
 }
 
 func answer(c *net.UnixConn, g Grant) error {
-	uid, err := rootsock.PeerUID(c)
-	if err != nil {
+	if err := rootsock.RequireRoot(c); err != nil {
 		return err
-	}
-	if uid != 0 {
-		return fmt.Errorf("uid %d is not root", uid)
 	}
 	disk, err := os.OpenFile(g.Disk, os.O_RDWR, 0)
 	if err != nil {

@@ -49,3 +49,15 @@ func PeerUID(c *net.UnixConn) (uint32, error) {
 	}
 	return cred.Uid, nil
 }
+
+// RequireRoot refuses a client whose process is not root.
+func RequireRoot(c *net.UnixConn) error {
+	uid, err := PeerUID(c)
+	if err != nil {
+		return err
+	}
+	if uid != 0 {
+		return fmt.Errorf("uid %d is not root", uid)
+	}
+	return nil
+}

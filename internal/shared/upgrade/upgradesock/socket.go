@@ -87,12 +87,8 @@ func Serve(ln *net.UnixListener, h Handler, log Logger) error {
 }
 
 func answer(c *net.UnixConn, h Handler) (Result, error) {
-	uid, err := rootsock.PeerUID(c)
-	if err != nil {
+	if err := rootsock.RequireRoot(c); err != nil {
 		return Result{}, err
-	}
-	if uid != 0 {
-		return Result{}, fmt.Errorf("uid %d is not root", uid)
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
