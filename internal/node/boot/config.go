@@ -7,17 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"kios.dev/kios/internal/shared/atomicfile"
-	"kios.dev/kios/internal/shared/configsock"
-
 	"kios.dev/kios/internal/node/nodecfg"
 	"kios.dev/kios/internal/node/seed"
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/configsock"
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/mounts"
 	"kios.dev/kios/internal/shared/nodeconfig"
@@ -68,14 +66,7 @@ func (n *Node) config(ctx context.Context) error {
 		events.Emit(n.Log, events.ConfigRefused, "source", "image", "err", fmt.Errorf("/%s: %w", nodeconfig.ImageSourcesFile, err))
 		trusted = nil
 	}
-	trusts := func(s nodeconfig.Source) bool {
-		for _, t := range trusted {
-			if t == s {
-				return true
-			}
-		}
-		return false
-	}
+	trusts := func(s nodeconfig.Source) bool { return slices.Contains(trusted, s) }
 	var stored *nodeconfig.Stored
 	if n.dataDevice != "" && trusts(nodeconfig.SourceData) {
 		s, err := nodecfg.Load(mounts.DataDir)
@@ -142,14 +133,10 @@ func (n *Node) configFromVolume() (*candidate, error) {
 	if err := n.openModules(); err != nil {
 		return c, err
 	}
-	mods := []string{"isofs"}
 	if v.FS == "vfat" {
-		mods = []string{"vfat", "nls_cp437", "nls_ascii"}
-	}
-	for _, m := range mods {
-		if _, err := n.modules.Probe(m); err != nil {
-			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
-		}
+		n.probeModules(vfatModules...)
+	} else {
+		n.probeModules("isofs")
 	}
 	if err := n.Mounter.Mount(mounts.Seed(v.Device, v.FS)); err != nil {
 		return c, fmt.Errorf("mount %s (%s, %s): %w", v.Device, v.Label, v.FS, err)
@@ -275,22 +262,12 @@ func (n *Node) ApplyConfig(req configsock.Request) (configsock.Result, error) {
 		return configsock.Result{}, err
 	}
 	if h := n.cfg.hostname; h != "" && h != before {
-		set := n.SetHostname
-		if set == nil {
-			set = unix.Sethostname
-		}
-		if err := set([]byte(h)); err != nil {
-			events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", fmt.Errorf("set hostname %s: %w", h, err))
-		} else {
-			events.Emit(n.Log, events.Hostname, "name", h)
+		if err := n.setHostname(h); err != nil {
+			events.Emit(n.Log, events.ConfigRefused, "source", req.Source, "err", err)
 		}
 	}
 	if len(n.cfg.modules) > 0 && n.openModules() == nil {
-		for _, m := range n.cfg.modules {
-			if _, err := n.modules.Probe(m); err != nil {
-				events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
-			}
-		}
+		n.probeModules(n.cfg.modules...)
 	}
 	if n.cfg.kubeletChanged {
 		if err := n.RestartKubelet(); err != nil {

@@ -116,11 +116,7 @@ func (n *Node) findData() (datapart.Found, error) {
 		return found, err
 	}
 	// ext4 checksums its metadata with crc32c.
-	for _, m := range []string{"crc32c_intel", "crc32c_generic", "ext4"} {
-		if _, perr := n.modules.Probe(m); perr != nil {
-			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", perr)
-		}
-	}
+	n.probeModules("crc32c_intel", "crc32c_generic", "ext4")
 	return found, nil
 }
 

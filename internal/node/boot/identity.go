@@ -78,9 +78,23 @@ func (n *Node) identity(context.Context) error {
 		b, _ := os.ReadFile("/etc/machine-id")
 		name = "kios-" + strings.TrimSpace(string(b))[:min(8, len(strings.TrimSpace(string(b))))]
 	}
-	if err := unix.Sethostname([]byte(name)); err != nil {
-		errs = append(errs, fmt.Errorf("set hostname %s: %w", name, err))
+	if err := n.setHostname(name); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// setHostname names the machine (through the SetHostname seam) and
+// says so; the identity step and a configuration that arrives later
+// both name it here.
+func (n *Node) setHostname(name string) error {
+	set := n.SetHostname
+	if set == nil {
+		set = unix.Sethostname
+	}
+	if err := set([]byte(name)); err != nil {
+		return fmt.Errorf("set hostname %s: %w", name, err)
 	}
 	events.Emit(n.Log, events.Hostname, "name", name)
-	return errors.Join(errs...)
+	return nil
 }

@@ -117,3 +117,18 @@ func atLowPriority(f func()) error {
 	}()
 	return <-done
 }
+
+// probeModules loads modules a step needs (with their dependencies); one
+// that fails is logged and the step goes on: the mount or read that
+// needs it says what went wrong. openModules must have succeeded.
+func (n *Node) probeModules(names ...string) {
+	for _, m := range names {
+		if _, err := n.modules.Probe(m); err != nil {
+			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
+		}
+	}
+}
+
+// vfatModules are vfat and the character sets its default mount
+// options name (the ESP, a FAT seed volume).
+var vfatModules = []string{"vfat", "nls_cp437", "nls_ascii"}

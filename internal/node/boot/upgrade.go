@@ -328,12 +328,7 @@ func (n *Node) withESP(dev string, readOnly bool, f func(root string) error) err
 	if err := n.openModules(); err != nil {
 		return err
 	}
-	// vfat and the character sets its default mount options name.
-	for _, m := range []string{"vfat", "nls_cp437", "nls_ascii"} {
-		if _, err := n.modules.Probe(m); err != nil {
-			events.Emit(n.Log, events.ModuleFailed, "name", m, "err", err)
-		}
-	}
+	n.probeModules(vfatModules...)
 	if err := n.Mounter.Mount(mounts.ESP(dev, readOnly)); err != nil {
 		return fmt.Errorf("mount the ESP %s: %w", dev, err)
 	}
