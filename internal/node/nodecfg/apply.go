@@ -14,7 +14,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -70,7 +69,7 @@ func (r Result) Kubelet() bool {
 // nothing. Files are replaced atomically; on an error the ones already
 // replaced stay and the error names the one that failed.
 func Apply(root string, doc *nodeconfig.Document, meta Meta) (Result, error) {
-	want, res, err := Render(root, doc, meta)
+	want, res, err := render(root, doc, meta)
 	if err != nil {
 		return res, err
 	}
@@ -134,8 +133,8 @@ type file struct {
 	mode os.FileMode
 }
 
-// Render is what Apply writes: path relative to the root -> file.
-func Render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file, Result, error) {
+// render is what Apply writes: path relative to the root -> file.
+func render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file, Result, error) {
 	want := map[string]*file{}
 	var res Result
 	if doc == nil {
@@ -228,14 +227,4 @@ func Render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file,
 		}
 	}
 	return want, res, nil
-}
-
-// Files lists Render's paths, for messages and tests.
-func Files(want map[string]*file) []string {
-	out := make([]string, 0, len(want))
-	for k := range want {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"kios.dev/kios/internal/shared/configsrc"
@@ -114,9 +116,7 @@ func Parse(data []byte) (*Document, error) {
 			continue
 		}
 		var obj map[string]any
-		dec := json.NewDecoder(bytes.NewReader(js))
-		dec.UseNumber()
-		if err := dec.Decode(&obj); err != nil {
+		if err := decodeJSON(js, &obj); err != nil {
 			errs = append(errs, &Error{Doc: n, Msg: "want an object with apiVersion and kind"})
 			continue
 		}
@@ -245,10 +245,8 @@ func checkKubelet(obj map[string]any) []error {
 			errs = append(errs, fmt.Errorf("%s: set by kiOS; remove it", f))
 		}
 	}
-	if x509, ok := get(obj, "authentication", "x509").(map[string]any); ok {
-		if _, ok := x509["clientCAFile"]; ok {
-			errs = append(errs, fmt.Errorf("authentication.x509.clientCAFile: set by kiOS (the cluster CA the join writes); remove it"))
-		}
+	if _, ok := lookup(obj, []string{"authentication", "x509", "clientCAFile"}); ok {
+		errs = append(errs, fmt.Errorf("authentication.x509.clientCAFile: set by kiOS (the cluster CA the join writes); remove it"))
 	}
 	return append(errs, Weakens(obj)...)
 }
@@ -290,7 +288,7 @@ func checkNode(obj map[string]any, js []byte) (*NodeConfig, []error) {
 			}
 		}
 	}
-	for _, k := range sortedKeys(anyMap(nc.Labels)) {
+	for _, k := range slices.Sorted(maps.Keys(nc.Labels)) {
 		if e := validation.IsQualifiedName(k); len(e) > 0 {
 			errs = append(errs, fmt.Errorf("labels.%s: %s", k, strings.Join(e, "; ")))
 		} else if err := kubeletMayLabel(k); err != nil {
@@ -314,7 +312,7 @@ func checkNode(obj map[string]any, js []byte) (*NodeConfig, []error) {
 			errs = append(errs, fmt.Errorf("%s.effect: want NoSchedule, PreferNoSchedule or NoExecute, got %q", at, t.Effect))
 		}
 	}
-	for _, host := range sortedKeys(anyMap(nc.RegistryMirrors)) {
+	for _, host := range slices.Sorted(maps.Keys(nc.RegistryMirrors)) {
 		if host != "_default" && !hostRE.MatchString(host) {
 			errs = append(errs, fmt.Errorf("registryMirrors.%s: want a registry host[:port] or _default", host))
 		}
@@ -392,7 +390,6 @@ func checkKubeconfig(s string) error {
 		Clusters []struct {
 			Cluster struct {
 				Server string `json:"server"`
-				CAData []byte `json:"certificate-authority-data"`
 			} `json:"cluster"`
 		} `json:"clusters"`
 		Users []any `json:"users"`
@@ -433,24 +430,4 @@ func KubeconfigCA(s string) ([]byte, error) {
 		return nil, fmt.Errorf("certificate-authority-data: want a PEM certificate")
 	}
 	return kc.Clusters[0].Cluster.CAData, nil
-}
-
-func anyMap[V any](m map[string]V) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func get(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[p]
-	}
-	return v
 }

@@ -4,7 +4,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -59,7 +60,7 @@ func checkSchema(v any, typ, path string) []error {
 			return bad("a map")
 		}
 		var errs []error
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			errs = append(errs, checkSchema(m[k], typ[1:], joinPath(path, k))...)
 		}
 		return errs
@@ -104,7 +105,7 @@ func checkSchema(v any, typ, path string) []error {
 		return bad("an object")
 	}
 	var errs []error
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ft, ok := fields[k]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: unknown field", joinPath(path, k)))
@@ -127,15 +128,6 @@ func pathOr(path string) string {
 		return "(document)"
 	}
 	return path
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func jsonKind(v any) string {
