@@ -7,7 +7,6 @@ package disk
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"kios.dev/kios/internal/shared/nodeconfig"
+	"kios.dev/kios/internal/shared/configsrc"
 
 	"kios.dev/kios/internal/host/fat"
 	"kios.dev/kios/internal/host/image"
@@ -216,15 +215,7 @@ func layout(stage, config string) error {
 		if err != nil {
 			return err
 		}
-		b, err := json.Marshal(nodeconfig.Stored{Source: nodeconfig.SourceData, Applied: time.Now().UTC(), Document: string(raw)})
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(root, filepath.FromSlash(nodeconfig.StoreFile))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return err
-		}
-		return os.WriteFile(dst, append(b, '\n'), 0o600)
+		return configsrc.Store(root, configsrc.Stored{Source: configsrc.SourceData, Applied: time.Now().UTC(), Document: string(raw)})
 	}
 	return image.WalkConfig(config, func(e image.ConfigEntry) error {
 		dst := filepath.Join(root, "meta", "etc", filepath.FromSlash(e.Rel))

@@ -16,6 +16,7 @@ import (
 	"kios.dev/kios/internal/node/seed"
 	"kios.dev/kios/internal/shared/atomicfile"
 	"kios.dev/kios/internal/shared/configsock"
+	"kios.dev/kios/internal/shared/configsrc"
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/mounts"
 	"kios.dev/kios/internal/shared/nodeconfig"
@@ -69,11 +70,11 @@ func (n *Node) config(ctx context.Context) error {
 	trusts := func(s nodeconfig.Source) bool { return slices.Contains(trusted, s) }
 	var stored *nodeconfig.Stored
 	if n.dataDevice != "" && trusts(nodeconfig.SourceData) {
-		s, err := nodecfg.Load(mounts.DataDir)
+		s, err := configsrc.Load(mounts.DataDir)
 		switch {
 		case err == nil:
 			stored = &s
-		case !errors.Is(err, nodecfg.ErrNoneStored):
+		case !errors.Is(err, configsrc.ErrNoneStored):
 			events.Emit(n.Log, events.ConfigRefused, "source", nodeconfig.SourceData, "err", err)
 		}
 	}
@@ -185,7 +186,7 @@ func (n *Node) applyConfig(c *candidate) error {
 	n.cfg.source, n.cfg.hostname, n.cfg.modules, n.cfg.kubeletChanged = c.source, res.Hostname, res.Modules, res.Kubelet()
 	stored := "no"
 	if c.raw != nil && n.dataDevice != "" && c.source.Rank() < nodeconfig.SourceData.Rank() {
-		err := nodecfg.Store(mounts.DataDir, nodeconfig.Stored{Source: c.source, Meta: c.meta, Applied: time.Now().UTC(), Document: string(c.raw)})
+		err := configsrc.Store(mounts.DataDir, nodeconfig.Stored{Source: c.source, Meta: c.meta, Applied: time.Now().UTC(), Document: string(c.raw)})
 		if err != nil {
 			events.Emit(n.Log, events.ConfigStoreErr, "source", c.source, "err", err)
 		} else {

@@ -114,27 +114,6 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func TestStore(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := Load(dir); err != ErrNoneStored {
-		t.Errorf("Load(empty) = %v, want ErrNoneStored", err)
-	}
-	s := nodeconfig.Stored{Source: nodeconfig.SourceVolume, Meta: Meta{InstanceID: "i-1"}, Document: node}
-	if err := Store(dir, s); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Load(dir)
-	if err != nil || !cmp.Equal(got, s) {
-		t.Errorf("Load = %+v, %v; want %+v", got, err, s)
-	}
-	for _, p := range []string{nodeconfig.StoreFile, filepath.Dir(nodeconfig.StoreFile)} {
-		st, _ := os.Stat(filepath.Join(dir, p))
-		if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[st.IsDir()]; st.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
-		}
-	}
-}
-
 func TestFetchPodIsAStaticPod(t *testing.T) {
 	for _, ca := range []bool{false, true} {
 		b := FetchPod([]nodeconfig.Source{nodeconfig.SourceURL, nodeconfig.SourceMetadata}, ca)

@@ -5,11 +5,17 @@
 package configsrc
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"kios.dev/kios/internal/shared/atomicfile"
 )
 
 // MaxSize is the largest document read from any source.
@@ -109,4 +115,40 @@ type Stored struct {
 type Meta struct {
 	InstanceID string `json:"instanceID,omitempty"`
 	Hostname   string `json:"hostname,omitempty"`
+}
+
+// Store keeps s on the data partition mounted at dataDir (PID 1), or on
+// the tree kios disk writes the partition from.
+func Store(dataDir string, s Stored) error {
+	p := filepath.Join(dataDir, StoreFile)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("store the configuration: %w", err)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("store the configuration: %w", err)
+	}
+	if err := atomicfile.Write(p, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("store the configuration: %w", err)
+	}
+	return nil
+}
+
+// ErrNoneStored is Load's answer on a partition that stores nothing.
+var ErrNoneStored = errors.New("no stored configuration")
+
+// Load reads what Store kept.
+func Load(dataDir string) (Stored, error) {
+	var s Stored
+	b, err := os.ReadFile(filepath.Join(dataDir, StoreFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, ErrNoneStored
+	}
+	if err != nil {
+		return s, fmt.Errorf("read the stored configuration: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("/%s: %w", StoreFile, err)
+	}
+	return s, nil
 }

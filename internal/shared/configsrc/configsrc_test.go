@@ -1,6 +1,8 @@
 package configsrc
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +38,27 @@ func TestParseSources(t *testing.T) {
 		}
 		if back, _ := ParseSources(FormatSources(got)); !cmp.Equal(back, got) {
 			t.Errorf("FormatSources(%v) = %q does not read back", got, FormatSources(got))
+		}
+	}
+}
+
+func TestStore(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err != ErrNoneStored {
+		t.Errorf("Load(empty) = %v, want ErrNoneStored", err)
+	}
+	s := Stored{Source: SourceVolume, Meta: Meta{InstanceID: "i-1"}, Document: "apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\n"}
+	if err := Store(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil || !cmp.Equal(got, s) {
+		t.Errorf("Load = %+v, %v; want %+v", got, err, s)
+	}
+	for _, p := range []string{StoreFile, filepath.Dir(StoreFile)} {
+		st, _ := os.Stat(filepath.Join(dir, p))
+		if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[st.IsDir()]; st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
 		}
 	}
 }
