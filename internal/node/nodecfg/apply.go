@@ -1,9 +1,9 @@
 // Package nodecfg applies a node configuration document (internal/shared/
 // nodeconfig) on the node, for PID 1: static pods into the kubelet's
 // manifest directory, the kubelet's merged configuration, labels,
-// registry mirrors and NTP servers under /run/kios/config, the join; and
-// stores what was applied on the data partition. Everything takes a
-// root directory, so tests run it on a temporary tree.
+// registry mirrors and NTP servers under /run/kios/config, the join
+// (internal/shared/configsrc stores what was applied). Everything takes
+// a root directory, so tests run it on a temporary tree.
 package nodecfg
 
 import (
