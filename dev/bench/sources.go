@@ -97,10 +97,7 @@ func Sources(ctx context.Context, c SourcesConfig) ([]SourceResult, error) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) })}
 	go srv.Serve(ln)
 	defer srv.Close()
-	if out, err := env.Lab.Command(ctx, "ip", "addr", "add", "169.254.169.254/32", "dev", labnet.BridgeName).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("169.254.169.254 in the lab: %v: %s", err, out)
-	}
-	stop, err := imds.Start([]string{"ip", "netns", "exec", env.Lab.Name}, labDir, "169.254.169.254", 80, imds.Instance{UserData: doc, InstanceID: "i-bench", Hostname: name})
+	stop, err := imds.StartInLab(ctx, env.Lab, labDir, imds.Instance{UserData: doc, InstanceID: "i-bench", Hostname: name})
 	if err != nil {
 		return nil, err
 	}

@@ -31,15 +31,15 @@ import (
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
-// startAWSMock runs AWS's EC2 metadata mock at host:port for the test.
-func startAWSMock(t *testing.T, wrap []string, host string, port int, userData []byte, instanceID, hostname string) (stop func()) {
+// startAWSMock runs AWS's EC2 metadata mock at 127.0.0.1:port for the
+// test.
+func startAWSMock(t *testing.T, port int, userData []byte, instanceID, hostname string) {
 	t.Helper()
-	stop, err := imds.Start(wrap, t.TempDir(), host, port, imds.Instance{UserData: userData, InstanceID: instanceID, Hostname: hostname})
+	stop, err := imds.Start(nil, t.TempDir(), "127.0.0.1", port, imds.Instance{UserData: userData, InstanceID: instanceID, Hostname: hostname})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return stop
 }
 
 // Our IMDSv2 client against AWS's own mock: token, user-data and the
@@ -50,7 +50,7 @@ func TestMetadataAgainstAWSMock(t *testing.T) {
 	}
 	port := vmtest.FreePort(t)
 	doc := []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nlabels: {example.com/from: imds}\n")
-	startAWSMock(t, nil, "127.0.0.1", port, doc, "i-0123456789abcdef0", "node-7.lab.internal")
+	startAWSMock(t, port, doc, "i-0123456789abcdef0", "node-7.lab.internal")
 	c, err := fetch.Client(nil, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -134,12 +134,13 @@ func TestConfigSources(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	// The metadata source: AWS's mock at 169.254.169.254 in the lab.
-	if out, err := env.Lab.Command(ctx, "ip", "addr", "add", "169.254.169.254/32", "dev", labnet.BridgeName).CombinedOutput(); err != nil {
-		t.Fatalf("169.254.169.254 in the lab: %v\n%s", err, out)
-	}
 	imdsDoc := doc("", "metadata") // no hostname: meta-data's applies
 	wrap := []string{"ip", "netns", "exec", env.Lab.Name}
-	stopMock := startAWSMock(t, wrap, "169.254.169.254", 80, imdsDoc, "i-0kios0imds", "imds-node.lab.internal")
+	stopMock, err := imds.StartInLab(ctx, env.Lab, t.TempDir(), imds.Instance{UserData: imdsDoc, InstanceID: "i-0kios0imds", Hostname: "imds-node.lab.internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopMock)
 
 	// Seed volumes: one too large for the URL node, two valid for the
 	// metadata node.

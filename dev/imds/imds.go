@@ -5,6 +5,7 @@
 package imds
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+
+	"kios.dev/kios/internal/host/lab/labnet"
 )
 
 // binary builds the mock once per process.
@@ -80,4 +83,17 @@ func Start(wrap []string, dir, host string, port int, in Instance) (stop func(),
 			logf.Close()
 		})
 	}, nil
+}
+
+// Address is where EC2 instances find the service.
+const Address = "169.254.169.254"
+
+// StartInLab runs the mock at Address:80 inside the lab's network
+// namespace, the address given to its bridge, so the lab's nodes reach
+// it through their default route as an instance reaches EC2's.
+func StartInLab(ctx context.Context, l *labnet.Lab, dir string, in Instance) (stop func(), err error) {
+	if out, err := l.Command(ctx, "ip", "addr", "add", Address+"/32", "dev", labnet.BridgeName).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s in the lab: %v: %s", Address, err, out)
+	}
+	return Start([]string{"ip", "netns", "exec", l.Name}, dir, Address, 80, in)
 }
