@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,13 +80,16 @@ func TestMetadataAgainstAWSMock(t *testing.T) {
 }
 
 // One stock EFI, two machines, two network sources: a RAM-only node
-// pointed at its configuration by kios.config= (the URL fails twice
-// first; a seed volume it also has is too large and refused), and a
-// disk node the firmware says is an EC2 instance, which reads the
-// metadata service (two seed volumes are refused: which one was meant
-// is unknown), takes its name from the meta-data, and after a reboot
-// with the service gone comes back with what it stored. Both join the
-// lab cluster with their labels and run their static pod.
+// pointed at its configuration by kios.config= (the URL first hangs,
+// loops, fails, sends an endless body and a document that does not
+// match its hash; a seed volume the node also has is too large and
+// refused), and a disk node the firmware says is an EC2 instance, which
+// reads the metadata service (two seed volumes are refused: which one
+// was meant is unknown) and takes its name from the meta-data. Both join
+// the lab cluster with their labels and run their static pod. The disk
+// node then reboots with the service gone and a config drive that
+// weakens the kubelet, refuses it and comes back with what it stored;
+// and once more with a good config drive, which it applies.
 func TestConfigSources(t *testing.T) {
 	vmtest.Need(t, "boots two VMs, a control plane, an HTTP server and AWS's EC2 metadata mock")
 	ctx := context.Background()
@@ -112,23 +118,48 @@ func TestConfigSources(t *testing.T) {
 		return append(append(b, "---\n"...), pod...)
 	}
 
-	// The URL source: an HTTP server in the lab that fails twice.
+	// The URL source: an HTTP server in the lab whose first answers are
+	// bad in each way a network source can be (the pod asks again after
+	// each, and the kubelet restarts the pod after the last two), then
+	// the document, checked against kios.config-sha256.
 	var asked atomic.Int32
 	urlDoc := doc("url-node", "url")
+	sum := sha256.Sum256(urlDoc)
 	ln, err := env.Lab.Listen(labnet.Gateway.String() + ":8081")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/loop" {
+			http.Redirect(w, r, "/loop", http.StatusFound)
+			return
+		}
 		if r.URL.Path != "/nodes/url-node.yaml" {
 			http.NotFound(w, r)
 			return
 		}
-		if asked.Add(1) <= 2 {
+		switch asked.Add(1) {
+		case 1: // hangs past the pod's timeout
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+		case 2:
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		case 3:
 			http.Error(w, "not yet", http.StatusServiceUnavailable)
-			return
+		case 4: // an endless body, cut when the pod hangs up
+			chunk := bytes.Repeat([]byte("y"), 64<<10)
+			for i := 0; i < 1024; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		case 5:
+			w.Write(bytes.Replace(urlDoc, []byte("url-node"), []byte("not-this-node"), 1))
+		default:
+			w.Write(urlDoc)
 		}
-		w.Write(urlDoc)
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -168,8 +199,9 @@ func TestConfigSources(t *testing.T) {
 	}
 	loader := need(t, "out/parts/loader.efi")
 	urlVM := vmtest.Boot(t, vm.Config{EFI: stock, Loader: loader, Disks: []string{big}, MemoryMiB: 2048, CPUs: 1,
-		Cmdline: image.DefaultCmdline + " kios.config=http://" + labnet.Gateway.String() + ":8081/nodes/url-node.yaml?token=s3cr3t",
-		TAP:     "tap1", MAC: "52:54:00:88:00:31", Wrap: wrap})
+		Cmdline: image.DefaultCmdline + " kios.config=http://" + labnet.Gateway.String() + ":8081/nodes/url-node.yaml?token=s3cr3t" +
+			" kios.config-sha256=" + hex.EncodeToString(sum[:]),
+		TAP: "tap1", MAC: "52:54:00:88:00:31", Wrap: wrap})
 	disk := filepath.Join(dir, "imds.img")
 	if out, err := exec.Command(need(t, "out/kios"), "disk", "--efi", stock, "--size", "4G", "-o", disk).CombinedOutput(); err != nil {
 		t.Fatalf("kios disk: %v\n%s", err, out)
@@ -198,6 +230,21 @@ func TestConfigSources(t *testing.T) {
 			t.Errorf("metadata node: %v, want one refusal naming the two volumes", e)
 		}
 	})
+	t.Run("each bad answer of the URL is one line naming it", func(t *testing.T) {
+		var errs []string
+		for _, e := range urlVM.Events(events.ConfigRefused.With("source", "url")) {
+			errs = append(errs, e.Get("err"))
+		}
+		all := strings.Join(errs, "\n")
+		for _, want := range []string{"timed out", "more than 5 redirects", "503 Service Unavailable", "larger than 1 MiB", "does not match kios.config-sha256"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("no refusal of the URL says %q; they say:\n%s", want, all)
+			}
+		}
+		if n := asked.Load(); n < 6 {
+			t.Errorf("the URL was asked %d times, want the five bad answers and the document", n)
+		}
+	})
 	t.Run("the URL's query reaches no log of kiOS", func(t *testing.T) {
 		for _, l := range urlVM.Lines() {
 			// The kernel prints its whole command line (docs/config.md
@@ -206,17 +253,22 @@ func TestConfigSources(t *testing.T) {
 				t.Errorf("console: %s", l.Text)
 			}
 		}
-		if n := asked.Load(); n < 3 {
-			t.Errorf("the URL was asked %d times, want the two failures and the answer", n)
-		}
 	})
 
-	// The metadata service goes away; the disk node reboots and comes
-	// back as the node it was, from its data partition.
+	// The metadata service goes away; the disk node reboots with an
+	// OpenStack config drive whose document weakens the kubelet's
+	// hardening, refuses it, and comes back as the node it was, from its
+	// data partition.
 	stopMock()
 	imdsVM.Stop(2 * time.Minute)
+	weak := append(doc("cd-node", "volume"), "---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n"...)
+	imdsConfig.Disks = []string{configDrive(t, filepath.Join(dir, "weak-cd.iso"), weak, `{"uuid": "u-weak"}`)}
 	imdsVM = vmtest.Boot(t, imdsConfig)
-	imdsVM.ExpectEventAnywhere(events.ConfigKept.With("from", "metadata", "instance", "i-0kios0imds"), 4*time.Minute)
+	refused := imdsVM.ExpectEventAnywhere(events.ConfigRefused.With("source", "volume"), 4*time.Minute)
+	if err := refused.Get("err"); !strings.Contains(err, "readOnlyPort") || !strings.Contains(err, "CIS 4.2.4") {
+		t.Errorf("the config drive's refusal says %q, want the field readOnlyPort and CIS 4.2.4", err)
+	}
+	imdsVM.ExpectEventAnywhere(events.ConfigKept.With("from", "metadata", "instance", "i-0kios0imds"), time.Minute)
 	imdsVM.ExpectEventAnywhere(events.ConfigApplied.With("source", "data", "hostname", "imds-node.lab.internal", "stored", "kept"), time.Minute)
 	imdsVM.ExpectEventAnywhere(events.Hostname.With("name", "imds-node.lab.internal"), time.Minute)
 	vmtest.Eventually(t, "imds-node Ready again after the reboot", 8*time.Minute, func() error {
@@ -234,6 +286,35 @@ func TestConfigSources(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A good config drive wins over what is stored: its meta_data.json
+	// names the node, and what it applied is stored in place of the old.
+	imdsVM.Stop(2 * time.Minute)
+	good := []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nlabels: {example.com/config-source: config-drive}\n")
+	imdsConfig.Disks = []string{configDrive(t, filepath.Join(dir, "good-cd.iso"), good, `{"uuid": "u-cd-1", "hostname": "cd-node.novalocal"}`)}
+	imdsVM = vmtest.Boot(t, imdsConfig)
+	imdsVM.ExpectEventAnywhere(events.ConfigApplied.With("source", "volume", "hostname", "cd-node.novalocal", "instance", "u-cd-1", "stored", "yes"), 4*time.Minute)
+	imdsVM.ExpectEventAnywhere(events.Hostname.With("name", "cd-node.novalocal"), time.Minute)
+}
+
+// configDrive writes an OpenStack config drive (ISO 9660, label
+// config-2, as Nova makes it) holding userData and meta_data.json.
+func configDrive(t *testing.T, path string, userData []byte, metaJSON string) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "cd")
+	latest := filepath.Join(src, "openstack", "latest")
+	if err := os.MkdirAll(latest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"user_data": userData, "meta_data.json": []byte(metaJSON)} {
+		if err := os.WriteFile(filepath.Join(latest, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("xorriso", "-as", "mkisofs", "-quiet", "-o", path, "-V", "config-2", "-J", "-r", src).CombinedOutput(); err != nil {
+		t.Fatalf("xorriso: %v\n%s", err, out)
+	}
+	return path
 }
 
 // checkConfiguredNode waits until name is Ready with the label its

@@ -22,7 +22,6 @@ import (
 	// Go's copy of the Mozilla roots, used when the node has none.
 	_ "golang.org/x/crypto/x509roots/fallback"
 
-	"kios.dev/kios/internal/shared/cmdline"
 	"kios.dev/kios/internal/shared/configsrc"
 )
 
@@ -77,14 +76,14 @@ func get(ctx context.Context, c *http.Client, req *http.Request) ([]byte, error)
 		return nil, ErrNotFound
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %s", cmdline.RedactURL(req.URL.String()), resp.Status)
+		return nil, fmt.Errorf("answered %s", resp.Status)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, configsrc.MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", cmdline.RedactURL(req.URL.String()), redact(err))
+		return nil, fmt.Errorf("read the answer: %w", redact(err))
 	}
 	if len(b) > configsrc.MaxSize {
-		return nil, fmt.Errorf("%s: %w", cmdline.RedactURL(req.URL.String()), configsrc.ErrTooLarge)
+		return nil, configsrc.ErrTooLarge
 	}
 	return b, nil
 }

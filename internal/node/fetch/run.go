@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"slices"
 	"time"
@@ -30,6 +32,8 @@ type Config struct {
 	Timeout  time.Duration // one request's
 	URLTries int           // how long the URL is asked before the pod gives up (and the kubelet restarts it)
 	Backoff  time.Duration
+	// Dial looks a route up (net.Dial when nil; a seam for tests).
+	Dial func(network, addr string) (net.Conn, error)
 }
 
 // ErrURLUnanswered: kios.config= did not answer; the pod exits non-zero
@@ -61,10 +65,28 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Printf("config: %s: tell PID 1: %v", src, serr)
 		}
 	}
+	dial := c.Dial
+	if dial == nil {
+		dial = net.Dial
+	}
+	routed := func(rawURL string) {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return // URL says why
+		}
+		wctx, cancel := context.WithTimeout(ctx, RouteWait)
+		defer cancel()
+		if err := waitRoute(wctx, dial, u.Hostname(), time.Second); err != nil {
+			c.Log.Printf("config: %v after %s; asking anyway", err, RouteWait)
+		}
+	}
+	// Every unanswered try is reported: each is a bad answer the
+	// operator may need to see on the console, not only the last.
 	urlFailed := false
 	if slices.Contains(c.Sources, configsrc.SourceURL) && k.ConfigURL != "" {
 		where := cmdline.RedactURL(k.ConfigURL)
 		wait := c.Backoff
+		routed(k.ConfigURL)
 		for i := 1; ; i++ {
 			doc, err := URL(ctx, client, k.ConfigURL, k.ConfigSHA256)
 			if err == nil {
@@ -75,9 +97,10 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Printf("config: url %s: try %d: %v", where, i, err)
 			if errors.Is(err, ErrHashMismatch) || errors.Is(err, configsrc.ErrTooLarge) || i >= c.URLTries {
 				urlFailed = true
-				failed(configsrc.SourceURL, fmt.Errorf("%s: %d tries: %w", where, i, err))
+				failed(configsrc.SourceURL, fmt.Errorf("%s: try %d of %d: %w; the pod exits and asks again when the kubelet restarts it", where, i, c.URLTries, err))
 				break
 			}
+			failed(configsrc.SourceURL, fmt.Errorf("%s: try %d of %d: %w; asking again in %s", where, i, c.URLTries, err, wait))
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -87,21 +110,21 @@ func Run(ctx context.Context, c Config) error {
 		}
 	}
 	if slices.Contains(c.Sources, configsrc.SourceMetadata) {
-		var err error
 		const tries = 5
+		routed(c.IMDS)
 		for i := 1; i <= tries; i++ {
-			var doc []byte
-			var meta configsrc.Meta
-			if doc, meta, err = Metadata(ctx, client, c.IMDS); err == nil {
+			doc, meta, err := Metadata(ctx, client, c.IMDS)
+			if err == nil {
 				c.Log.Printf("config: metadata %s answered (%d bytes, instance %s)", c.IMDS, len(doc), meta.InstanceID)
 				send(configsrc.SourceMetadata, doc, meta)
 				break
 			}
 			c.Log.Printf("config: metadata %s: try %d: %v", c.IMDS, i, err)
 			if i == tries {
-				failed(configsrc.SourceMetadata, fmt.Errorf("%s: %d tries: %w", c.IMDS, i, err))
+				failed(configsrc.SourceMetadata, fmt.Errorf("%s: try %d of %d: %w; not asked again this boot", c.IMDS, i, tries, err))
 				break
 			}
+			failed(configsrc.SourceMetadata, fmt.Errorf("%s: try %d of %d: %w; asking again in %s", c.IMDS, i, tries, err, c.Backoff))
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -128,4 +151,32 @@ func ReadCA(path string) ([]byte, error) {
 		return nil, fmt.Errorf("the image's config CA: %w", err)
 	}
 	return b, nil
+}
+
+// RouteWait is how long Run waits for a route to a source before it asks
+// anyway (and the answer says why it failed).
+const RouteWait = 2 * time.Minute
+
+// waitRoute waits until the kernel has a route to host (an address
+// literal) or, for a name, a default route: the pod starts before the
+// network pod's first lease, and a source asked before then answers only
+// "network is unreachable". A UDP connect sends nothing; it only looks
+// the route up.
+func waitRoute(ctx context.Context, dial func(network, addr string) (net.Conn, error), host string, every time.Duration) error {
+	target := "192.0.2.1" // TEST-NET-1: reached only by a default route
+	if ip := net.ParseIP(host); ip != nil {
+		target = host
+	}
+	for {
+		c, err := dial("udp", net.JoinHostPort(target, "9"))
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no route to %s: %w", host, err)
+		case <-time.After(every):
+		}
+	}
 }

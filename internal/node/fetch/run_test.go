@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,9 +51,9 @@ func TestRun(t *testing.T) {
 	}{
 		{"url answers", "kios.config=" + srv.URL + "/n1.yaml", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceURL}, nil},
 		{"url not trusted", "kios.config=" + srv.URL + "/n1.yaml", []configsrc.Source{configsrc.SourceMetadata}, []configsrc.Source{configsrc.SourceMetadata}, nil},
-		{"url fails", "kios.config=" + srv.URL + "/gone.yaml?sig=s3cr3t", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{"url!", configsrc.SourceMetadata}, ErrURLUnanswered},
+		{"url fails", "kios.config=" + srv.URL + "/gone.yaml?sig=s3cr3t", []configsrc.Source{configsrc.SourceURL, configsrc.SourceMetadata}, []configsrc.Source{"url!", "url!", configsrc.SourceMetadata}, ErrURLUnanswered},
 		{"hash mismatch", "kios.config=" + srv.URL + "/n1.yaml kios.config-sha256=" + strings.Repeat("0", 64), []configsrc.Source{configsrc.SourceURL}, []configsrc.Source{"url!"}, ErrURLUnanswered},
-		{"metadata fails", "", []configsrc.Source{configsrc.SourceMetadata}, []configsrc.Source{"metadata!"}, nil},
+		{"metadata fails", "", []configsrc.Source{configsrc.SourceMetadata}, []configsrc.Source{"metadata!", "metadata!", "metadata!", "metadata!", "metadata!"}, nil},
 		{"nothing to ask", "", []configsrc.Source{configsrc.SourceURL}, nil, nil},
 	} {
 		var got []configsock.Request
@@ -101,4 +102,41 @@ func sourcesStrings(s []configsrc.Source) []string {
 		out[i] = string(x)
 	}
 	return out
+}
+
+func TestWaitRoute(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		host     string
+		failures int // dials that find no route before one does
+		want     string
+		wantErr  bool
+	}{
+		{"address literal, routed at once", "169.254.169.254", 0, "169.254.169.254:9", false},
+		{"name: a default route, after two misses", "config.example.com", 2, "192.0.2.1:9", false},
+		{"never routed", "10.0.0.1", 1 << 30, "10.0.0.1:9", true},
+	} {
+		var dialed []string
+		dial := func(network, addr string) (net.Conn, error) {
+			dialed = append(dialed, addr)
+			if len(dialed) <= tc.failures {
+				return nil, errors.New("connect: network is unreachable")
+			}
+			a, b := net.Pipe()
+			b.Close()
+			return a, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		err := waitRoute(ctx, dial, tc.host, time.Millisecond)
+		cancel()
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
+		}
+		if len(dialed) == 0 || dialed[0] != tc.want {
+			t.Errorf("%s: dialed %v, want %s", tc.name, dialed, tc.want)
+		}
+		if !tc.wantErr && len(dialed) != tc.failures+1 {
+			t.Errorf("%s: %d dials, want %d", tc.name, len(dialed), tc.failures+1)
+		}
+	}
 }
