@@ -88,8 +88,8 @@ func TestMetadataAgainstAWSMock(t *testing.T) {
 // was meant is unknown) and takes its name from the meta-data. Both join
 // the lab cluster with their labels and run their static pod. The disk
 // node then reboots with the service gone and a config drive that
-// weakens the kubelet, refuses it and comes back with what it stored;
-// and once more with a good config drive, which it applies.
+// weakens the kubelet, refuses it and comes back with what it stored.
+// A third machine joins from a good config drive.
 func TestConfigSources(t *testing.T) {
 	vmtest.Need(t, "boots two VMs, a control plane, an HTTP server and AWS's EC2 metadata mock")
 	ctx := context.Background()
@@ -287,14 +287,16 @@ func TestConfigSources(t *testing.T) {
 		return nil
 	})
 
-	// A good config drive wins over what is stored: its meta_data.json
-	// names the node, and what it applied is stored in place of the old.
+	// A third machine, RAM-only, boots the stock EFI with a good config
+	// drive: its meta_data.json names the node, which joins with the
+	// drive's label and static pod.
+	urlVM.Stop(2 * time.Minute)
 	imdsVM.Stop(2 * time.Minute)
-	good := []byte("apiVersion: config.kios.dev/v1alpha1\nkind: NodeConfig\nlabels: {example.com/config-source: config-drive}\n")
-	imdsConfig.Disks = []string{configDrive(t, filepath.Join(dir, "good-cd.iso"), good, `{"uuid": "u-cd-1", "hostname": "cd-node.novalocal"}`)}
-	imdsVM = vmtest.Boot(t, imdsConfig)
-	imdsVM.ExpectEventAnywhere(events.ConfigApplied.With("source", "volume", "hostname", "cd-node.novalocal", "instance", "u-cd-1", "stored", "yes"), 4*time.Minute)
-	imdsVM.ExpectEventAnywhere(events.Hostname.With("name", "cd-node.novalocal"), time.Minute)
+	good := doc("", "config-drive")
+	cdVM := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{configDrive(t, filepath.Join(dir, "good-cd.iso"), good, `{"uuid": "u-cd-1", "hostname": "cd-node.novalocal"}`)},
+		MemoryMiB: 2048, CPUs: 1, TAP: "tap1", MAC: "52:54:00:88:00:33", Wrap: wrap})
+	cdVM.ExpectEventAnywhere(events.ConfigApplied.With("source", "volume", "hostname", "cd-node.novalocal", "instance", "u-cd-1"), 4*time.Minute)
+	checkConfiguredNode(t, ctx, cs, "cd-node.novalocal", "config-drive")
 }
 
 // configDrive writes an OpenStack config drive (ISO 9660, label
