@@ -1,5 +1,5 @@
 // Command system is the program of kiOS's system pods, one binary for
-// all of them so the image carries one Go runtime: `system dhcp`,
+// all of them so the image carries one Go runtime: `system network`,
 // `system ntp`, `system grow`, `system upgrade`, `system config`, `system join`.
 package main
 
@@ -10,7 +10,7 @@ import (
 )
 
 var commands = map[string]func(args []string) error{
-	"dhcp":    runDHCP,
+	"network": runNetwork,
 	"ntp":     runNTP,
 	"grow":    runGrow,
 	"upgrade": runUpgrade,
@@ -20,7 +20,7 @@ var commands = map[string]func(args []string) error{
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: system dhcp|ntp|grow|upgrade|config|join [flags]")
+		fmt.Fprintln(os.Stderr, "usage: system network|ntp|grow|upgrade|config|join [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {

@@ -101,7 +101,7 @@ func TestChurn(t *testing.T) {
 			return err
 		}
 		// Every shim serves a live pod: one of its children is a pod's
-		// pause process. And the system pods (dhcp, ntp; grow completes
+		// pause process. And the system pods (network, ntp; grow completes
 		// on a RAM-only node) share exactly one shim, the one their
 		// io.containerd.runc.v2.group annotation asks for, which runs
 		// both. The runc shim's group start raced: a grouped start could
@@ -115,7 +115,7 @@ func TestChurn(t *testing.T) {
 }
 
 // checkShims holds the host's containerd shims (containerd-shim-runc-v2,
-// children of PID 1) to serving a live pod each, the system pods dhcp
+// children of PID 1) to serving a live pod each, the system pods network
 // and ntp together in one. Its error describes every shim, with its
 // children, and the shims' sockets in /proc/net/unix: a leaked group
 // socket shows there.
@@ -135,7 +135,7 @@ func checkShims(r Report, insp string) error {
 		}
 		kids[p.PPid] = append(kids[p.PPid], p.Pid)
 		if p.Exe == "/bin/system" {
-			if args := cmdline(p.Pid, insp); len(args) > 1 && (args[1] == "dhcp" || args[1] == "ntp") {
+			if args := cmdline(p.Pid, insp); len(args) > 1 && (args[1] == "network" || args[1] == "ntp") {
 				system[p.PPid] = append(system[p.PPid], args[1])
 			}
 		}
@@ -162,8 +162,8 @@ func checkShims(r Report, insp string) error {
 		problems = append(problems, fmt.Sprintf("the system pods run under %d shims (%v), want one", len(system), system))
 	}
 	for pid, pods := range system {
-		if len(system) == 1 && strings.Join(pods, ",") != "dhcp,ntp" {
-			problems = append(problems, fmt.Sprintf("the system pods' shim %d runs %v, want dhcp and ntp", pid, pods))
+		if len(system) == 1 && strings.Join(pods, ",") != "network,ntp" {
+			problems = append(problems, fmt.Sprintf("the system pods' shim %d runs %v, want network and ntp", pid, pods))
 		}
 	}
 	if len(problems) == 0 {
@@ -207,7 +207,7 @@ func cmdline(pid int, insp string) []string {
 func TestCheckShims(t *testing.T) {
 	args := map[string]string{ // /proc/PID/cmdline
 		"/proc/100/cmdline": "/bin/containerd-shim-runc-v2\x00-namespace\x00k8s.io\x00-id\x00kios-system\x00",
-		"/proc/102/cmdline": "/bin/system\x00dhcp\x00--resolv-conf=/host/etc/resolv.conf\x00",
+		"/proc/102/cmdline": "/bin/system\x00network\x00",
 		"/proc/104/cmdline": "/bin/system\x00ntp\x00--server=pool.ntp.org\x00",
 		"/proc/net/unix":    "Num RefCount Protocol Flags Type St Inode Path\n0000: 00000002 00000000 00010000 0001 01 1234 /run/containerd/s/abc\n0000: 00000002 00000000 00010000 0001 01 99 /run/other\n",
 	}
@@ -241,14 +241,14 @@ func TestCheckShims(t *testing.T) {
 		"an empty shim": {strings.Join([]string{shim, system, ntp(100), web, `{"Pid": 300, "PPid": 1, "Exe": "/bin/containerd-shim-runc-v2"}`}, ", "),
 			"shim 300 serves no pod"},
 		"the system pods split": {strings.Join([]string{shim, system, ntp(200), web}, ", "), "the system pods run under 2 shims"},
-		"ntp missing":           {strings.Join([]string{shim, system, web}, ", "), "runs [dhcp], want dhcp and ntp"},
+		"ntp missing":           {strings.Join([]string{shim, system, web}, ", "), "runs [network], want network and ntp"},
 	} {
 		err := checkShims(report(tc.procs), insp.URL)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
 			continue
 		}
-		for _, want := range []string{`shim 100 ["/bin/containerd-shim-runc-v2" "-namespace" "k8s.io" "-id" "kios-system"]`, `102 system ["/bin/system" "dhcp"`, "/run/containerd/s/abc"} {
+		for _, want := range []string{`shim 100 ["/bin/containerd-shim-runc-v2" "-namespace" "k8s.io" "-id" "kios-system"]`, `102 system ["/bin/system" "network"`, "/run/containerd/s/abc"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: the error lacks %q:\n%v", name, want, err)
 			}

@@ -675,7 +675,7 @@ func TestJoin(t *testing.T) {
 			t.Fatalf("PID 1 started with the clock at %s, %s behind: the VM's clock is not a day behind", clock, d.Round(time.Minute))
 		}
 		v.ExpectEvent(events.KubeletMode.With("mode", "standalone", "held", "cluster", "api", labnet.Gateway.String()), 4*time.Minute)
-		v.ExpectEvent(events.ContainerStarted.With("pod", "dhcp-kios-node-2"), 4*time.Minute)
+		v.ExpectEvent(events.ContainerStarted.With("pod", "network-kios-node-2"), 4*time.Minute)
 		v.ExpectEvent(events.KubeletRestart.With("reason", "API server routable"), 2*time.Minute)
 		v.ExpectEvent(events.KubeletMode.With("mode", "cluster"), time.Minute)
 		vmtest.Eventually(t, "second node registered", 4*time.Minute, func() error {

@@ -247,7 +247,7 @@ func TestNode(t *testing.T) {
 		return err
 	})
 
-	t.Run("dhcp pod configured eth0", func(t *testing.T) {
+	t.Run("network pod configured eth0", func(t *testing.T) {
 		vmtest.Eventually(t, "eth0 address", time.Minute, func() error {
 			r, err := fetchReport(insp)
 			if err != nil {
@@ -260,9 +260,9 @@ func TestNode(t *testing.T) {
 			}
 			return fmt.Errorf("eth0 has %v", r.Addrs["eth0"])
 		})
-		logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_dhcp-*/dhcp/*.log")
+		logs := files(t, insp+"/file?glob=/var/log/pods/kube-system_network-*/network/*.log")
 		if !strings.Contains(logs, "lease address=10.0.2.15/24") {
-			t.Errorf("dhcp pod log lacks the lease: %.2000s", logs)
+			t.Errorf("network pod log lacks the lease: %.2000s", logs)
 		}
 	})
 

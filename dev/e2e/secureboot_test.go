@@ -76,7 +76,7 @@ func TestSecureBoot(t *testing.T) {
 			t.Errorf("hardware steps failed under lockdown: %s", done)
 		}
 		v.ExpectEventAnywhere(like(events.ModulesLoaded, "listed", re(`\d+`), "coldplug", re(`[1-9]\d*`)), time.Minute)
-		v.ExpectEventAnywhere(like(events.ContainerStarted, "pod", re(`dhcp-.*`)), 3*time.Minute)
+		v.ExpectEventAnywhere(like(events.ContainerStarted, "pod", re(`network-.*`)), 3*time.Minute)
 		stranger := otherSigner(t)
 		for name, image := range map[string][]byte{
 			"unsigned":              smallUKI(t, "9.0.0"),

@@ -18,7 +18,11 @@ const SeedSize = 4 << 20
 // SeedVolume writes a NoCloud seed at path, as cloud-localds makes one:
 // a FAT volume labelled CIDATA with user-data and meta-data.
 func SeedVolume(path string, userData []byte, instanceID, hostname string) error {
-	meta, err := yaml.Marshal(map[string]string{"instance-id": instanceID, "local-hostname": hostname})
+	m := map[string]string{"instance-id": instanceID}
+	if hostname != "" {
+		m["local-hostname"] = hostname
+	}
+	meta, err := yaml.Marshal(m)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,5 @@
 // Package ociimage builds the small single-binary OCI images of kiOS's
-// system pods (pause, dhcp, ntp) with go-containerregistry, and reads
+// system pods (pause, system) with go-containerregistry, and reads
 // image archives given to the image builder.
 package ociimage
 

@@ -66,8 +66,11 @@ func (n *Node) identity(context.Context) error {
 		events.Emit(n.Log, events.MachineID, "id", id, "from_dmi", dmi)
 	}
 	name, err := Hostname("/")
-	if n.cfg.hostname != "" {
+	switch {
+	case n.cfg.hostname != "":
 		name, err = n.cfg.hostname, nil // the node's configuration names it
+	case n.Cmdline.IP != nil && n.Cmdline.IP.Hostname != "":
+		name, err = n.Cmdline.IP.Hostname, nil // the kernel's ip= does
 	}
 	if err != nil {
 		// The node still needs a name: it takes the one it would have

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
-
-	"kios.dev/kios/internal/shared/atomicfile"
 )
 
 // Logger is the one method the client needs.
@@ -20,8 +18,10 @@ type Logger interface {
 // Client keeps a lease on each interface.
 type Client struct {
 	Interfaces []string
-	ResolvConf string // file to write; empty: do not write
-	Log        Logger
+	// OnLease is told every interface's current lease after each new one
+	// (the network pod writes resolv.conf from them).
+	OnLease func(all []Lease)
+	Log     Logger
 	// Retry is the wait after a failed attempt (short in tests).
 	Retry time.Duration
 
@@ -134,10 +134,8 @@ func (c *Client) apply(l Lease) {
 		}
 	}
 	c.mu.Unlock()
-	if c.ResolvConf != "" {
-		if err := atomicfile.Write(c.ResolvConf, ResolvConf(all), 0o644); err != nil {
-			c.Log.Printf("dhcp: write %s: %v", c.ResolvConf, err)
-		}
+	if c.OnLease != nil {
+		c.OnLease(all)
 	}
 }
 

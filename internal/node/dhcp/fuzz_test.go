@@ -17,7 +17,7 @@ func FuzzFromACK(f *testing.F) {
 			return
 		}
 		if l, err := FromACK("eth0", pkt); err == nil {
-			ResolvConf([]Lease{l})
+			ResolvConf(nil, nil, []Lease{l})
 			if l.Renew < 0 || (l.Duration > 0 && l.Renew >= l.Duration) {
 				t.Errorf("renewal %s outside lease %s", l.Renew, l.Duration)
 			}

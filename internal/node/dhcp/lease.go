@@ -1,6 +1,7 @@
-// Package dhcp is the host's DHCPv4 client, run by the dhcp system pod:
-// it gets and renews leases with insomniacslk/dhcp and applies them
-// with netlink (address, default route, MTU) and to resolv.conf.
+// Package dhcp is the host's DHCPv4 client, run by the network system
+// pod (internal/node/network): it gets and renews leases with
+// insomniacslk/dhcp, applies them with netlink (address, default route,
+// MTU) and tells its caller each lease, for resolv.conf.
 package dhcp
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -78,19 +80,30 @@ func FromACK(iface string, ack *dhcpv4.DHCPv4) (Lease, error) {
 	return l, nil
 }
 
-// ResolvConf renders resolv.conf for the leases of all interfaces.
-func ResolvConf(leases []Lease) []byte {
+// ResolvConf renders resolv.conf: the configured name servers and
+// search domains first, then the leases' of all interfaces.
+func ResolvConf(servers, search []string, leases []Lease) []byte {
 	var b bytes.Buffer
-	b.WriteString("# Written by the kiOS dhcp pod.\n")
+	b.WriteString("# Written by the kiOS network pod.\n")
 	seen := map[string]bool{}
-	servers := 0
-	var search []string
+	n := 0
+	for _, s := range servers {
+		if !seen[s] && n < 3 {
+			seen[s] = true
+			n++
+			fmt.Fprintf(&b, "nameserver %s\n", s)
+		}
+	}
+	search = slices.Clone(search)
+	for _, s := range search {
+		seen["search:"+s] = true
+	}
 	for _, l := range leases {
 		for _, d := range l.DNS {
 			// The resolver reads at most three name servers.
-			if !seen[d.String()] && servers < 3 {
+			if !seen[d.String()] && n < 3 {
 				seen[d.String()] = true
-				servers++
+				n++
 				fmt.Fprintf(&b, "nameserver %s\n", d)
 			}
 		}

@@ -81,8 +81,17 @@ func TestResolvConf(t *testing.T) {
 		{DNS: []net.IP{net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)}, Search: []string{"a.example"}},
 		{DNS: []net.IP{net.IPv4(10, 0, 0, 2), net.IPv4(10, 0, 0, 3), net.IPv4(10, 0, 0, 4)}, Search: []string{"a.example", "b.example"}},
 	}
-	want := "# Written by the kiOS dhcp pod.\nnameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\nsearch a.example b.example\n"
-	if got := string(ResolvConf(l)); got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	for _, tc := range []struct {
+		name            string
+		servers, search []string
+		want            string
+	}{
+		{"leases only", nil, nil, "# Written by the kiOS network pod.\nnameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\nsearch a.example b.example\n"},
+		{"configured first", []string{"fd00::53", "10.0.0.2"}, []string{"b.example", "c.example"},
+			"# Written by the kiOS network pod.\nnameserver fd00::53\nnameserver 10.0.0.2\nnameserver 10.0.0.1\nsearch b.example c.example a.example\n"},
+	} {
+		if got := string(ResolvConf(tc.servers, tc.search, l)); got != tc.want {
+			t.Errorf("%s: got:\n%s\nwant:\n%s", tc.name, got, tc.want)
+		}
 	}
 }

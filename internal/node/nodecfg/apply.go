@@ -14,12 +14,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"kios.dev/kios/internal/shared/atomicfile"
 	"kios.dev/kios/internal/shared/joinspec"
 	"kios.dev/kios/internal/shared/kubelet"
+	"kios.dev/kios/internal/shared/netconf"
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
@@ -33,6 +35,8 @@ const (
 	CertsDir       = RunDir + "/certs.d" // containerd's registry hosts, before /etc/containerd/certs.d
 	NTPFile        = RunDir + "/ntp/servers"
 	HostnameFile   = RunDir + "/hostname"
+	NetworkFile    = RunDir + "/network.json" // the network section, which the network pod applies
+	NodeIPFile     = kubelet.ConfigNodeIPFile
 	ManifestDir    = "etc/kubernetes/manifests"
 	// ManifestPrefix names the manifests a configuration owns: an apply
 	// removes those of an earlier one that it does not write again.
@@ -56,7 +60,7 @@ type Result struct {
 // Kubelet tells whether a file the kubelet reads at start changed.
 func (r Result) Kubelet() bool {
 	for _, p := range r.Changed {
-		if p == KubeletFile || p == NodeLabelsFile || p == kubelet.BootstrapFile || p == HostnameFile {
+		if p == KubeletFile || p == NodeLabelsFile || p == kubelet.BootstrapFile || p == HostnameFile || p == NodeIPFile {
 			return true
 		}
 	}
@@ -163,7 +167,21 @@ func render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file,
 	if res.Hostname != "" {
 		want[HostnameFile] = &file{[]byte(res.Hostname + "\n"), 0o644}
 	}
-	res.Modules = nc.KernelModules
+	res.Modules = append(slices.Clone(nc.KernelModules), netconf.Modules(nc.Network)...)
+	if nc.Network != nil {
+		b, err := json.MarshalIndent(nc.Network, "", "  ")
+		if err != nil {
+			return nil, res, fmt.Errorf("the network section: %w", err)
+		}
+		want[NetworkFile] = &file{append(b, '\n'), 0o644}
+		if ips := netconf.NodeIPs(nc.Network); len(ips) > 0 {
+			s := make([]string, len(ips))
+			for i, ip := range ips {
+				s[i] = ip.String()
+			}
+			want[NodeIPFile] = &file{[]byte(strings.Join(s, ",") + "\n"), 0o644}
+		}
+	}
 	if doc.Kubelet != nil || len(nc.Taints) > 0 {
 		b, err := os.ReadFile(filepath.Join(root, BaseKubelet))
 		if err != nil {

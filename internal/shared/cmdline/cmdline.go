@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kios.dev/kios/internal/shared/datapart"
+	"kios.dev/kios/internal/shared/netconf"
 )
 
 // Kios is what the command line asks of kiOS.
@@ -39,6 +40,8 @@ type Kios struct {
 	// kios.metadata=ec2 asks for the EC2 instance metadata service
 	// whatever the firmware says; kios.metadata=off never asks it.
 	Metadata string
+	// IP is the kernel's ip= argument (docs/network.md); nil: none.
+	IP *netconf.KernelIP
 }
 
 // Defaults of the keys whose zero value means "the default".
@@ -162,6 +165,21 @@ func Parse(line string) (Kios, []error) {
 	var errs []error
 	seen := map[string]bool{}
 	for _, w := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(w, "ip="); ok {
+			// The kernel's own ip= (nfsroot syntax), which Debian's kernel
+			// does not act on: the network pod does.
+			kip, err := netconf.ParseKernelIP(v)
+			if err != nil {
+				errs = append(errs, &Error{w, err.Error()})
+				continue
+			}
+			if seen["ip"] {
+				errs = append(errs, &Error{w, "ip= given more than once: the last one counts"})
+			}
+			seen["ip"] = true
+			k.IP = &kip
+			continue
+		}
 		if !strings.HasPrefix(w, "kios.") {
 			continue
 		}

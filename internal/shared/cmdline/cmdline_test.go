@@ -2,9 +2,14 @@ package cmdline
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"kios.dev/kios/internal/shared/netconf"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -34,11 +39,14 @@ func TestParse(t *testing.T) {
 		// A URL that is refused is reported without what may be a credential.
 		{"kios.config=ftp://user:pw@host/x?sig=s3cr3t kios.config-sha256=abc kios.metadata=gce", Kios{Data: auto},
 			[]string{"kios.config=ftp://host/x?...", "kios.config-sha256=abc", "kios.metadata=gce"}},
+		{"ip=10.0.0.5::10.0.0.1:255.255.255.0:n5:eth0:off", Kios{Data: auto, IP: &netconf.KernelIP{Device: "eth0", Hostname: "n5",
+			Static: netip.MustParsePrefix("10.0.0.5/24"), Gateway: netip.MustParseAddr("10.0.0.1")}}, nil},
+		{"ip=dhcp ip=10.0.0.5:::255.255.0.0::eth0:carrier", Kios{Data: auto, IP: &netconf.KernelIP{}}, []string{"ip=10.0.0.5:::255.255.0.0::eth0:carrier"}},
 		{"kios.bless-after=soon kios.trial-timeout=-1m kios.watchdog=on", Kios{Data: auto}, []string{"kios.bless-after=soon", "kios.trial-timeout=-1m", "kios.watchdog=on"}},
 	}
 	for _, tt := range tests {
 		got, errs := Parse(tt.line)
-		if diff := cmp.Diff(tt.want, got); diff != "" {
+		if diff := cmp.Diff(tt.want, got, cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", tt.line, diff)
 		}
 		var words []string

@@ -24,6 +24,9 @@ const (
 	// ConfigLabelsFile holds the node configuration's labels, which win
 	// over NodeLabelsFile's.
 	ConfigLabelsFile = "run/kios/config/node-labels"
+	// ConfigNodeIPFile holds the node IPs the network section decides
+	// (its static addresses), which win over NodeIPFile's.
+	ConfigNodeIPFile = "run/kios/config/node-ip"
 	// StandaloneDropins holds the KubeletConfiguration drop-in that turns
 	// the server off when there is no API server to authenticate against.
 	StandaloneDropins = "etc/kios/kubelet-standalone.d"
@@ -121,12 +124,18 @@ func flags(root string, log Logger, held bool) ([]string, Mode, error) {
 	if len(labels) > 0 {
 		args = append(args, "--node-labels="+FormatLabels(labels))
 	}
-	if b, err := os.ReadFile(filepath.Join(root, NodeIPFile)); err == nil {
+	for _, f := range []string{ConfigNodeIPFile, NodeIPFile} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("read %s: %w", abs(f), err)
+		}
 		if ip := strings.TrimSpace(string(b)); ip != "" {
 			args = append(args, "--node-ip="+ip)
+			break
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("read %s: %w", abs(NodeIPFile), err)
 	}
 	if ok, err := exists(CredentialProviders); err != nil {
 		return nil, "", err

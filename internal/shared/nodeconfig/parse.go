@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"kios.dev/kios/internal/shared/joinspec"
+	"kios.dev/kios/internal/shared/netconf"
 )
 
 // MaxSize is the largest document read from any source.
@@ -335,8 +336,8 @@ func checkNode(obj map[string]any, js []byte) (*NodeConfig, []error) {
 			errs = append(errs, fmt.Errorf("kernelModules[%d]: want a module name, got %q", i, m))
 		}
 	}
-	if nc.Network != nil {
-		errs = append(errs, fmt.Errorf("network: this kiOS configures the network by DHCPv4 only; remove the section"))
+	for _, err := range netconf.Validate(nc.Network) {
+		errs = append(errs, fmt.Errorf("network.%w", err))
 	}
 	return &nc, errs
 }

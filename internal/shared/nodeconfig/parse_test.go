@@ -102,7 +102,8 @@ func TestParseRefuses(t *testing.T) {
 		{"mirror url", nc + "registryMirrors: {docker.io: [mirror.example.com]}\n", "registryMirrors.docker.io[0]: want an http:// or https:// URL"},
 		{"ntp", nc + "ntpServers: ['a b']\n", "ntpServers[0]: want host or host:port"},
 		{"module", nc + "kernelModules: ['../x']\n", "kernelModules[0]: want a module name"},
-		{"network", nc + "network: {links: []}\n", "network: this kiOS configures the network by DHCPv4 only"},
+		{"network: a gateway out of reach", nc + "network: {links: [{name: eth0, addresses: [10.0.0.5/24], routes: [{to: default, via: 10.9.0.1}]}]}\n", "document 1 (NodeConfig): network.links[0].routes[0].via: 10.9.0.1 is in none of this link's prefixes"},
+		{"network: an unknown field", nc + "network: {links: [{name: eth0, dhcp: true}]}\n", "network.links[0].dhcp"},
 	} {
 		_, err := Parse([]byte(tc.doc))
 		if err == nil {

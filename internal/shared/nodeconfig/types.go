@@ -1,5 +1,7 @@
 package nodeconfig
 
+import "kios.dev/kios/internal/shared/netconf"
+
 // The node configuration's own API: what has no upstream object.
 const (
 	Group      = "config.kios.dev"
@@ -34,8 +36,9 @@ type NodeConfig struct {
 	NTPServers []string `json:"ntpServers,omitempty"`
 	// KernelModules are loaded beside the image's list.
 	KernelModules []string `json:"kernelModules,omitempty"`
-	// Network is the network issue's section; refused until it exists.
-	Network map[string]any `json:"network,omitempty"`
+	// Network declares links, addresses, routes, VLANs and bonds
+	// (docs/network.md); without it every link takes DHCPv4 and SLAAC.
+	Network *netconf.Network `json:"network,omitempty"`
 }
 
 // Join is a kubeadm-style join (APIServer, Token and CACertHashes) or a

@@ -20,12 +20,13 @@ type dhcpServer struct {
 	mu    sync.Mutex
 	fixed map[string]net.IP
 	given map[string]net.IP
+	deaf  map[string]int         // clients not answered: how many requests each sent
 	acks  map[string][]time.Time // when each client was sent an ACK
 	next  byte
 }
 
 func startDHCP(l *Lab) (*dhcpServer, error) {
-	d := &dhcpServer{fixed: map[string]net.IP{}, given: map[string]net.IP{}, acks: map[string][]time.Time{}, next: 100}
+	d := &dhcpServer{fixed: map[string]net.IP{}, given: map[string]net.IP{}, deaf: map[string]int{}, acks: map[string][]time.Time{}, next: 100}
 	err := inNS(l.ns, func() error {
 		srv, err := server4.NewServer(BridgeName, &net.UDPAddr{IP: net.IPv4zero, Port: dhcpv4.ServerPort}, d.handle)
 		if err != nil {
@@ -100,6 +101,15 @@ func (d *dhcpServer) Reply(req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv4, error) {
 }
 
 func (d *dhcpServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
+	d.mu.Lock()
+	n, deaf := d.deaf[m.ClientHWAddr.String()]
+	if deaf {
+		d.deaf[m.ClientHWAddr.String()] = n + 1
+	}
+	d.mu.Unlock()
+	if deaf {
+		return
+	}
 	reply, err := d.Reply(m)
 	if err != nil || reply == nil {
 		return

@@ -154,6 +154,20 @@ func (l *Lab) AddTAP(name string) error {
 // Reserve gives a MAC address a fixed lab address in DHCP.
 func (l *Lab) Reserve(mac net.HardwareAddr, ip net.IP) { l.dhcp.reserve(mac, ip) }
 
+// NoDHCP makes the lab's DHCP server ignore mac, as a segment without
+// DHCP would; the count is how many requests it ignored so far.
+func (l *Lab) NoDHCP(mac net.HardwareAddr) (ignored func() int) {
+	d := l.dhcp
+	d.mu.Lock()
+	d.deaf[mac.String()] = 0
+	d.mu.Unlock()
+	return func() int {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.deaf[mac.String()]
+	}
+}
+
 // FirstLease is when the lab's DHCP server first acknowledged a lease
 // to mac at or after since: the moment that client has its address,
 // measured the same way whatever DHCP client it runs.

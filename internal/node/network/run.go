@@ -1,0 +1,224 @@
+package network
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"kios.dev/kios/internal/node/dhcp"
+	"kios.dev/kios/internal/shared/atomicfile"
+	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/netconf"
+)
+
+// Logger is where the pod says what it does.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// Config is the network pod's.
+type Config struct {
+	// Section is the file PID 1 writes the network section to (JSON;
+	// absent: no section).
+	Section    string
+	Cmdline    string // /proc/cmdline's text, for ip=
+	ResolvConf string // the node's resolv.conf; empty: not written
+	SysctlNet  string // the node's /proc/sys/net
+	Log        Logger
+	// LinkWait is how long links the configuration names may take to
+	// appear (drivers probe as PID 1 boots) before the fallback.
+	LinkWait time.Duration
+	// Poll is how often the section file is checked for a change.
+	Poll time.Duration
+	// Links lists the machine's links (Links when nil; a seam for tests).
+	Links func() ([]Host, error)
+}
+
+// Run applies the configuration and keeps it until ctx ends; when the
+// section file changes (a network source answered later in the boot), it
+// takes the old plan away and applies the new one.
+func Run(ctx context.Context, c Config) error {
+	k, _ := cmdline.Parse(c.Cmdline) // PID 1 logged the bad words
+	if c.Links == nil {
+		c.Links = Links
+	}
+	a := &Applier{SysctlNet: c.SysctlNet}
+	for {
+		raw, sec, err := readSection(c.Section)
+		if err != nil {
+			c.Log.Printf("network: %v; configuring as without a network section", err)
+		}
+		plan := c.plan(ctx, sec, k.IP)
+		for _, err := range a.Apply(plan) {
+			c.Log.Printf("network: %v", err)
+		}
+		for _, t := range plan.Links {
+			c.Log.Printf("network: %s (%s): %s", t.Name, t.From, describe(t.Addressing))
+		}
+		kctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		keepers(kctx, &wg, c, plan)
+		changed := c.waitChange(ctx, raw)
+		stop()
+		wg.Wait()
+		if !changed {
+			return nil
+		}
+		c.Log.Printf("network: %s changed; taking the old settings away", c.Section)
+		for _, err := range a.Undo() {
+			c.Log.Printf("network: %v", err)
+		}
+	}
+}
+
+// plan waits up to LinkWait for the links the configuration names, then
+// falls back to DHCPv4 on every link and says why.
+func (c Config) plan(ctx context.Context, sec *netconf.Network, kip *netconf.KernelIP) Plan {
+	deadline := time.Now().Add(c.LinkWait)
+	for {
+		hosts, err := c.Links()
+		if err != nil {
+			c.Log.Printf("network: %v", err)
+		}
+		p, err := MakePlan(sec, kip, hosts)
+		if err == nil {
+			return p
+		}
+		if errors.Is(err, ErrMissing) && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		c.Log.Printf("network: %v; falling back to DHCPv4 and SLAAC on every link", err)
+		return p
+	}
+}
+
+// keepers starts the DHCP clients of the plan, which write resolv.conf
+// with the static name servers first.
+func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
+	var v4 []string
+	for _, t := range p.Links {
+		if t.DHCP4 {
+			v4 = append(v4, t.Name)
+		}
+	}
+	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log}
+	if len(p.Nameservers)+len(p.SearchDomains) > 0 {
+		r.write()
+	}
+	if len(v4) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := &dhcp.Client{Interfaces: v4, Log: c.Log, OnLease: r.leases4}
+			_ = cl.Run(ctx)
+		}()
+	}
+}
+
+// waitChange waits until ctx ends (false) or the section file no longer
+// holds raw (true).
+func (c Config) waitChange(ctx context.Context, raw []byte) bool {
+	poll := c.Poll
+	if poll == 0 {
+		poll = 2 * time.Second
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(poll):
+		}
+		now, err := os.ReadFile(c.Section)
+		if errors.Is(err, os.ErrNotExist) {
+			now, err = nil, nil
+		}
+		if err == nil && !bytes.Equal(now, raw) {
+			return true
+		}
+	}
+}
+
+// readSection reads the section PID 1 wrote; a missing file is none.
+func readSection(path string) ([]byte, *netconf.Network, error) {
+	if path == "" {
+		return nil, nil, nil
+	}
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var n netconf.Network
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&n); err != nil {
+		return raw, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return raw, &n, nil
+}
+
+func describe(a netconf.Addressing) string {
+	var w []string
+	if a.DHCP4 {
+		w = append(w, "dhcp4")
+	}
+	if a.DHCP6 {
+		w = append(w, "dhcp6")
+	}
+	if a.SLAAC {
+		w = append(w, "slaac")
+	}
+	if len(a.Addresses) > 0 {
+		w = append(w, "addresses="+strings.Join(a.Addresses, ","))
+	}
+	for _, r := range a.Routes {
+		w = append(w, fmt.Sprintf("route=%s via %s metric %d", r.To, r.Via, r.Metric))
+	}
+	if a.MTU > 0 {
+		w = append(w, fmt.Sprintf("mtu=%d", a.MTU))
+	}
+	if len(w) == 0 {
+		return "up, no addresses"
+	}
+	return strings.Join(w, " ")
+}
+
+// resolver writes resolv.conf: the configuration's name servers and
+// search domains first, then what the leases offer.
+type resolver struct {
+	file    string
+	servers []string
+	search  []string
+	log     Logger
+
+	mu sync.Mutex
+	v4 []dhcp.Lease
+}
+
+func (r *resolver) leases4(all []dhcp.Lease) {
+	r.mu.Lock()
+	r.v4 = all
+	r.mu.Unlock()
+	r.write()
+}
+
+func (r *resolver) write() {
+	if r.file == "" {
+		return
+	}
+	r.mu.Lock()
+	b := dhcp.ResolvConf(r.servers, r.search, r.v4)
+	r.mu.Unlock()
+	if err := atomicfile.Write(r.file, b, 0o644); err != nil {
+		r.log.Printf("network: write %s: %v", r.file, err)
+	}
+}
