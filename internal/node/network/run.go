@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,10 +103,13 @@ func (c Config) plan(ctx context.Context, sec *netconf.Network, kip *netconf.Ker
 // keepers starts the DHCP clients of the plan, which write resolv.conf
 // with the static name servers first.
 func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
-	var v4 []string
+	var v4, v6 []string
 	for _, t := range p.Links {
 		if t.DHCP4 {
 			v4 = append(v4, t.Name)
+		}
+		if t.DHCP6 {
+			v6 = append(v6, t.Name)
 		}
 	}
 	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log}
@@ -118,6 +122,14 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 			defer wg.Done()
 			cl := &dhcp.Client{Interfaces: v4, Log: c.Log, OnLease: r.leases4}
 			_ = cl.Run(ctx)
+		}()
+	}
+	if len(v6) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := &dhcp.Client6{Interfaces: v6, Log: c.Log, OnLease: r.leases6}
+			cl.Run(ctx)
 		}()
 	}
 }
@@ -202,6 +214,17 @@ type resolver struct {
 
 	mu sync.Mutex
 	v4 []dhcp.Lease
+	v6 []dhcp.Lease // DHCPv6's name servers and search domains
+}
+
+func (r *resolver) leases6(all []dhcp.Lease6) {
+	r.mu.Lock()
+	r.v6 = nil
+	for _, l := range all {
+		r.v6 = append(r.v6, dhcp.Lease{Interface: l.Interface, DNS: l.DNS, Search: l.Search})
+	}
+	r.mu.Unlock()
+	r.write()
 }
 
 func (r *resolver) leases4(all []dhcp.Lease) {
@@ -216,7 +239,7 @@ func (r *resolver) write() {
 		return
 	}
 	r.mu.Lock()
-	b := dhcp.ResolvConf(r.servers, r.search, r.v4)
+	b := dhcp.ResolvConf(r.servers, r.search, append(slices.Clone(r.v4), r.v6...))
 	r.mu.Unlock()
 	if err := atomicfile.Write(r.file, b, 0o644); err != nil {
 		r.log.Printf("network: write %s: %v", r.file, err)
