@@ -83,6 +83,9 @@ func TestNetworkStatic(t *testing.T) {
 		TAP:     "tap2", MAC: ipMAC, Wrap: wrap})
 	staticVM.ExpectEventAnywhere(events.ConfigApplied.With("source", "volume", "hostname", "static-node"), 4*time.Minute)
 	ipVM.ExpectEventAnywhere(events.Hostname.With("name", "ip-node"), 4*time.Minute)
+	// The network pod's report of each link, on the console.
+	staticVM.ExpectEventAnywhere(events.NetworkLink.With("link", "eth0", "from", "network.links[0]", "does", "addresses=10.88.0.61/24 route=default via "+gw+" metric 0"), 4*time.Minute)
+	ipVM.ExpectEventAnywhere(events.NetworkLink.With("link", "eth0", "from", "ip=", "does", "addresses=10.88.0.62/24 route=default via "+gw+" metric 0"), 4*time.Minute)
 
 	cs := env.Client
 	for name, ip := range map[string]string{"static-node": "10.88.0.61", "ip-node": "10.88.0.62"} {
@@ -115,5 +118,13 @@ func TestNetworkStatic(t *testing.T) {
 	}
 	if n := asked[ipMAC](); n != 0 {
 		t.Errorf("the ip= node sent %d DHCP requests, want none (ip= static settings are all it gets)", n)
+	}
+	for name, v := range map[string]*vmtest.VM{"static": staticVM, "ip=": ipVM} {
+		if e := v.Events(events.NetworkLink); len(e) != 1 {
+			t.Errorf("the %s node configured %d links (%v), want eth0 alone", name, len(e), e)
+		}
+		if e := v.Events(events.NetworkFallback); len(e) != 0 {
+			t.Errorf("the %s node fell back: %v", name, e)
+		}
 	}
 }

@@ -79,6 +79,7 @@ func (n *Node) Steps() []Step {
 		{"start-containerd", n.startContainerd},
 		{"system-socket", n.systemSocket},
 		{"system-bus", n.systemBus},
+		{"report-socket", n.reportSocket},
 		{"sysctl", func(context.Context) error { return SetSysctls("/proc/sys", Sysctls) }},
 		{"identity", n.identity},
 		{"boot-entry", n.bootEntry},

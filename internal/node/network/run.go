@@ -15,7 +15,9 @@ import (
 	"kios.dev/kios/internal/node/dhcp"
 	"kios.dev/kios/internal/shared/atomicfile"
 	"kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/netconf"
+	"kios.dev/kios/internal/shared/reportsock"
 )
 
 // Logger is where the pod says what it does.
@@ -39,6 +41,14 @@ type Config struct {
 	Poll time.Duration
 	// Links lists the machine's links (Links when nil; a seam for tests).
 	Links func() ([]Host, error)
+	// Report hands PID 1 an event for the console (nil: none).
+	Report func(reportsock.Report)
+}
+
+func (c Config) report(name events.Name, kv ...any) {
+	if c.Report != nil {
+		c.Report(reportsock.New(name, kv...))
+	}
 }
 
 // Run applies the configuration and keeps it until ctx ends; when the
@@ -54,13 +64,16 @@ func Run(ctx context.Context, c Config) error {
 		raw, sec, err := readSection(c.Section)
 		if err != nil {
 			c.Log.Printf("network: %v; configuring as without a network section", err)
+			c.report(events.NetworkFallback, "err", err)
 		}
 		plan := c.plan(ctx, sec, k.IP)
 		for _, err := range a.Apply(plan) {
 			c.Log.Printf("network: %v", err)
+			c.report(events.NetworkError, "err", err)
 		}
 		for _, t := range plan.Links {
 			c.Log.Printf("network: %s (%s): %s", t.Name, t.From, describe(t.Addressing))
+			c.report(events.NetworkLink, "link", t.Name, "from", t.From, "does", describe(t.Addressing))
 		}
 		kctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
@@ -96,6 +109,7 @@ func (c Config) plan(ctx context.Context, sec *netconf.Network, kip *netconf.Ker
 			continue
 		}
 		c.Log.Printf("network: %v; falling back to DHCPv4 and SLAAC on every link", err)
+		c.report(events.NetworkFallback, "err", err)
 		return p
 	}
 }
@@ -112,7 +126,7 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 			v6 = append(v6, t.Name)
 		}
 	}
-	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log}
+	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log, report: c.report, told: map[string]string{}}
 	if len(p.Nameservers)+len(p.SearchDomains) > 0 {
 		r.write()
 	}
@@ -212,9 +226,23 @@ type resolver struct {
 	search  []string
 	log     Logger
 
-	mu sync.Mutex
-	v4 []dhcp.Lease
-	v6 []dhcp.Lease // DHCPv6's name servers and search domains
+	report func(events.Name, ...any)
+
+	mu   sync.Mutex
+	v4   []dhcp.Lease
+	v6   []dhcp.Lease      // DHCPv6's name servers and search domains
+	told map[string]string // link/family -> the address last reported
+}
+
+// tell reports a lease whose address is new.
+func (r *resolver) tell(link, family, address string) {
+	r.mu.Lock()
+	old := r.told[link+"/"+family]
+	r.told[link+"/"+family] = address
+	r.mu.Unlock()
+	if old != address {
+		r.report(events.NetworkLease, "link", link, "family", family, "address", address)
+	}
 }
 
 func (r *resolver) leases6(all []dhcp.Lease6) {
@@ -231,6 +259,9 @@ func (r *resolver) leases4(all []dhcp.Lease) {
 	r.mu.Lock()
 	r.v4 = all
 	r.mu.Unlock()
+	for _, l := range all {
+		r.tell(l.Interface, "ipv4", l.Address.String())
+	}
 	r.write()
 }
 

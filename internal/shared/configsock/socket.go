@@ -6,10 +6,7 @@
 package configsock
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
@@ -41,7 +38,6 @@ type Request struct {
 type Result struct {
 	Applied bool   `json:"applied"`
 	Reason  string `json:"reason,omitempty"` // why not, when it was valid but not applied
-	Error   string `json:"error,omitempty"`  // why it was refused
 }
 
 // Handler applies a request (PID 1).
@@ -59,39 +55,7 @@ func Listen(path string) (*net.UnixListener, error) { return rootsock.Listen(pat
 
 // Serve answers root clients one at a time until ln is closed.
 func Serve(ln *net.UnixListener, h Handler, log Logger) error {
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			return err
-		}
-		res, err := answer(c, h)
-		if err != nil {
-			res.Error = err.Error()
-		}
-		b, _ := json.Marshal(res)
-		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		c.Write(append(b, '\n'))
-		c.Close()
-	}
-}
-
-func answer(c *net.UnixConn, h Handler) (Result, error) {
-	if err := rootsock.RequireRoot(c); err != nil {
-		return Result{}, err
-	}
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	b, err := io.ReadAll(io.LimitReader(c, maxRequest+1))
-	if err != nil {
-		return Result{}, fmt.Errorf("read the request: %w", err)
-	}
-	if len(b) > maxRequest {
-		return Result{}, fmt.Errorf("request: %w", configsrc.ErrTooLarge)
-	}
-	var req Request
-	if err := json.Unmarshal(b, &req); err != nil {
-		return Result{}, errors.New("request: not JSON") // never quote it: it may hold a token
-	}
-	return h.ApplyConfig(req)
+	return rootsock.ServeJSON(ln, maxRequest, h.ApplyConfig)
 }
 
 // Send hands PID 1 a source's answer over the socket at path.
@@ -99,30 +63,9 @@ func Send(path string, req Request) (Result, error) {
 	if len(req.Document) > configsrc.MaxSize {
 		return Result{}, configsrc.ErrTooLarge
 	}
-	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	res, err := rootsock.SendJSON[Request, Result](path, req, 2*time.Minute)
 	if err != nil {
-		return Result{}, fmt.Errorf("config socket %s: %w", path, err)
-	}
-	defer c.Close()
-	uc := c.(*net.UnixConn)
-	b, _ := json.Marshal(req)
-	uc.SetDeadline(time.Now().Add(2 * time.Minute))
-	if _, err := uc.Write(b); err != nil {
-		return Result{}, fmt.Errorf("send the configuration: %w", err)
-	}
-	if err := uc.CloseWrite(); err != nil {
-		return Result{}, fmt.Errorf("send the configuration: %w", err)
-	}
-	out, err := io.ReadAll(io.LimitReader(uc, 1<<20))
-	if err != nil {
-		return Result{}, fmt.Errorf("read the answer: %w", err)
-	}
-	var res Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		return Result{}, fmt.Errorf("answer %q: %w", out, err)
-	}
-	if res.Error != "" {
-		return res, errors.New(res.Error)
+		return res, fmt.Errorf("config socket: %w", err)
 	}
 	return res, nil
 }

@@ -40,6 +40,15 @@ const (
 	ConfigNone     Name = "config-none"
 	ConfigStoreErr Name = "config-store-failed"
 
+	// What the network pod reports over the report socket
+	// (internal/shared/reportsock), PID 1 logs as its own: a node
+	// without an address has no other place to show it.
+	NetworkLink     Name = "network-link"     // link, from, does
+	NetworkFallback Name = "network-fallback" // err
+	NetworkLease    Name = "network-lease"    // link, family, address
+	NetworkError    Name = "network-error"    // err
+	ReportRefused   Name = "report-refused"   // err: a report PID 1 did not log
+
 	// The data partition.
 	DataPartition         Name = "data-partition"
 	DataPartitionSize     Name = "data-partition-size"
@@ -125,6 +134,7 @@ var All = []Name{
 	ModulesLoaded, ModuleFailed, ModprobePathFailed, LowPriorityFailed, LinksUp, RouteWatchFailed, RouteWatchStopped,
 	MachineID, Hostname, EtcFileRefused,
 	ConfigApplied, ConfigRefused, ConfigKept, ConfigNone, ConfigStoreErr,
+	NetworkLink, NetworkFallback, NetworkLease, NetworkError, ReportRefused,
 	DataPartition, DataPartitionSize, DataPartitionSpace, DataPartitionFull, DataPartitionFailing, DataPartitionReadonly,
 	MountFailed, GrantUnavailable, GrantRefused,
 	Meminfo, MeminfoFailed, MemoryReleased,
