@@ -166,7 +166,7 @@ func TestConfigSources(t *testing.T) {
 
 	// The metadata source: AWS's mock at 169.254.169.254 in the lab.
 	imdsDoc := doc("", "metadata") // no hostname: meta-data's applies
-	wrap := []string{"ip", "netns", "exec", env.Lab.Name}
+	wrap := env.Wrap()
 	stopMock, err := imds.StartInLab(ctx, env.Lab, t.TempDir(), imds.Instance{UserData: imdsDoc, InstanceID: "i-0kios0imds", Hostname: "imds-node.lab.internal"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"sync"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"kios.dev/kios/internal/host/vm"
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/netconf"
+	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
 // Two machines the lab's DHCP server does not answer, as on a segment
@@ -33,18 +36,7 @@ func TestNetworkStatic(t *testing.T) {
 	vmtest.Need(t, "boots two VMs and a control plane")
 	ctx := context.Background()
 	dir := t.TempDir()
-	env, err := lab.StartEnv(ctx, filepath.Join(dir, "lab"), filepath.Join(root, "build", "cache"), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	if err := lab.Load(env.Dir, need(t, "out/parts/extra/cni-installer.tar"), io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	stock := filepath.Join(dir, "stock.efi")
-	if out, err := exec.Command(need(t, "out/kios"), "build", "-o", stock).CombinedOutput(); err != nil {
-		t.Fatalf("kios build: %v\n%s", err, out)
-	}
+	env, stock := networkLab(t, dir)
 	gw := labnet.Gateway.String()
 	const staticMAC, ipMAC = "52:54:00:88:00:41", "52:54:00:88:00:42"
 	asked := map[string]func() int{}
@@ -76,7 +68,7 @@ func TestNetworkStatic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wrap := []string{"ip", "netns", "exec", env.Lab.Name}
+	wrap := env.Wrap()
 	staticVM := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{seeds["static"]}, MemoryMiB: 2048, CPUs: 1, TAP: "tap1", MAC: staticMAC, Wrap: wrap})
 	ipVM := vmtest.Boot(t, vm.Config{EFI: stock, Loader: need(t, "out/parts/loader.efi"), Disks: []string{seeds["ip"]}, MemoryMiB: 2048, CPUs: 1,
 		Cmdline: image.DefaultCmdline + " ip=10.88.0.62::" + gw + ":255.255.255.0:ip-node:eth0:off:" + gw,
@@ -125,6 +117,239 @@ func TestNetworkStatic(t *testing.T) {
 		}
 		if e := v.Events(events.NetworkFallback); len(e) != 0 {
 			t.Errorf("the %s node fell back: %v", name, e)
+		}
+	}
+}
+
+// networkLab starts a lab with its control plane, the CNI installer and
+// the demo image in its registry, and builds the stock EFI.
+func networkLab(t *testing.T, dir string) (*lab.Env, string) {
+	t.Helper()
+	env, err := lab.StartEnv(context.Background(), filepath.Join(dir, "lab"), filepath.Join(root, "build", "cache"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	for _, archive := range []string{"out/parts/extra/cni-installer.tar", "out/demo-image.tar"} {
+		if err := lab.Load(env.Dir, need(t, archive), io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stock := filepath.Join(dir, "stock.efi")
+	if out, err := exec.Command(need(t, "out/kios"), "build", "-o", stock).CombinedOutput(); err != nil {
+		t.Fatalf("kios build: %v\n%s", err, out)
+	}
+	return env, stock
+}
+
+// seedOf writes a NoCloud volume holding docs (YAML documents).
+func seedOf(t *testing.T, path string, docs ...any) string {
+	t.Helper()
+	var all []byte
+	for _, d := range docs {
+		b, ok := d.(string)
+		if !ok {
+			y, err := yaml.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = string(y)
+		}
+		all = append(append(all, "---\n"...), b...)
+	}
+	if err := lab.SeedVolume(path, all, "i-"+filepath.Base(path), ""); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// demoPod serves HTTP on the node's port 80.
+const demoPod = `apiVersion: v1
+kind: Pod
+metadata: {name: demo, namespace: default}
+spec:
+  hostNetwork: true
+  containers:
+  - {name: demo, image: localhost/kios/demo:v1, args: ["--listen=:80"]}
+`
+
+// Two cards bonded active-backup carry the node's one address. While
+// the lab asks a pod on it for a page every 100 ms, the active card's
+// cable is pulled (QMP set_link off), put back, and the other's pulled:
+// the answers resume after each failover, and the longest silence after
+// each is measured.
+func TestNetworkBond(t *testing.T) {
+	vmtest.Need(t, "boots a VM with two NICs and a control plane")
+	ctx := context.Background()
+	dir := t.TempDir()
+	env, stock := networkLab(t, dir)
+	gw := labnet.Gateway.String()
+	const macA, macB, addr = "52:54:00:88:00:51", "52:54:00:88:00:52", "10.88.0.81"
+	nc := env.NodeConfig("bond-node")
+	nc.Network = &netconf.Network{
+		Bonds: []netconf.Bond{{Name: "bond0", Mode: netconf.ModeActiveBackup, Members: []string{macA, macB}, MIIMon: 100,
+			Addressing: netconf.Addressing{Addresses: []string{addr + "/24"}, Routes: []netconf.Route{{To: "default", Via: gw}}}}},
+		OtherLinks: &netconf.Auto{DHCP4: new(bool), SLAAC: new(bool)},
+	}
+	seed := seedOf(t, filepath.Join(dir, "bond-seed.img"), nc, demoPod)
+	for _, tap := range []string{"tap1", "tap2"} {
+		if err := env.Lab.AddTAP(tap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{seed}, MemoryMiB: 2048, CPUs: 1, TAP: "tap1", MAC: macA,
+		NICs: []vm.NIC{{TAP: "tap2", MAC: macB}}, Wrap: env.Wrap()})
+	v.ExpectEventAnywhere(events.NetworkLink.With("link", "bond0", "from", "network.bonds[0]"), 4*time.Minute)
+
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DialContext: env.Lab.DialContext, DisableKeepAlives: true}}
+	ask := func() bool {
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	vmtest.Eventually(t, "the demo pod answers on the bond", 10*time.Minute, func() error {
+		if !ask() {
+			return fmt.Errorf("no answer from %s", addr)
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	var answered []time.Time
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if ask() {
+				mu.Lock()
+				answered = append(answered, time.Now())
+				mu.Unlock()
+			}
+		}
+	}()
+	// silence is the longest time without an answer from 1 s before at
+	// to until, and whether answers came after it.
+	silence := func(at, until time.Time) (time.Duration, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		last, longest, after := at.Add(-time.Second), time.Duration(0), false
+		for _, a := range answered {
+			if a.Before(last) || a.After(until) {
+				continue
+			}
+			longest = max(longest, a.Sub(last))
+			last, after = a, a.After(at)
+		}
+		return max(longest, until.Sub(last)), after
+	}
+	cut := func(netdev string, up bool) time.Time {
+		if err := v.SetLink(netdev, up); err != nil {
+			t.Fatal(err)
+		}
+		return time.Now()
+	}
+	time.Sleep(5 * time.Second)
+	first := cut("net0", false)
+	time.Sleep(20 * time.Second)
+	cut("net0", true)
+	time.Sleep(10 * time.Second)
+	second := cut("net1", false)
+	time.Sleep(20 * time.Second)
+	end := time.Now()
+	close(stop)
+	<-done
+	for _, c := range []struct {
+		what     string
+		from, to time.Time
+	}{{"card 1 pulled", first, first.Add(20 * time.Second)}, {"card 2 pulled", second, end}} {
+		gap, resumed := silence(c.from, c.to)
+		t.Logf("%s: the longest time without an answer was %.1f s", c.what, gap.Seconds())
+		if !resumed || gap > 10*time.Second {
+			t.Errorf("%s: answers resumed %v, longest silence %.1f s; want answers again within 10 s", c.what, resumed, gap.Seconds())
+		}
+	}
+	if e := v.Events(events.NetworkFallback); len(e) != 0 {
+		t.Errorf("the node fell back: %v", e)
+	}
+	_ = ctx
+}
+
+// A node whose one card is a VLAN trunk reaches the cluster only through
+// VLAN 100 on it. Its cable leads to a second kiOS machine, configured
+// by its own network section as the VLAN's router: the Debian kernel's
+// 802.1Q on both ends (this machine's kernel has none for the lab).
+func TestNetworkVLAN(t *testing.T) {
+	vmtest.Need(t, "boots two VMs and a control plane")
+	ctx := context.Background()
+	dir := t.TempDir()
+	env, stock := networkLab(t, dir)
+	gw := labnet.Gateway.String()
+	const routerLab, routerTrunk, nodeTrunk = "52:54:00:88:00:61", "52:54:00:88:00:62", "52:54:00:88:00:63"
+	off := &netconf.Auto{DHCP4: new(bool), SLAAC: new(bool)}
+	router := nodeconfig.NodeConfig{APIVersion: nodeconfig.APIVersion, Kind: nodeconfig.Kind, Hostname: "vlan-router",
+		Network: &netconf.Network{
+			Links: []netconf.Link{
+				{MAC: routerLab, Addressing: netconf.Addressing{Addresses: []string{"10.88.0.91/24"}, Routes: []netconf.Route{{To: "default", Via: gw}}}},
+				{MAC: routerTrunk},
+			},
+			VLANs:      []netconf.VLAN{{Name: "vlan100", Link: routerTrunk, ID: 100, Addressing: netconf.Addressing{Addresses: []string{"10.88.100.1/24"}}}},
+			OtherLinks: off,
+		}}
+	node := env.NodeConfig("vlan-node")
+	node.Network = &netconf.Network{
+		Links: []netconf.Link{{MAC: nodeTrunk}},
+		VLANs: []netconf.VLAN{{Name: "vlan100", Link: nodeTrunk, ID: 100,
+			Addressing: netconf.Addressing{Addresses: []string{"10.88.100.5/24"}, Routes: []netconf.Route{{To: "default", Via: "10.88.100.1"}}}}},
+		Nameservers: []string{gw},
+		OtherLinks:  off,
+	}
+	_, vlanNet, _ := net.ParseCIDR("10.88.100.0/24")
+	if err := env.Lab.RoutePods(vlanNet, net.ParseIP("10.88.0.91")); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Lab.AddTAP("tap1"); err != nil {
+		t.Fatal(err)
+	}
+	a, b := fmt.Sprintf("127.0.0.1:%d", vmtest.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", vmtest.FreePort(t))
+	routerVM := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{seedOf(t, filepath.Join(dir, "router-seed.img"), router)}, MemoryMiB: 1536, CPUs: 1,
+		TAP: "tap1", MAC: routerLab, NICs: []vm.NIC{{Local: a, Remote: b, MAC: routerTrunk}}, Wrap: env.Wrap()})
+	// The node's first card is QEMU's user network, restricted and
+	// without any address (otherLinks off): its trunk is its way out.
+	nodeVM := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{seedOf(t, filepath.Join(dir, "node-seed.img"), node)}, MemoryMiB: 2048, CPUs: 1,
+		NICs: []vm.NIC{{Local: b, Remote: a, MAC: nodeTrunk}}, Wrap: env.Wrap()})
+	routerVM.ExpectEventAnywhere(events.NetworkLink.With("link", "vlan100", "from", "network.vlans[0]", "does", "addresses=10.88.100.1/24"), 4*time.Minute)
+	nodeVM.ExpectEventAnywhere(events.NetworkLink.With("link", "vlan100", "from", "network.vlans[0]", "does", "addresses=10.88.100.5/24 route=default via 10.88.100.1 metric 0"), 4*time.Minute)
+	vmtest.Eventually(t, "vlan-node Ready at 10.88.100.5", 10*time.Minute, func() error {
+		n, err := env.Client.CoreV1().Nodes().Get(ctx, "vlan-node", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && a.Address != "10.88.100.5" {
+				return fmt.Errorf("InternalIP %s, want 10.88.100.5", a.Address)
+			}
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue {
+				return fmt.Errorf("not Ready: %s", c.Message)
+			}
+		}
+		return nil
+	})
+	for name, v := range map[string]*vmtest.VM{"router": routerVM, "node": nodeVM} {
+		if e := v.Events(events.NetworkFallback); len(e) != 0 {
+			t.Errorf("the %s fell back: %v", name, e)
+		}
+		if e := v.Events(events.NetworkError); len(e) != 0 {
+			t.Errorf("the %s: %v", name, e)
 		}
 	}
 }

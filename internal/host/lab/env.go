@@ -150,3 +150,7 @@ func (env *Env) KubeadmJoin(ctx context.Context) (map[string][]byte, error) {
 	}
 	return join.Files(r, env.Token), nil
 }
+
+// Wrap is what runs a VM's QEMU in the lab's network namespace, where
+// its TAPs are (vm.Config.Wrap).
+func (e *Env) Wrap() []string { return []string{"ip", "netns", "exec", e.Lab.Name} }

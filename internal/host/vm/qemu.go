@@ -77,6 +77,18 @@ type Config struct {
 	TAP  string
 	MAC  string
 	Wrap []string
+	// NICs are more network cards after the first (net1, net2...).
+	NICs []NIC
+}
+
+// NIC is a network card: on a TAP device, or on a point-to-point link
+// to another VM's NIC, as a cable between the two (QEMU's socket
+// backend over UDP: each side sends to the other's Local from its own;
+// no side waits for the other to start).
+type NIC struct {
+	TAP           string
+	Local, Remote string // host:port each
+	MAC           string
 }
 
 // Line is one console line and when it arrived, from QEMU start.
@@ -199,6 +211,23 @@ func Args(c Config, kvm bool) ([]string, error) {
 			net += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", f.Host, f.Guest)
 		}
 		args = append(args, "-netdev", net, "-device", "virtio-net-pci,netdev=net0")
+	}
+	for i, n := range c.NICs {
+		id := fmt.Sprintf("net%d", i+1)
+		var backend string
+		switch {
+		case n.TAP != "":
+			backend = "tap,id=" + id + ",ifname=" + n.TAP + ",script=no,downscript=no"
+		case n.Local != "" && n.Remote != "":
+			backend = "socket,id=" + id + ",udp=" + n.Remote + ",localaddr=" + n.Local
+		default:
+			return nil, fmt.Errorf("NIC %d: give TAP, or Local and Remote", i+1)
+		}
+		dev := "virtio-net-pci,netdev=" + id
+		if n.MAC != "" {
+			dev += ",mac=" + n.MAC
+		}
+		args = append(args, "-netdev", backend, "-device", dev)
 	}
 	return append(append(append([]string(nil), c.Wrap...), args...), c.Extra...), nil
 }

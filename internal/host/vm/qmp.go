@@ -11,6 +11,12 @@ import (
 // qmpCommand runs one QMP command without arguments.
 func (v *VM) qmpCommand(cmd string) error { return v.qmp2(cmd, nil) }
 
+// SetLink sets a network card's link up or down, as pulling its cable
+// would: netdev is "net0" for the first card, "net1" for Config.NICs[0].
+func (v *VM) SetLink(netdev string, up bool) error {
+	return v.qmp2("set_link", map[string]any{"name": netdev, "up": up})
+}
+
 // CtrlAltDel presses Ctrl-Alt-Del on the VM's keyboard.
 func (v *VM) CtrlAltDel() error {
 	var keys []map[string]string
