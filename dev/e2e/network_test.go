@@ -6,9 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
