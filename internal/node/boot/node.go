@@ -49,6 +49,7 @@ type Node struct {
 	dog      atomic.Pointer[watchdog.Dog] // the armed watchdog (watchdog.go)
 	bus      *logind.Server
 	cfg      configState // the node configuration applied (config.go)
+	leased   leasedIPs   // addresses the network pod reported (nodeip.go)
 
 	etcUpper   string // /etc's writable layer on the data partition
 	etcWork    string

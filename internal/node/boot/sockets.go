@@ -45,7 +45,12 @@ func (n *Node) reportSocket(context.Context) error {
 	}
 	Go(n.Log, "report-socket", func() {
 		_ = reportsock.Serve(ln,
-			func(r reportsock.Report) { n.Log.Printf("%s", events.Event{Name: r.Event, Fields: r.Fields, T: -1}) },
+			func(r reportsock.Report) {
+				n.Log.Printf("%s", events.Event{Name: r.Event, Fields: r.Fields, T: -1})
+				if r.Event == events.NetworkLease {
+					n.noteLease(r)
+				}
+			},
 			func(err error) { events.Emit(n.Log, events.ReportRefused, "err", err) })
 	})
 	return nil

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
 	"kios.dev/kios/internal/node/dhcp"
 	"kios.dev/kios/internal/shared/atomicfile"
 	"kios.dev/kios/internal/shared/cmdline"
@@ -138,6 +141,19 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 			_ = cl.Run(ctx)
 		}()
 	}
+	var slaac []string
+	for _, t := range p.Links {
+		if t.SLAAC {
+			slaac = append(slaac, t.Name)
+		}
+	}
+	if len(slaac) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			watchSLAAC(ctx, slaac, r, c.Log)
+		}()
+	}
 	if len(v6) > 0 {
 		wg.Add(1)
 		go func() {
@@ -234,14 +250,18 @@ type resolver struct {
 	told map[string]string // link/family -> the address last reported
 }
 
-// tell reports a lease whose address is new.
-func (r *resolver) tell(link, family, address string) {
+// tell reports an address a link got from source, when it is new.
+func (r *resolver) tell(link, source, address string) {
+	family := "ipv4"
+	if strings.Contains(address, ":") {
+		family = "ipv6"
+	}
 	r.mu.Lock()
-	old := r.told[link+"/"+family]
-	r.told[link+"/"+family] = address
+	old := r.told[link+"/"+source]
+	r.told[link+"/"+source] = address
 	r.mu.Unlock()
 	if old != address {
-		r.report(events.NetworkLease, "link", link, "family", family, "address", address)
+		r.report(events.NetworkLease, "link", link, "family", family, "source", source, "address", address)
 	}
 }
 
@@ -260,7 +280,7 @@ func (r *resolver) leases4(all []dhcp.Lease) {
 	r.v4 = all
 	r.mu.Unlock()
 	for _, l := range all {
-		r.tell(l.Interface, "ipv4", l.Address.String())
+		r.tell(l.Interface, "dhcp4", l.Address.String())
 	}
 	r.write()
 }
@@ -274,5 +294,41 @@ func (r *resolver) write() {
 	r.mu.Unlock()
 	if err := atomicfile.Write(r.file, b, 0o644); err != nil {
 		r.log.Printf("network: write %s: %v", r.file, err)
+	}
+}
+
+// watchSLAAC reports the addresses the kernel's SLAAC gives links
+// (global IPv6 addresses with a lifetime and a prefix shorter than /128:
+// not static, not DHCPv6's).
+func watchSLAAC(ctx context.Context, links []string, r *resolver, log Logger) {
+	ch := make(chan netlink.AddrUpdate, 16)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ListExisting: true}); err != nil {
+		log.Printf("network: watch addresses: %v", err)
+		return
+	}
+	names := map[int]string{}
+	for _, n := range links {
+		if l, err := netlink.LinkByName(n); err == nil {
+			names[l.Attrs().Index] = n
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-ch:
+			if !ok {
+				return
+			}
+			name, mine := names[u.LinkIndex]
+			ones, bits := u.LinkAddress.Mask.Size()
+			if !mine || !u.NewAddr || bits != 128 || ones == 128 || !u.LinkAddress.IP.IsGlobalUnicast() ||
+				u.Flags&unix.IFA_F_PERMANENT != 0 || u.Flags&unix.IFA_F_TENTATIVE != 0 {
+				continue
+			}
+			r.tell(name, "slaac", u.LinkAddress.String())
+		}
 	}
 }

@@ -27,6 +27,11 @@ const (
 	// ConfigNodeIPFile holds the node IPs the network section decides
 	// (its static addresses), which win over NodeIPFile's.
 	ConfigNodeIPFile = "run/kios/config/node-ip"
+	// LeasedNodeIPFile holds a dual-stack node's pair when an address
+	// came from DHCP or SLAAC (PID 1 writes it from the network pod's
+	// reports); it wins over ConfigNodeIPFile, whose static addresses it
+	// includes.
+	LeasedNodeIPFile = "run/kios/network/node-ip"
 	// StandaloneDropins holds the KubeletConfiguration drop-in that turns
 	// the server off when there is no API server to authenticate against.
 	StandaloneDropins = "etc/kios/kubelet-standalone.d"
@@ -124,7 +129,7 @@ func flags(root string, log Logger, held bool) ([]string, Mode, error) {
 	if len(labels) > 0 {
 		args = append(args, "--node-labels="+FormatLabels(labels))
 	}
-	for _, f := range []string{ConfigNodeIPFile, NodeIPFile} {
+	for _, f := range []string{LeasedNodeIPFile, ConfigNodeIPFile, NodeIPFile} {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -96,6 +96,9 @@ func TestFlags(t *testing.T) {
 			"--node-labels=a=1,b=3,c=4",
 		}, Standalone},
 		{"empty labels and ip", map[string]string{NodeLabelsFile: "# none\n", NodeIPFile: "\n"}, nil, Standalone},
+		{"the configuration's node IP over the image's", map[string]string{NodeIPFile: "10.0.0.5\n", ConfigNodeIPFile: "10.0.0.6\n"}, []string{"--node-ip=10.0.0.6"}, Standalone},
+		{"a leased dual-stack pair over both", map[string]string{NodeIPFile: "10.0.0.5\n", ConfigNodeIPFile: "10.0.0.6\n", LeasedNodeIPFile: "10.0.0.6,fd00::5\n"},
+			[]string{"--node-ip=10.0.0.6,fd00::5"}, Standalone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
