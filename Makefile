@@ -4,7 +4,7 @@ OUT   := out
 PARTS := $(OUT)/parts
 GO    := go
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid="
-DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools xorriso e2fsprogs procps mount openssl debootstrap gcc make libc6-dev bzip2 curl
+DEBIAN_PACKAGES := qemu-system-x86 qemu-utils ovmf libseccomp-dev squashfs-tools fdisk iproute2 dosfstools mtools xorriso e2fsprogs procps mount openssl debootstrap gcc make libc6-dev bzip2 curl dnsmasq-base
 include components/versions.env
 
 .PHONY: all deps components controlplane parts build run node test unit fuzz fuzz-corpus e2e bench bench-config bench-pods bench-floor bench-probe bench-churn conformance clean

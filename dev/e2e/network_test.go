@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,7 +177,7 @@ spec:
 `
 
 // Two cards bonded active-backup carry the node's one address. While
-// the lab asks a pod on it for a page every 100 ms, the active card's
+// the lab asks a pod on it for a page every 50 ms, the active card's
 // cable is pulled (QMP set_link off), put back, and the other's pulled:
 // the answers resume after each failover, and the longest silence after
 // each is measured.
@@ -226,7 +229,7 @@ func TestNetworkBond(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond):
 			}
 			if ask() {
 				mu.Lock()
@@ -256,13 +259,36 @@ func TestNetworkBond(t *testing.T) {
 		}
 		return time.Now()
 	}
+	// Where the lab's bridge last heard the bond's address (the first
+	// card's MAC): the card that carries the traffic.
+	port := func() string {
+		out, err := env.Lab.Command(ctx, "bridge", "fdb", "show", "br", labnet.BridgeName).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bridge fdb: %v: %s", err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) >= 3 && f[0] == macA && f[1] == "dev" {
+				return f[2]
+			}
+		}
+		return ""
+	}
 	time.Sleep(5 * time.Second)
+	if p := port(); p != "tap1" {
+		t.Errorf("before the first cut the bond is heard on %q, want tap1", p)
+	}
 	first := cut("net0", false)
 	time.Sleep(20 * time.Second)
+	if p := port(); p != "tap2" {
+		t.Errorf("after card 1 was pulled the bond is heard on %q, want tap2", p)
+	}
 	cut("net0", true)
 	time.Sleep(10 * time.Second)
 	second := cut("net1", false)
 	time.Sleep(20 * time.Second)
+	if p := port(); p != "tap1" {
+		t.Errorf("after card 2 was pulled the bond is heard on %q, want tap1", p)
+	}
 	end := time.Now()
 	close(stop)
 	<-done
@@ -271,7 +297,7 @@ func TestNetworkBond(t *testing.T) {
 		from, to time.Time
 	}{{"card 1 pulled", first, first.Add(20 * time.Second)}, {"card 2 pulled", second, end}} {
 		gap, resumed := silence(c.from, c.to)
-		t.Logf("%s: the longest time without an answer was %.1f s", c.what, gap.Seconds())
+		t.Logf("%s: the longest time without an answer was %.2f s", c.what, gap.Seconds())
 		if !resumed || gap > 10*time.Second {
 			t.Errorf("%s: answers resumed %v, longest silence %.1f s; want answers again within 10 s", c.what, resumed, gap.Seconds())
 		}
@@ -352,4 +378,115 @@ func TestNetworkVLAN(t *testing.T) {
 			t.Errorf("the %s: %v", name, e)
 		}
 	}
+}
+
+// A dual-stack segment: the lab's DHCPv4 server, and Debian's dnsmasq
+// sending router advertisements for fd00:88::/64 and answering DHCPv6.
+// A node whose link asks for DHCPv4, DHCPv6 and SLAAC gets an address
+// of each kind, reports an IPv4 and an IPv6 node IP, and a pod on it
+// answers over IPv6 from the lab.
+func TestNetworkIPv6(t *testing.T) {
+	vmtest.Need(t, "boots a VM, a control plane and dnsmasq")
+	ctx := context.Background()
+	dir := t.TempDir()
+	env, stock := networkLab(t, dir)
+	if out, err := env.Lab.Command(ctx, "ip", "-6", "addr", "add", "fd00:88::1/64", "dev", labnet.BridgeName, "nodad").CombinedOutput(); err != nil {
+		t.Fatalf("the lab's IPv6 address: %v: %s", err, out)
+	}
+	dctx, stopDnsmasq := context.WithCancel(ctx)
+	dnsmasq := env.Lab.Command(dctx, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--port=0", "--user=root",
+		"--interface="+labnet.BridgeName, "--bind-interfaces", "--enable-ra", "--ra-param="+labnet.BridgeName+",5,600",
+		"--dhcp-range=fd00:88::100,fd00:88::1ff,slaac,64,10m", "--dhcp-option=option6:dns-server,[fd00:88::1]",
+		"--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"), "--pid-file="+filepath.Join(dir, "dnsmasq.pid"), "--log-facility=-", "--log-dhcp")
+	var dlog syncBuffer
+	dnsmasq.Stdout, dnsmasq.Stderr = &dlog, &dlog
+	if err := dnsmasq.Start(); err != nil {
+		t.Fatalf("dnsmasq: %v", err)
+	}
+	t.Cleanup(func() {
+		stopDnsmasq()
+		dnsmasq.Wait()
+		if t.Failed() {
+			t.Logf("dnsmasq:\n%s", dlog.String())
+		}
+	})
+	const mac = "52:54:00:88:00:71"
+	nc := env.NodeConfig("v6-node")
+	nc.Network = &netconf.Network{
+		Links:      []netconf.Link{{MAC: mac, Addressing: netconf.Addressing{DHCP4: true, DHCP6: true, SLAAC: true}}},
+		OtherLinks: &netconf.Auto{DHCP4: new(bool), SLAAC: new(bool)},
+	}
+	if err := env.Lab.AddTAP("tap1"); err != nil {
+		t.Fatal(err)
+	}
+	v := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{seedOf(t, filepath.Join(dir, "v6-seed.img"), nc, demoPod)}, MemoryMiB: 2048, CPUs: 1,
+		TAP: "tap1", MAC: mac, Wrap: env.Wrap()})
+	dhcp6 := v.ExpectEventAnywhere(events.NetworkLease.With("family", "ipv6", "source", "dhcp6"), 5*time.Minute)
+	slaac := v.ExpectEventAnywhere(events.NetworkLease.With("family", "ipv6", "source", "slaac"), 5*time.Minute)
+	v.ExpectEventAnywhere(events.NetworkLease.With("family", "ipv4", "source", "dhcp4"), time.Minute)
+	inLab := netip.MustParsePrefix("fd00:88::/64")
+	for _, e := range []events.Event{dhcp6, slaac} {
+		p, err := netip.ParsePrefix(e.Get("address"))
+		if err != nil || !inLab.Contains(p.Addr()) {
+			t.Errorf("%s: address %q, want one in %s", e, e.Get("address"), inLab)
+		}
+	}
+	var v6 string
+	vmtest.Eventually(t, "v6-node Ready with an IPv4 and an IPv6 node IP", 10*time.Minute, func() error {
+		n, err := env.Client.CoreV1().Nodes().Get(ctx, "v6-node", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var four, six []string
+		for _, a := range n.Status.Addresses {
+			if a.Type != corev1.NodeInternalIP {
+				continue
+			}
+			if ip, err := netip.ParseAddr(a.Address); err == nil && ip.Is6() && inLab.Contains(ip) {
+				six = append(six, a.Address)
+			} else if err == nil && ip.Is4() {
+				four = append(four, a.Address)
+			}
+		}
+		if len(four) != 1 || len(six) != 1 {
+			return fmt.Errorf("InternalIPs %v", n.Status.Addresses)
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue {
+				return fmt.Errorf("not Ready: %s", c.Message)
+			}
+		}
+		v6 = six[0]
+		return nil
+	})
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: env.Lab.DialContext}}
+	vmtest.Eventually(t, "the demo pod answers over IPv6", 5*time.Minute, func() error {
+		resp, err := client.Get("http://[" + v6 + "]/")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
