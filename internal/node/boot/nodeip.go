@@ -2,6 +2,7 @@ package boot
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -27,12 +28,27 @@ type leasedIPs struct {
 // addresses (kubelet.ConfigNodeIPFile) do not give; the kubelet is
 // restarted when the pair changes.
 func (n *Node) noteLease(r reportsock.Report) {
+	changed, err := n.writePair(r)
+	if err != nil {
+		events.Emit(n.Log, events.NetworkError, "err", err)
+		return
+	}
+	if changed {
+		if err := n.RestartKubelet(); err != nil {
+			events.Emit(n.Log, events.KubeletRestartFailed, "err", err)
+		}
+	}
+}
+
+// writePair records r's address and writes the kubelet's pair when it
+// changed (true).
+func (n *Node) writePair(r reportsock.Report) (bool, error) {
 	e := events.Event{Name: r.Event, Fields: r.Fields}
 	ip, err := netip.ParsePrefix(e.Get("address"))
 	if err != nil {
 		a, aerr := netip.ParseAddr(e.Get("address"))
 		if aerr != nil {
-			return
+			return false, fmt.Errorf("network-lease: address %q", e.Get("address"))
 		}
 		ip = netip.PrefixFrom(a, a.BitLen())
 	}
@@ -58,22 +74,18 @@ func (n *Node) noteLease(r reportsock.Report) {
 	path := filepath.Join(root, kubelet.LeasedNodeIPFile)
 	old, err := os.ReadFile(path)
 	if pair == "" || (err == nil && strings.TrimSpace(string(old)) == pair) {
-		return
+		return false, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		events.Emit(n.Log, events.NetworkError, "err", err)
-		return
+		return false, fmt.Errorf("the kubelet's node IPs: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-		err = atomicfile.Write(path, []byte(pair+"\n"), 0o644)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, fmt.Errorf("the kubelet's node IPs: %w", err)
 	}
-	if err != nil {
-		events.Emit(n.Log, events.NetworkError, "err", err)
-		return
+	if err := atomicfile.Write(path, []byte(pair+"\n"), 0o644); err != nil {
+		return false, fmt.Errorf("the kubelet's node IPs: %w", err)
 	}
-	if err := n.RestartKubelet(); err != nil {
-		events.Emit(n.Log, events.KubeletRestartFailed, "err", err)
-	}
+	return true, nil
 }
 
 // dualPair is the kubelet's --node-ip for a dual-stack node: the static

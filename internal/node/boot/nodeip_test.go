@@ -2,7 +2,13 @@ package boot
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"kios.dev/kios/internal/shared/events"
+	"kios.dev/kios/internal/shared/kubelet"
+	"kios.dev/kios/internal/shared/reportsock"
 )
 
 func TestDualPair(t *testing.T) {
@@ -23,5 +29,34 @@ func TestDualPair(t *testing.T) {
 		if got := dualPair(tc.static, tc.first); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestWritePair(t *testing.T) {
+	root := t.TempDir()
+	n := &Node{ConfigRoot: root}
+	lease := func(addr string) reportsock.Report {
+		return reportsock.New(events.NetworkLease, "link", "eth0", "family", "x", "source", "dhcp", "address", addr)
+	}
+	for _, tc := range []struct {
+		addr    string
+		changed bool
+		file    string // the pair file after, "" absent
+	}{
+		{"10.0.0.100/24", false, ""},
+		{"fd00::5054:ff:fe00:1/64", true, "10.0.0.100,fd00::5054:ff:fe00:1\n"},
+		{"fd00::1:5", false, "10.0.0.100,fd00::5054:ff:fe00:1\n"}, // the first of a family stays
+	} {
+		changed, err := n.writePair(lease(tc.addr))
+		if err != nil || changed != tc.changed {
+			t.Errorf("%s: changed %v, %v; want %v", tc.addr, changed, err, tc.changed)
+		}
+		b, _ := os.ReadFile(filepath.Join(root, kubelet.LeasedNodeIPFile))
+		if string(b) != tc.file {
+			t.Errorf("%s: pair file %q, want %q", tc.addr, b, tc.file)
+		}
+	}
+	if _, err := n.writePair(lease("no-address")); err == nil {
+		t.Error("a lease without an address: no error")
 	}
 }
