@@ -72,8 +72,11 @@ func FromReply(iface string, reply *dhcpv6.Message) (Lease6, error) {
 type Client6 struct {
 	Interfaces []string
 	OnLease    func(all []Lease6)
-	Log        Logger
-	Retry      time.Duration
+	// OnFail is told why an interface has no lease, each time the
+	// reason changes.
+	OnFail func(iface string, err error)
+	Log    Logger
+	Retry  time.Duration
 
 	mu     sync.Mutex
 	leases map[string]Lease6
@@ -100,10 +103,15 @@ func (c *Client6) keep(ctx context.Context, ifc string) {
 	}
 	var held *Lease6
 	expires := time.Time{}
+	last := ""
 	for ctx.Err() == nil {
 		l, err := c.exchange(ctx, ifc)
 		if err != nil {
 			c.Log.Printf("dhcp6: %s: %v", ifc, err)
+			if err.Error() != last && c.OnFail != nil {
+				c.OnFail(ifc, err)
+			}
+			last = err.Error()
 			if held != nil && time.Now().After(expires) {
 				c.Log.Printf("dhcp6: %s: lease on %s expired", ifc, held.Address)
 				if err := remove6(*held); err != nil {
@@ -119,7 +127,7 @@ func (c *Client6) keep(ctx context.Context, ifc string) {
 			sleep(ctx, retry)
 			continue
 		}
-		held, expires = &l, time.Now().Add(l.Valid)
+		held, expires, last = &l, time.Now().Add(l.Valid), ""
 		c.Log.Printf("dhcp6: %s: lease address=%s preferred=%s valid=%s renew=%s dns=%v", ifc, l.Address, l.Preferred, l.Valid, l.Renew, l.DNS)
 		c.mu.Lock()
 		c.leases[ifc] = l

@@ -158,7 +158,8 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl := &dhcp.Client6{Interfaces: v6, Log: c.Log, OnLease: r.leases6}
+			cl := &dhcp.Client6{Interfaces: v6, Log: c.Log, OnLease: r.leases6,
+				OnFail: func(link string, err error) { c.report(events.NetworkError, "link", link, "source", "dhcp6", "err", err) }}
 			cl.Run(ctx)
 		}()
 	}
