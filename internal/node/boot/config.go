@@ -113,6 +113,17 @@ func (n *Node) config(ctx context.Context) error {
 		return n.applyConfig(c)
 	}
 	events.Emit(n.Log, events.ConfigNone, "trusted", nodeconfig.FormatSources(trusted))
+	if ip := n.Cmdline.IP; ip != nil && ip.Static.IsValid() {
+		// No configuration, but ip= gives the node its address: the
+		// kubelet's node IP.
+		root := n.ConfigRoot
+		if root == "" {
+			root = "/"
+		}
+		if _, err := nodecfg.Apply(root, nil, nodecfg.Meta{}, ip); err != nil {
+			events.Emit(n.Log, events.ConfigRefused, "source", "ip=", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -178,7 +189,7 @@ func (n *Node) applyConfig(c *candidate) error {
 	if root == "" {
 		root = "/"
 	}
-	res, err := nodecfg.Apply(root, c.doc, c.meta)
+	res, err := nodecfg.Apply(root, c.doc, c.meta, n.Cmdline.IP)
 	if err != nil {
 		// Files already replaced stay; the error names the one that failed.
 		return fmt.Errorf("apply the %s configuration: %w", c.source, err)

@@ -67,13 +67,14 @@ func (r Result) Kubelet() bool {
 	return false
 }
 
-// Apply makes the node's files say doc (nil: no configuration) and
+// Apply makes the node's files say doc (nil: no configuration) and the
+// kernel's ip= (nil: none; its static address is a node IP), and
 // removes what an earlier Apply wrote that doc does not. A file already
 // as wanted is left alone, so an unchanged configuration changes
 // nothing. Files are replaced atomically; on an error the ones already
 // replaced stay and the error names the one that failed.
-func Apply(root string, doc *nodeconfig.Document, meta Meta) (Result, error) {
-	want, res, err := render(root, doc, meta)
+func Apply(root string, doc *nodeconfig.Document, meta Meta, kip *netconf.KernelIP) (Result, error) {
+	want, res, err := render(root, doc, meta, kip)
 	if err != nil {
 		return res, err
 	}
@@ -138,7 +139,7 @@ type file struct {
 }
 
 // render is what Apply writes: path relative to the root -> file.
-func render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file, Result, error) {
+func render(root string, doc *nodeconfig.Document, meta Meta, kip *netconf.KernelIP) (map[string]*file, Result, error) {
 	want := map[string]*file{}
 	var res Result
 	if doc == nil {
@@ -174,13 +175,13 @@ func render(root string, doc *nodeconfig.Document, meta Meta) (map[string]*file,
 			return nil, res, fmt.Errorf("the network section: %w", err)
 		}
 		want[NetworkFile] = &file{append(b, '\n'), 0o644}
-		if ips := netconf.NodeIPs(nc.Network); len(ips) > 0 {
-			s := make([]string, len(ips))
-			for i, ip := range ips {
-				s[i] = ip.String()
-			}
-			want[NodeIPFile] = &file{[]byte(strings.Join(s, ",") + "\n"), 0o644}
+	}
+	if ips := netconf.NodeIPs(nc.Network, kip); len(ips) > 0 {
+		s := make([]string, len(ips))
+		for i, ip := range ips {
+			s[i] = ip.String()
 		}
+		want[NodeIPFile] = &file{[]byte(strings.Join(s, ",") + "\n"), 0o644}
 	}
 	if doc.Kubelet != nil || len(nc.Taints) > 0 {
 		b, err := os.ReadFile(filepath.Join(root, BaseKubelet))

@@ -53,7 +53,7 @@ func TestApply(t *testing.T) {
 	root := testRoot(t)
 	doc := parse(t, node+"---\n"+strings.ReplaceAll(pod, "%s", "web")+"---\n"+strings.ReplaceAll(pod, "%s", "log")+
 		"---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 50\n")
-	res, err := Apply(root, doc, Meta{Hostname: "ignored.example.com"})
+	res, err := Apply(root, doc, Meta{Hostname: "ignored.example.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +85,12 @@ func TestApply(t *testing.T) {
 	}
 
 	// The same document again changes nothing.
-	if res, err := Apply(root, doc, Meta{}); err != nil || len(res.Changed) != 0 {
+	if res, err := Apply(root, doc, Meta{}, nil); err != nil || len(res.Changed) != 0 {
 		t.Errorf("second apply: changed %v, err %v; want nothing", res.Changed, err)
 	}
 
 	// A smaller document takes away what it no longer says, and only that.
-	res, err = Apply(root, parse(t, strings.ReplaceAll(pod, "%s", "web")), Meta{Hostname: "node-3.example.com"})
+	res, err = Apply(root, parse(t, strings.ReplaceAll(pod, "%s", "web")), Meta{Hostname: "node-3.example.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestApplyBootstrapKubeconfig(t *testing.T) {
 		"    clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443', certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca) + "}}]\n" +
 		"    users: [{name: u, user: {token: abcdef.0123456789abcdef}}]\n"
 	root := testRoot(t)
-	res, err := Apply(root, parse(t, doc), Meta{})
+	res, err := Apply(root, parse(t, doc), Meta{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,12 +101,13 @@ type Bond struct {
 	Addressing
 }
 
-// NodeIPs are the kubelet's node IPs the section decides: the first
-// static address of each family, IPv4 first (the kubelet reports both on
-// a dual-stack node only when told both). None: the kubelet picks.
-func NodeIPs(n *Network) []netip.Addr {
+// NodeIPs are the kubelet's node IPs the section and the kernel's ip=
+// (either may be nil) decide: the first static address of each family,
+// the section's before ip='s, IPv4 first (the kubelet reports both on a
+// dual-stack node only when told both). None: the kubelet picks.
+func NodeIPs(n *Network, kip *KernelIP) []netip.Addr {
 	if n == nil {
-		return nil
+		n = &Network{}
 	}
 	var all []Addressing
 	for _, l := range n.Links {
@@ -117,6 +118,9 @@ func NodeIPs(n *Network) []netip.Addr {
 	}
 	for _, v := range n.VLANs {
 		all = append(all, v.Addressing)
+	}
+	if kip != nil && kip.Static.IsValid() {
+		all = append(all, Addressing{Addresses: []string{kip.Static.String()}})
 	}
 	var v4, v6 netip.Addr
 	for _, a := range all {

@@ -140,3 +140,27 @@ func TestParseKernelIP(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeIPs(t *testing.T) {
+	kip := &KernelIP{Static: netip.MustParsePrefix("10.0.0.7/24")}
+	for _, tc := range []struct {
+		name string
+		sec  *Network
+		kip  *KernelIP
+		want string
+	}{
+		{"nothing static", &Network{Links: []Link{{Name: "eth0", Addressing: Addressing{DHCP4: true}}}}, nil, ""},
+		{"ip= alone", nil, kip, "10.0.0.7"},
+		{"the section's IPv6, ip='s IPv4", &Network{Links: []Link{{Name: "eth1", Addressing: Addressing{Addresses: []string{"fd00::5/64"}}}}}, kip, "10.0.0.7,fd00::5"},
+		{"the section's IPv4 first", &Network{VLANs: []VLAN{{Name: "v", Link: "eth1", ID: 2, Addressing: Addressing{Addresses: []string{"10.1.0.5/24", "10.1.0.6/24"}}}}}, kip, "10.1.0.5"},
+		{"a bond's, dual-stack", &Network{Bonds: []Bond{{Name: "b", Addressing: Addressing{Addresses: []string{"fd00::9/64", "10.2.0.9/16"}}}}}, nil, "10.2.0.9,fd00::9"},
+	} {
+		var got []string
+		for _, a := range NodeIPs(tc.sec, tc.kip) {
+			got = append(got, a.String())
+		}
+		if g := strings.Join(got, ","); g != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, g, tc.want)
+		}
+	}
+}
