@@ -102,9 +102,11 @@ type Bond struct {
 }
 
 // NodeIPs are the kubelet's node IPs the section and the kernel's ip=
-// (either may be nil) decide: the first static address of each family,
-// the section's before ip='s, IPv4 first (the kubelet reports both on a
-// dual-stack node only when told both). None: the kubelet picks.
+// (either may be nil) decide: per family, the first static address of a
+// link with a default route of that family (the node's primary), else
+// the first static one; the section's before ip='s; IPv4 first (the
+// kubelet reports both on a dual-stack node only when told both). None:
+// the kubelet picks.
 func NodeIPs(n *Network, kip *KernelIP) []netip.Addr {
 	if n == nil {
 		n = &Network{}
@@ -120,30 +122,42 @@ func NodeIPs(n *Network, kip *KernelIP) []netip.Addr {
 		all = append(all, v.Addressing)
 	}
 	if kip != nil && kip.Static.IsValid() {
-		all = append(all, Addressing{Addresses: []string{kip.Static.String()}})
-	}
-	var v4, v6 netip.Addr
-	for _, a := range all {
-		for _, s := range a.Addresses {
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				continue
-			}
-			switch ip := p.Addr(); {
-			case ip.Is4() && !v4.IsValid():
-				v4 = ip
-			case ip.Is6() && !v6.IsValid():
-				v6 = ip
-			}
-		}
+		all = append(all, kip.Link("").Addressing)
 	}
 	var out []netip.Addr
-	for _, ip := range []netip.Addr{v4, v6} {
-		if ip.IsValid() {
-			out = append(out, ip)
+	for _, v4 := range []bool{true, false} {
+		var first, primary netip.Addr
+		for _, a := range all {
+			for _, s := range a.Addresses {
+				p, err := netip.ParsePrefix(s)
+				if err != nil || p.Addr().Is4() != v4 {
+					continue
+				}
+				if !first.IsValid() {
+					first = p.Addr()
+				}
+				if !primary.IsValid() && hasDefault(a, v4) {
+					primary = p.Addr()
+				}
+			}
+		}
+		if primary.IsValid() {
+			out = append(out, primary)
+		} else if first.IsValid() {
+			out = append(out, first)
 		}
 	}
 	return out
+}
+
+// hasDefault says whether a has a default route of the family.
+func hasDefault(a Addressing, v4 bool) bool {
+	for _, r := range a.Routes {
+		if gw, err := netip.ParseAddr(r.Via); r.To == "default" && err == nil && gw.Is4() == v4 {
+			return true
+		}
+	}
+	return false
 }
 
 // Modules are the kernel modules the section needs loaded.

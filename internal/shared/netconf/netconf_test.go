@@ -152,7 +152,12 @@ func TestNodeIPs(t *testing.T) {
 		{"nothing static", &Network{Links: []Link{{Name: "eth0", Addressing: Addressing{DHCP4: true}}}}, nil, ""},
 		{"ip= alone", nil, kip, "10.0.0.7"},
 		{"the section's IPv6, ip='s IPv4", &Network{Links: []Link{{Name: "eth1", Addressing: Addressing{Addresses: []string{"fd00::5/64"}}}}}, kip, "10.0.0.7,fd00::5"},
-		{"the section's IPv4 first", &Network{VLANs: []VLAN{{Name: "v", Link: "eth1", ID: 2, Addressing: Addressing{Addresses: []string{"10.1.0.5/24", "10.1.0.6/24"}}}}}, kip, "10.1.0.5"},
+		{"the section's IPv4 first", &Network{VLANs: []VLAN{{Name: "v", Link: "eth1", ID: 2, Addressing: Addressing{Addresses: []string{"10.1.0.5/24", "10.1.0.6/24"}}}}}, nil, "10.1.0.5"},
+		{"the default route's link first", &Network{Links: []Link{
+			{Name: "eth1", Addressing: Addressing{Addresses: []string{"10.1.0.5/24"}}},
+			{Name: "eth2", Addressing: Addressing{Addresses: []string{"10.2.0.5/24"}, Routes: []Route{{To: "default", Via: "10.2.0.1"}}}}}}, nil, "10.2.0.5"},
+		{"ip= with a gateway over a VLAN without", &Network{VLANs: []VLAN{{Name: "v", Link: "eth1", ID: 2, Addressing: Addressing{Addresses: []string{"10.1.0.5/24"}}}}},
+			&KernelIP{Static: netip.MustParsePrefix("10.0.0.7/24"), Gateway: netip.MustParseAddr("10.0.0.1")}, "10.0.0.7"},
 		{"a bond's, dual-stack", &Network{Bonds: []Bond{{Name: "b", Addressing: Addressing{Addresses: []string{"fd00::9/64", "10.2.0.9/16"}}}}}, nil, "10.2.0.9,fd00::9"},
 	} {
 		var got []string
