@@ -2,13 +2,17 @@ package network
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
+	"kios.dev/kios/internal/node/dhcp"
+	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/netconf"
+	"kios.dev/kios/internal/shared/reportsock"
 )
 
 var hosts = []Host{
@@ -90,5 +94,20 @@ vlans: [{name: v9, link: "52:54:00:00:00:01", id: 9, dhcp4: true}]`, "", Plan{
 	}
 	if _, err := MakePlan(&netconf.Network{Links: []netconf.Link{{Name: "eth9"}}}, nil, hosts); !errors.Is(err, ErrMissing) {
 		t.Errorf("a missing link: %v, want ErrMissing (the pod waits for it)", err)
+	}
+}
+
+func TestResolverReportsEachLeaseOnce(t *testing.T) {
+	var got []string
+	r := &resolver{told: map[string]string{}, report: func(n events.Name, kv ...any) {
+		got = append(got, reportsock.New(n, kv...).Fields[3].Value+" "+reportsock.New(n, kv...).Fields[2].Value)
+	}}
+	r.leases4([]dhcp.Lease{{Interface: "eth0", Address: net.IPNet{IP: net.ParseIP("10.0.0.5").To4(), Mask: net.CIDRMask(24, 32)}}})
+	r.leases6([]dhcp.Lease6{{Interface: "eth0", Address: net.ParseIP("fd00::5")}})
+	r.leases6([]dhcp.Lease6{{Interface: "eth0", Address: net.ParseIP("fd00::5")}}) // renewed: no new report
+	r.tell("eth0", "slaac", "fd00::5054:ff:fe00:1/64")
+	want := []string{"10.0.0.5/24 dhcp4", "fd00::5 dhcp6", "fd00::5054:ff:fe00:1/64 slaac"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
 	}
 }

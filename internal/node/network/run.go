@@ -273,6 +273,9 @@ func (r *resolver) leases6(all []dhcp.Lease6) {
 		r.v6 = append(r.v6, dhcp.Lease{Interface: l.Interface, DNS: l.DNS, Search: l.Search})
 	}
 	r.mu.Unlock()
+	for _, l := range all {
+		r.tell(l.Interface, "dhcp6", l.Address.String())
+	}
 	r.write()
 }
 
