@@ -104,6 +104,9 @@ func (c *Client6) keep(ctx context.Context, ifc string) {
 	var held *Lease6
 	expires := time.Time{}
 	last := ""
+	// The client binds the link-local address, which is tentative until
+	// duplicate address detection ends: wait for it rather than fail.
+	waitLinkLocal(ctx, ifc, 30*time.Second)
 	for ctx.Err() == nil {
 		l, err := c.exchange(ctx, ifc)
 		if err != nil {
@@ -189,4 +192,21 @@ func remove6(l Lease6) error {
 		return nil
 	}
 	return err
+}
+
+// waitLinkLocal waits up to limit for ifc to have a link-local IPv6
+// address that is no longer tentative.
+func waitLinkLocal(ctx context.Context, ifc string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if link, err := netlink.LinkByName(ifc); err == nil {
+			as, _ := netlink.AddrList(link, netlink.FAMILY_V6)
+			for _, a := range as {
+				if a.IP.IsLinkLocalUnicast() && a.Flags&unix.IFA_F_TENTATIVE == 0 && a.Flags&unix.IFA_F_DADFAILED == 0 {
+					return
+				}
+			}
+		}
+		sleep(ctx, 200*time.Millisecond)
+	}
 }

@@ -106,7 +106,7 @@ func TestResolverReportsEachLeaseOnce(t *testing.T) {
 	r.leases6([]dhcp.Lease6{{Interface: "eth0", Address: net.ParseIP("fd00::5")}})
 	r.leases6([]dhcp.Lease6{{Interface: "eth0", Address: net.ParseIP("fd00::5")}}) // renewed: no new report
 	r.tell("eth0", "slaac", "fd00::5054:ff:fe00:1/64")
-	want := []string{"10.0.0.5/24 dhcp4", "fd00::5 dhcp6", "fd00::5054:ff:fe00:1/64 slaac"}
+	want := []string{"10.0.0.5/24 dhcp4", "fd00::5/128 dhcp6", "fd00::5054:ff:fe00:1/64 slaac"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("reports (-want +got):\n%s", diff)
 	}

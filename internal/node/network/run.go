@@ -274,7 +274,7 @@ func (r *resolver) leases6(all []dhcp.Lease6) {
 	}
 	r.mu.Unlock()
 	for _, l := range all {
-		r.tell(l.Interface, "dhcp6", l.Address.String())
+		r.tell(l.Interface, "dhcp6", l.Address.String()+"/128")
 	}
 	r.write()
 }
