@@ -152,6 +152,7 @@ func TestBuildRejectsBadInput(t *testing.T) {
 		{"missing parts", Options{Parts: noParts}, noParts},
 		{"unknown kios key on the command line", Options{Cmdline: "quiet kios.dta=tmpfs"}, "kios.dta=tmpfs"},
 		{"bad kios.data value", Options{Cmdline: "kios.data=somewhere"}, "kios.data=somewhere"},
+		{"a malformed ip=", Options{Cmdline: "ip=10.0.0.5::10.9.0.1:255.255.255.0::eth0:off"}, "gateway 10.9.0.1 is not in 10.0.0.0/24"},
 		{"version with a plus", Options{Version: "1.0+build"}, "1.0+build"},
 		{"os-release in the config", Options{Config: osrelCfg}, filepath.Join(osrelCfg, "os-release")},
 		{"bad service environment", Options{Config: badEnv}, filepath.Join(badEnv, "kios", "env", "kubelet") + " (the environment PID 1 gives kubelet): line 1"},
