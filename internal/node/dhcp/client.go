@@ -35,16 +35,21 @@ func (c *Client) Run(ctx context.Context) error {
 		return fmt.Errorf("no interfaces to configure")
 	}
 	c.leases = map[string]Lease{}
+	each(ctx, c.Interfaces, c.keep)
+	return nil
+}
+
+// each runs keep for every interface at once and waits for them all.
+func each(ctx context.Context, ifaces []string, keep func(context.Context, string)) {
 	var wg sync.WaitGroup
-	for _, ifc := range c.Interfaces {
+	for _, ifc := range ifaces {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.keep(ctx, ifc)
+			keep(ctx, ifc)
 		}()
 	}
 	wg.Wait()
-	return nil
 }
 
 func (c *Client) keep(ctx context.Context, ifc string) {

@@ -85,15 +85,7 @@ type Client6 struct {
 // Run keeps leases until ctx ends.
 func (c *Client6) Run(ctx context.Context) {
 	c.leases = map[string]Lease6{}
-	var wg sync.WaitGroup
-	for _, ifc := range c.Interfaces {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.keep(ctx, ifc)
-		}()
-	}
-	wg.Wait()
+	each(ctx, c.Interfaces, c.keep)
 }
 
 func (c *Client6) keep(ctx context.Context, ifc string) {
