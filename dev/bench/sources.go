@@ -2,7 +2,8 @@
 // join (a bootstrap kubeconfig, as the comparison's kiOS has) baked into
 // the EFI, or given to the one stock EFI by a NoCloud volume, a
 // kios.config= URL or the EC2 metadata service, each booted RAM-only in
-// turn in one lab, to Ready.
+// turn in one lab, to Ready; and the volume with a static address in
+// place of DHCPv4.
 
 package bench
 
@@ -24,6 +25,7 @@ import (
 	"kios.dev/kios/internal/host/lab"
 	"kios.dev/kios/internal/host/lab/labnet"
 	"kios.dev/kios/internal/shared/join"
+	"kios.dev/kios/internal/shared/netconf"
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
@@ -37,7 +39,7 @@ type SourcesConfig struct {
 
 // SourceResult is one way of configuring the node, over the rounds.
 type SourceResult struct {
-	Source    string    `json:"source"` // "baked" or a nodeconfig source
+	Source    string    `json:"source"` // "baked", a nodeconfig source, or "volume-static" (a static address, no DHCP)
 	Ready     []float64 `json:"ready_s"`
 	Median    float64   `json:"median_ready_s"`
 	OverBaked float64   `json:"median_over_baked_s"`
@@ -89,6 +91,22 @@ func Sources(ctx context.Context, c SourcesConfig) ([]SourceResult, error) {
 	if err := lab.SeedVolume(seed, doc, "bench", name); err != nil {
 		return nil, err
 	}
+	// The same volume with the node's lab address static: what DHCP
+	// costs (docs/network.md).
+	nc.Network = &netconf.Network{
+		Links: []netconf.Link{{MAC: labMAC, Addressing: netconf.Addressing{
+			Addresses: []string{labIP.String() + "/24"}, Routes: []netconf.Route{{To: "default", Via: labnet.Gateway.String()}}}}},
+		Nameservers: []string{labnet.Gateway.String()},
+		OtherLinks:  &netconf.Auto{DHCP4: new(bool), SLAAC: new(bool)},
+	}
+	staticDoc, err := yaml.Marshal(nc)
+	if err != nil {
+		return nil, err
+	}
+	staticSeed := filepath.Join(labDir, "static-seed.img")
+	if err := lab.SeedVolume(staticSeed, staticDoc, "bench", name); err != nil {
+		return nil, err
+	}
 	// The URL's server and the metadata service, in the lab.
 	ln, err := env.Lab.Listen(labnet.Gateway.String() + ":8081")
 	if err != nil {
@@ -113,6 +131,7 @@ func Sources(ctx context.Context, c SourcesConfig) ([]SourceResult, error) {
 		// service; only the URL node boots through the loader.
 		{"baked", System{EFI: baked, Extra: uuid}},
 		{string(nodeconfig.SourceVolume), System{EFI: stock, Seeds: []string{seed}, Extra: uuid}},
+		{"volume-static", System{EFI: stock, Seeds: []string{staticSeed}, Extra: uuid}}, // the volume, no DHCP
 		{string(nodeconfig.SourceURL), System{EFI: stock, Loader: loader, Extra: uuid,
 			Cmdline: image.DefaultCmdline + " kios.config=http://" + labnet.Gateway.String() + ":8081/" + name + ".yaml"}},
 		{string(nodeconfig.SourceMetadata), System{EFI: stock, Extra: append(uuid, "-smbios", "type=1,manufacturer=Amazon EC2")}},

@@ -33,6 +33,9 @@ const (
 	labMAC = "52:54:00:88:00:0b"
 )
 
+// labIP is the address the lab's DHCP server keeps for labMAC.
+var labIP = net.IPv4(10, 88, 0, 11)
+
 // newLab prepares env for the comparison's boots: one TAP with a
 // reserved address, which every boot uses in turn.
 func newLab(env *lab.Env) (*labBoots, error) {
@@ -40,7 +43,7 @@ func newLab(env *lab.Env) (*labBoots, error) {
 		return nil, err
 	}
 	hw, _ := net.ParseMAC(labMAC)
-	env.Lab.Reserve(hw, net.IPv4(10, 88, 0, 11))
+	env.Lab.Reserve(hw, labIP)
 	return &labBoots{env: env, cs: env.Client}, nil
 }
 
