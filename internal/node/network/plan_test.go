@@ -1,10 +1,12 @@
 package network
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
@@ -111,3 +113,45 @@ func TestResolverReportsEachLeaseOnce(t *testing.T) {
 		t.Errorf("reports (-want +got):\n%s", diff)
 	}
 }
+
+func TestPlanWaitsForLinks(t *testing.T) {
+	eth0 := Host{Name: "eth0", MAC: "52:54:00:00:00:01", Ethernet: true, Up: true}
+	for _, tc := range []struct {
+		name     string
+		sec      *netconf.Network
+		appear   int // the call from which eth0 is up
+		wait     time.Duration
+		want     []string
+		fallback bool
+	}{
+		{"a link comes up during the wait", nil, 2, 10 * time.Second, []string{"eth0 otherLinks"}, false},
+		{"a named link comes up during the wait", &netconf.Network{Links: []netconf.Link{{Name: "eth0", Addressing: netconf.Addressing{DHCP4: true}}}}, 2, 10 * time.Second, []string{"eth0 network.links[0]"}, false},
+		{"a named link never comes", &netconf.Network{Links: []netconf.Link{{Name: "eth9"}}}, 1, 1500 * time.Millisecond, []string{"eth0 default"}, true},
+	} {
+		calls := 0
+		var reports []reportsock.Report
+		c := Config{LinkWait: tc.wait, Log: &nolog{}, Report: func(r reportsock.Report) { reports = append(reports, r) },
+			Links: func() ([]Host, error) {
+				calls++
+				if calls >= tc.appear {
+					return []Host{eth0}, nil
+				}
+				return []Host{{Name: "eth0", MAC: eth0.MAC, Ethernet: true}}, nil // down
+			}}
+		p := c.plan(context.Background(), tc.sec, nil)
+		var got []string
+		for _, l := range p.Links {
+			got = append(got, l.Name+" "+l.From)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+		if fell := len(reports) == 1 && reports[0].Event == events.NetworkFallback; fell != tc.fallback || len(reports) > 1 {
+			t.Errorf("%s: reports %v, want a fallback: %v", tc.name, reports, tc.fallback)
+		}
+	}
+}
+
+type nolog struct{}
+
+func (*nolog) Printf(string, ...any) {}

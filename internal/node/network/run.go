@@ -104,10 +104,13 @@ func (c Config) plan(ctx context.Context, sec *netconf.Network, kip *netconf.Ker
 			c.Log.Printf("network: %v", err)
 		}
 		p, err := MakePlan(sec, kip, hosts)
-		if err == nil {
+		waiting := time.Now().Before(deadline) && ctx.Err() == nil
+		switch {
+		case err == nil && (len(p.Links) > 0 || !waiting):
 			return p
-		}
-		if errors.Is(err, ErrMissing) && time.Now().Before(deadline) && ctx.Err() == nil {
+		case waiting && (err == nil || errors.Is(err, ErrMissing)):
+			// Nothing to configure yet (no link is up) or a named link
+			// missing: drivers may still be probing.
 			time.Sleep(time.Second)
 			continue
 		}
