@@ -25,9 +25,13 @@ type leasedIPs struct {
 
 // noteLease tells the kubelet a dual-stack node's pair once the network
 // pod has reported an address of each family the configuration's static
-// addresses (kubelet.ConfigNodeIPFile) do not give; the kubelet is
-// restarted when the pair changes.
+// addresses (kubelet.ConfigNodeIPFile) do not give, on links the
+// configuration names (node_ip=yes); the kubelet is restarted when the
+// pair changes.
 func (n *Node) noteLease(r reportsock.Report) {
+	if (events.Event{Fields: r.Fields}).Get("node_ip") != "yes" {
+		return // a link the configuration does not name
+	}
 	changed, err := n.writePair(r)
 	if err != nil {
 		events.Emit(n.Log, events.NetworkError, "err", err)

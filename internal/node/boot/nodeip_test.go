@@ -36,7 +36,7 @@ func TestWritePair(t *testing.T) {
 	root := t.TempDir()
 	n := &Node{ConfigRoot: root}
 	lease := func(addr string) reportsock.Report {
-		return reportsock.New(events.NetworkLease, "link", "eth0", "family", "x", "source", "dhcp", "address", addr)
+		return reportsock.New(events.NetworkLease, "link", "eth0", "family", "x", "source", "dhcp", "address", addr, "node_ip", "yes")
 	}
 	for _, tc := range []struct {
 		addr    string
@@ -58,5 +58,19 @@ func TestWritePair(t *testing.T) {
 	}
 	if _, err := n.writePair(lease("no-address")); err == nil {
 		t.Error("a lease without an address: no error")
+	}
+}
+
+// A lease on a link the configuration does not name (a default link's
+// SLAAC address, say) changes nothing: no pair, no kubelet restart
+// (which this Node, without a supervisor, could not do).
+func TestNoteLeaseIgnoresUndeclaredLinks(t *testing.T) {
+	root := t.TempDir()
+	n := &Node{ConfigRoot: root}
+	for _, a := range []string{"10.0.2.15/24", "fec0::5054:ff:fe12:3456/64"} {
+		n.noteLease(reportsock.New(events.NetworkLease, "link", "eth0", "family", "x", "source", "slaac", "address", a, "node_ip", "no"))
+	}
+	if _, err := os.Stat(filepath.Join(root, kubelet.LeasedNodeIPFile)); !os.IsNotExist(err) {
+		t.Errorf("a pair was written for undeclared links: %v", err)
 	}
 }

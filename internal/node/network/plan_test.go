@@ -101,14 +101,16 @@ vlans: [{name: v9, link: "52:54:00:00:00:01", id: 9, dhcp4: true}]`, "", Plan{
 
 func TestResolverReportsEachLeaseOnce(t *testing.T) {
 	var got []string
-	r := &resolver{told: map[string]string{}, report: func(n events.Name, kv ...any) {
-		got = append(got, reportsock.New(n, kv...).Fields[3].Value+" "+reportsock.New(n, kv...).Fields[2].Value)
+	r := &resolver{told: map[string]string{}, declared: map[string]bool{"eth0": true}, report: func(n events.Name, kv ...any) {
+		f := reportsock.New(n, kv...).Fields
+		got = append(got, f[3].Value+" "+f[2].Value+" node_ip="+f[4].Value)
 	}}
 	r.leases4([]dhcp.Lease{{Interface: "eth0", Address: net.IPNet{IP: net.ParseIP("10.0.0.5").To4(), Mask: net.CIDRMask(24, 32)}}})
 	r.leases6([]dhcp.Lease6{{Interface: "eth0", Address: net.ParseIP("fd00::5")}})
 	r.leases6([]dhcp.Lease6{{Interface: "eth0", Address: net.ParseIP("fd00::5")}}) // renewed: no new report
 	r.tell("eth0", "slaac", "fd00::5054:ff:fe00:1/64")
-	want := []string{"10.0.0.5/24 dhcp4", "fd00::5/128 dhcp6", "fd00::5054:ff:fe00:1/64 slaac"}
+	r.tell("eth1", "slaac", "fd00::5054:ff:fe00:2/64") // a link the configuration does not name
+	want := []string{"10.0.0.5/24 dhcp4 node_ip=yes", "fd00::5/128 dhcp6 node_ip=yes", "fd00::5054:ff:fe00:1/64 slaac node_ip=yes", "fd00::5054:ff:fe00:2/64 slaac node_ip=no"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("reports (-want +got):\n%s", diff)
 	}

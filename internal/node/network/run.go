@@ -132,7 +132,10 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 			v6 = append(v6, t.Name)
 		}
 	}
-	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log, report: c.report, told: map[string]string{}}
+	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log, report: c.report, told: map[string]string{}, declared: map[string]bool{}}
+	for _, t := range p.Links {
+		r.declared[t.Name] = strings.HasPrefix(t.From, "network.") || t.From == "ip="
+	}
 	if len(p.Nameservers)+len(p.SearchDomains) > 0 {
 		r.write()
 	}
@@ -251,7 +254,12 @@ type resolver struct {
 	mu   sync.Mutex
 	v4   []dhcp.Lease
 	v6   []dhcp.Lease      // DHCPv6's name servers and search domains
-	told map[string]string // link/family -> the address last reported
+	told map[string]string // link/source -> the address last reported
+	// declared: the configuration names the link. Its addresses are
+	// node IP candidates (PID 1 tells the kubelet a dual-stack pair);
+	// a default link's SLAAC address on a network with router
+	// advertisements does not make the node dual-stack.
+	declared map[string]bool
 }
 
 // tell reports an address a link got from source, when it is new.
@@ -265,7 +273,11 @@ func (r *resolver) tell(link, source, address string) {
 	r.told[link+"/"+source] = address
 	r.mu.Unlock()
 	if old != address {
-		r.report(events.NetworkLease, "link", link, "family", family, "source", source, "address", address)
+		nodeIP := "no"
+		if r.declared[link] {
+			nodeIP = "yes"
+		}
+		r.report(events.NetworkLease, "link", link, "family", family, "source", source, "address", address, "node_ip", nodeIP)
 	}
 }
 
