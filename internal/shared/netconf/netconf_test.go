@@ -169,3 +169,23 @@ func TestNodeIPs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseKernelIP: any ip= value either parses (a gateway is inside
+// the static address's network) or is refused naming ip=; none panics.
+func FuzzParseKernelIP(f *testing.F) {
+	for _, s := range []string{"dhcp", "off", "10.0.0.5::10.0.0.1:255.255.255.0:n5:eth0:off:10.0.0.53", ":::::eth1:dhcp", "fd00::5", "10.0.0.5:::24"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		k, err := ParseKernelIP(v)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "ip=") {
+				t.Errorf("ip=%q: error %q does not name ip=", v, err)
+			}
+			return
+		}
+		if k.Static.IsValid() && k.Gateway.IsValid() && !k.Static.Masked().Contains(k.Gateway) {
+			t.Errorf("ip=%q: gateway %s outside %s accepted", v, k.Gateway, k.Static)
+		}
+	})
+}
