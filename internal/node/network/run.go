@@ -165,7 +165,9 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 		go func() {
 			defer wg.Done()
 			cl := &dhcp.Client6{Interfaces: v6, Log: c.Log, OnLease: r.leases6,
-				OnFail: func(link string, err error) { c.report(events.NetworkError, "link", link, "source", "dhcp6", "err", err) }}
+				OnFail: func(link string, err error) {
+					c.report(events.NetworkError, "link", link, "source", "dhcp6", "err", err)
+				}}
 			cl.Run(ctx)
 		}()
 	}
