@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -34,28 +33,6 @@ func LinksUp() ([]string, error) {
 		up = append(up, name)
 	}
 	return up, errors.Join(errs...)
-}
-
-// Routable tells whether the kernel has a route to host: an IP address,
-// or, for a name, any default route (its DNS lookup needs one too).
-func Routable(host string) bool {
-	if ip := net.ParseIP(host); ip != nil {
-		routes, err := netlink.RouteGet(ip)
-		return err == nil && len(routes) > 0
-	}
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return false
-	}
-	for _, r := range routes {
-		if r.Dst == nil {
-			return true
-		}
-		if ones, _ := r.Dst.Mask.Size(); ones == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // watchRoutes calls changed on every route the kernel adds or removes,

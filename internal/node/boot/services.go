@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"kios.dev/kios/internal/node/route"
+
 	"kios.dev/kios/internal/node/containerd"
 	"kios.dev/kios/internal/node/supervise"
 	"kios.dev/kios/internal/shared/events"
@@ -133,7 +135,7 @@ func (n *Node) serviceEnv(program string) []string {
 // kubelet is held standalone while no API server is routable
 // (kubelet.Hold).
 func (n *Node) takeKubelet() (kubelet.Snapshot, error) {
-	return kubelet.Hold("/", n.Log, Routable)
+	return kubelet.Hold("/", n.Log, route.Routable)
 }
 
 // releaseHeldKubelet restarts a held kubelet in cluster mode once a

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"slices"
 	"time"
+
+	"kios.dev/kios/internal/node/route"
 
 	"kios.dev/kios/internal/shared/cmdline"
 	"kios.dev/kios/internal/shared/configsock"
@@ -32,8 +33,9 @@ type Config struct {
 	Timeout  time.Duration // one request's
 	URLTries int           // how long the URL is asked before the pod gives up (and the kubelet restarts it)
 	Backoff  time.Duration
-	// Dial looks a route up (net.Dial when nil; a seam for tests).
-	Dial func(network, addr string) (net.Conn, error)
+	// Routable tells whether the kernel has a route to a host
+	// (route.Routable when nil; a seam for tests).
+	Routable func(host string) bool
 }
 
 // ErrURLUnanswered: kios.config= did not answer; the pod exits non-zero
@@ -65,9 +67,9 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Printf("config: %s: tell PID 1: %v", src, serr)
 		}
 	}
-	dial := c.Dial
-	if dial == nil {
-		dial = net.Dial
+	routable := c.Routable
+	if routable == nil {
+		routable = route.Routable
 	}
 	routed := func(rawURL string) {
 		u, err := url.Parse(rawURL)
@@ -76,7 +78,7 @@ func Run(ctx context.Context, c Config) error {
 		}
 		wctx, cancel := context.WithTimeout(ctx, RouteWait)
 		defer cancel()
-		if err := waitRoute(wctx, dial, u.Hostname(), time.Second); err != nil {
+		if err := waitRoute(wctx, routable, u.Hostname(), time.Second); err != nil {
 			c.Log.Printf("config: %v after %s; asking anyway", err, RouteWait)
 		}
 	}
@@ -157,26 +159,16 @@ func ReadCA(path string) ([]byte, error) {
 // anyway (and the answer says why it failed).
 const RouteWait = 2 * time.Minute
 
-// waitRoute waits until the kernel has a route to host (an address
-// literal) or, for a name, a default route: the pod starts before the
-// network pod's first lease, and a source asked before then answers only
-// "network is unreachable". A UDP connect sends nothing; it only looks
-// the route up.
-func waitRoute(ctx context.Context, dial func(network, addr string) (net.Conn, error), host string, every time.Duration) error {
-	target := "192.0.2.1" // TEST-NET-1: reached only by a default route
-	if ip := net.ParseIP(host); ip != nil {
-		target = host
-	}
-	for {
-		c, err := dial("udp", net.JoinHostPort(target, "9"))
-		if err == nil {
-			c.Close()
-			return nil
-		}
+// waitRoute waits until the kernel has a route to host: the pod starts
+// before the network pod's first lease, and a source asked before then
+// answers only "network is unreachable".
+func waitRoute(ctx context.Context, routable func(string) bool, host string, every time.Duration) error {
+	for !routable(host) {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("no route to %s: %w", host, err)
+			return fmt.Errorf("no route to %s", host)
 		case <-time.After(every):
 		}
 	}
+	return nil
 }

@@ -3,7 +3,6 @@ package fetch
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,36 +106,29 @@ func sourcesStrings(s []configsrc.Source) []string {
 func TestWaitRoute(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		host     string
-		failures int // dials that find no route before one does
-		want     string
+		failures int // lookups that find no route before one does
 		wantErr  bool
 	}{
-		{"address literal, routed at once", "169.254.169.254", 0, "169.254.169.254:9", false},
-		{"name: a default route, after two misses", "config.example.com", 2, "192.0.2.1:9", false},
-		{"never routed", "10.0.0.1", 1 << 30, "10.0.0.1:9", true},
+		{"routed at once", 0, false},
+		{"routed after two misses", 2, false},
+		{"never routed", 1 << 30, true},
 	} {
-		var dialed []string
-		dial := func(network, addr string) (net.Conn, error) {
-			dialed = append(dialed, addr)
-			if len(dialed) <= tc.failures {
-				return nil, errors.New("connect: network is unreachable")
-			}
-			a, b := net.Pipe()
-			b.Close()
-			return a, nil
+		var asked []string
+		routable := func(host string) bool {
+			asked = append(asked, host)
+			return len(asked) > tc.failures
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		err := waitRoute(ctx, dial, tc.host, time.Millisecond)
+		err := waitRoute(ctx, routable, "169.254.169.254", time.Millisecond)
 		cancel()
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
 		}
-		if len(dialed) == 0 || dialed[0] != tc.want {
-			t.Errorf("%s: dialed %v, want %s", tc.name, dialed, tc.want)
+		if tc.wantErr && (err == nil || !strings.Contains(err.Error(), "no route to 169.254.169.254")) {
+			t.Errorf("%s: err = %v, want it to name the host", tc.name, err)
 		}
-		if !tc.wantErr && len(dialed) != tc.failures+1 {
-			t.Errorf("%s: %d dials, want %d", tc.name, len(dialed), tc.failures+1)
+		if !tc.wantErr && len(asked) != tc.failures+1 {
+			t.Errorf("%s: %d lookups, want %d", tc.name, len(asked), tc.failures+1)
 		}
 	}
 }
