@@ -116,10 +116,7 @@ func (n *Node) config(ctx context.Context) error {
 	if ip := n.Cmdline.IP; ip != nil && ip.Static.IsValid() {
 		// No configuration, but ip= gives the node its address: the
 		// kubelet's node IP.
-		root := n.ConfigRoot
-		if root == "" {
-			root = "/"
-		}
+		root := n.configRoot()
 		if _, err := nodecfg.Apply(root, nil, nodecfg.Meta{}, ip); err != nil {
 			events.Emit(n.Log, events.ConfigRefused, "source", "ip=", "err", err)
 		}
@@ -181,14 +178,19 @@ func configFromImage() (*candidate, error) {
 	return c, err
 }
 
+// configRoot is where configurations are applied.
+func (n *Node) configRoot() string {
+	if n.ConfigRoot == "" {
+		return "/"
+	}
+	return n.ConfigRoot
+}
+
 // applyConfig writes c's files, stores it when it came from a source
 // that may not answer next time, and records what PID 1 still does with
 // it (the hostname, the modules).
 func (n *Node) applyConfig(c *candidate) error {
-	root := n.ConfigRoot
-	if root == "" {
-		root = "/"
-	}
+	root := n.configRoot()
 	res, err := nodecfg.Apply(root, c.doc, c.meta, n.Cmdline.IP)
 	if err != nil {
 		// Files already replaced stay; the error names the one that failed.
@@ -234,7 +236,7 @@ func (n *Node) networkSources(trusted []nodeconfig.Source) {
 	}
 	ln, err := configsock.Listen(filepath.Join(configsock.SocketDir, configsock.SocketName))
 	if err == nil {
-		Go(n.Log, "config-socket", func() { _ = configsock.Serve(ln, n, n.Log) })
+		Go(n.Log, "config-socket", func() { _ = configsock.Serve(ln, n) })
 		_, caErr := os.Stat("/" + nodeconfig.ImageCAFile)
 		err = atomicfile.Write("/"+nodecfg.FetchManifest, nodecfg.FetchPod(ask, caErr == nil), 0o644)
 	}

@@ -56,10 +56,7 @@ func (n *Node) writePair(r reportsock.Report) (bool, error) {
 		}
 		ip = netip.PrefixFrom(a, a.BitLen())
 	}
-	root := n.ConfigRoot
-	if root == "" {
-		root = "/"
-	}
+	root := n.configRoot()
 	n.leased.mu.Lock()
 	if n.leased.first == nil {
 		n.leased.first = map[string]netip.Addr{}

@@ -45,16 +45,11 @@ type Handler interface {
 	ApplyConfig(Request) (Result, error)
 }
 
-// Logger is where the server reports refused clients.
-type Logger interface {
-	Printf(format string, args ...any)
-}
-
 // Listen makes the root-only socket at path.
 func Listen(path string) (*net.UnixListener, error) { return rootsock.Listen(path) }
 
 // Serve answers root clients one at a time until ln is closed.
-func Serve(ln *net.UnixListener, h Handler, log Logger) error {
+func Serve(ln *net.UnixListener, h Handler) error {
 	return rootsock.ServeJSON(ln, maxRequest, h.ApplyConfig)
 }
 

@@ -24,10 +24,6 @@ func (h *handler) ApplyConfig(r Request) (Result, error) {
 	return Result{Applied: true}, nil
 }
 
-type nolog struct{}
-
-func (nolog) Printf(string, ...any) {}
-
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), SocketName)
 	ln, err := Listen(path)
@@ -36,7 +32,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	defer ln.Close()
 	h := &handler{}
-	go Serve(ln, h, nolog{})
+	go Serve(ln, h)
 	req := Request{Source: configsrc.SourceURL, Meta: configsrc.Meta{InstanceID: "i-1"}, Document: strings.Repeat("x", configsrc.MaxSize)}
 	res, err := Send(path, req)
 	if err != nil || !res.Applied {
