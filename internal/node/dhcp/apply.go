@@ -50,20 +50,3 @@ func Remove(l Lease) error {
 	}
 	return err
 }
-
-// EthernetUp lists the interfaces that are up and have an ethernet address.
-func EthernetUp() ([]string, error) {
-	links, err := netlink.LinkList()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, l := range links {
-		a := l.Attrs()
-		if l.Type() != "device" || a.Flags&net.FlagUp == 0 || a.Flags&net.FlagLoopback != 0 || len(a.HardwareAddr) != 6 {
-			continue
-		}
-		out = append(out, a.Name)
-	}
-	return out, nil
-}

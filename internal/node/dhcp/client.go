@@ -25,8 +25,7 @@ type Client struct {
 	// Retry is the wait after a failed attempt (short in tests).
 	Retry time.Duration
 
-	mu     sync.Mutex
-	leases map[string]Lease
+	leases book[Lease]
 }
 
 // Run keeps leases until ctx ends.
@@ -34,7 +33,7 @@ func (c *Client) Run(ctx context.Context) error {
 	if len(c.Interfaces) == 0 {
 		return fmt.Errorf("no interfaces to configure")
 	}
-	c.leases = map[string]Lease{}
+	c.leases = book[Lease]{order: c.Interfaces}
 	each(ctx, c.Interfaces, c.keep)
 	return nil
 }
@@ -130,18 +129,34 @@ func (c *Client) apply(l Lease) {
 	}
 	c.Log.Printf("dhcp: %s: lease address=%s router=%s dns=%s mtu=%d duration=%s renew=%s server=%v",
 		l.Interface, l.Address.String(), router, strings.Join(dns, ","), l.MTU, l.Duration, l.Renew, l.Server)
-	c.mu.Lock()
-	c.leases[l.Interface] = l
-	var all []Lease
-	for _, ifc := range c.Interfaces {
-		if x, ok := c.leases[ifc]; ok {
-			all = append(all, x)
-		}
-	}
-	c.mu.Unlock()
+	all := c.leases.put(l.Interface, l)
 	if c.OnLease != nil {
 		c.OnLease(all)
 	}
+}
+
+// book keeps each interface's current lease, for the clients' OnLease.
+type book[L any] struct {
+	mu    sync.Mutex
+	order []string // the interfaces, in the order leases are listed
+	m     map[string]L
+}
+
+// put records ifc's lease and returns every interface's, in order.
+func (b *book[L]) put(ifc string, l L) []L {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]L{}
+	}
+	b.m[ifc] = l
+	var all []L
+	for _, i := range b.order {
+		if x, ok := b.m[i]; ok {
+			all = append(all, x)
+		}
+	}
+	return all
 }
 
 func sleep(ctx context.Context, d time.Duration) {

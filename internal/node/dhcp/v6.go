@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -78,13 +77,12 @@ type Client6 struct {
 	Log    Logger
 	Retry  time.Duration
 
-	mu     sync.Mutex
-	leases map[string]Lease6
+	leases book[Lease6]
 }
 
 // Run keeps leases until ctx ends.
 func (c *Client6) Run(ctx context.Context) {
-	c.leases = map[string]Lease6{}
+	c.leases = book[Lease6]{order: c.Interfaces}
 	each(ctx, c.Interfaces, c.keep)
 }
 
@@ -124,15 +122,7 @@ func (c *Client6) keep(ctx context.Context, ifc string) {
 		}
 		held, expires, last = &l, time.Now().Add(l.Valid), ""
 		c.Log.Printf("dhcp6: %s: lease address=%s preferred=%s valid=%s renew=%s dns=%v", ifc, l.Address, l.Preferred, l.Valid, l.Renew, l.DNS)
-		c.mu.Lock()
-		c.leases[ifc] = l
-		var all []Lease6
-		for _, i := range c.Interfaces {
-			if x, ok := c.leases[i]; ok {
-				all = append(all, x)
-			}
-		}
-		c.mu.Unlock()
+		all := c.leases.put(ifc, l)
 		if c.OnLease != nil {
 			c.OnLease(all)
 		}
