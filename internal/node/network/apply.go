@@ -23,7 +23,8 @@ func Links() ([]Host, error) {
 	var hosts []Host
 	for _, l := range ls {
 		a := l.Attrs()
-		hosts = append(hosts, hostOf(a.Name, a.HardwareAddr, l.Type(), a.Flags&net.FlagUp != 0, a.Flags&net.FlagLoopback != 0))
+		hosts = append(hosts, Host{Name: a.Name, MAC: a.HardwareAddr.String(), Up: a.Flags&net.FlagUp != 0,
+			Ethernet: l.Type() == "device" && a.Flags&net.FlagLoopback == 0 && len(a.HardwareAddr) == 6})
 	}
 	return hosts, nil
 }

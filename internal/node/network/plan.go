@@ -8,7 +8,6 @@ package network
 import (
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 
@@ -121,7 +120,7 @@ func makePlan(sec *netconf.Network, kip *netconf.KernelIP, hosts []Host) (Plan, 
 		if prev, ok := taken[h.Name]; ok {
 			return Plan{}, fmt.Errorf("%s: %s is %s too", at, h.Name, prev)
 		}
-		taken[h.Name], byRef[strings.ToLower(ref)] = at, h.Name
+		taken[h.Name], byRef[netconf.LinkKey(ref)] = at, h.Name
 		p.Links = append(p.Links, Target{Name: h.Name, Addressing: l.Addressing, From: at})
 	}
 	for i, b := range sec.Bonds {
@@ -146,7 +145,7 @@ func makePlan(sec *netconf.Network, kip *netconf.KernelIP, hosts []Host) (Plan, 
 		p.Links = append(p.Links, Target{Name: b.Name, Addressing: b.Addressing, From: at})
 	}
 	for i, v := range sec.VLANs {
-		parent := byRef[strings.ToLower(v.Link)]
+		parent := byRef[netconf.LinkKey(v.Link)]
 		p.VLANs = append(p.VLANs, VLANPlan{Name: v.Name, Parent: parent, ID: v.ID})
 		p.Links = append(p.Links, Target{Name: v.Name, Addressing: v.Addressing, From: fmt.Sprintf("network.vlans[%d]", i)})
 	}
@@ -197,9 +196,4 @@ func makePlan(sec *netconf.Network, kip *netconf.KernelIP, hosts []Host) (Plan, 
 		}
 	}
 	return p, nil
-}
-
-// HostsOf lists the machine's links from netlink's view of them.
-func hostOf(name string, hw net.HardwareAddr, typ string, up, loopback bool) Host {
-	return Host{Name: name, MAC: hw.String(), Up: up, Ethernet: typ == "device" && !loopback && len(hw) == 6}
 }

@@ -123,18 +123,19 @@ func (c Config) plan(ctx context.Context, sec *netconf.Network, kip *netconf.Ker
 // keepers starts the DHCP clients of the plan, which write resolv.conf
 // with the static name servers first.
 func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
-	var v4, v6 []string
+	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log, report: c.report, told: map[string]string{}, declared: map[string]bool{}}
+	var v4, v6, slaac []string
 	for _, t := range p.Links {
+		r.declared[t.Name] = strings.HasPrefix(t.From, "network.") || t.From == "ip="
 		if t.DHCP4 {
 			v4 = append(v4, t.Name)
 		}
 		if t.DHCP6 {
 			v6 = append(v6, t.Name)
 		}
-	}
-	r := &resolver{file: c.ResolvConf, servers: p.Nameservers, search: p.SearchDomains, log: c.Log, report: c.report, told: map[string]string{}, declared: map[string]bool{}}
-	for _, t := range p.Links {
-		r.declared[t.Name] = strings.HasPrefix(t.From, "network.") || t.From == "ip="
+		if t.SLAAC {
+			slaac = append(slaac, t.Name)
+		}
 	}
 	if len(p.Nameservers)+len(p.SearchDomains) > 0 {
 		r.write()
@@ -146,12 +147,6 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 			cl := &dhcp.Client{Interfaces: v4, Log: c.Log, OnLease: r.leases4}
 			_ = cl.Run(ctx)
 		}()
-	}
-	var slaac []string
-	for _, t := range p.Links {
-		if t.SLAAC {
-			slaac = append(slaac, t.Name)
-		}
 	}
 	if len(slaac) > 0 {
 		wg.Add(1)

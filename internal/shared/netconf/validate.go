@@ -32,7 +32,7 @@ func Validate(n *Network) []error {
 			if _, err := ParseMAC(l.MAC); err != nil {
 				v.fail(at+".mac", err.Error())
 			}
-			v.name(at+".mac", strings.ToLower(l.MAC))
+			v.name(at+".mac", LinkKey(l.MAC))
 		default:
 			v.fail(at, "give the link's name or mac")
 		}
@@ -52,10 +52,8 @@ func Validate(n *Network) []error {
 		}
 		for j, m := range b.Members {
 			mat := fmt.Sprintf("%s.members[%d]", at, j)
-			key := m
-			if _, err := ParseMAC(m); err == nil {
-				key = strings.ToLower(m)
-			} else if !ifnameRE.MatchString(m) {
+			key := LinkKey(m)
+			if _, err := ParseMAC(m); err != nil && !ifnameRE.MatchString(m) {
 				v.fail(mat, fmt.Sprintf("want an interface name or a MAC, got %q", m))
 				continue
 			}
@@ -76,10 +74,7 @@ func Validate(n *Network) []error {
 		if vl.ID < 1 || vl.ID > 4094 {
 			v.fail(at+".id", fmt.Sprintf("want 1-4094, got %d", vl.ID))
 		}
-		parent := vl.Link
-		if _, err := ParseMAC(parent); err == nil {
-			parent = strings.ToLower(parent)
-		}
+		parent := LinkKey(vl.Link)
 		if p, ok := v.names[parent]; !ok || strings.HasPrefix(p, "vlans[") {
 			v.fail(at+".link", fmt.Sprintf("%q is not a link or bond of this section (name the parent in links or bonds)", vl.Link))
 		} else if _, enslaved := v.members[parent]; enslaved {
@@ -243,6 +238,16 @@ func broadcast(p netip.Prefix) netip.Addr {
 		a[i/8] |= 1 << (7 - i%8)
 	}
 	return netip.AddrFrom4(a)
+}
+
+// LinkKey is how a link is named by a name or a MAC: the name, or the
+// MAC in one spelling (52:54:00:12:34:56), so that any two spellings of
+// one MAC are the same link.
+func LinkKey(ref string) string {
+	if hw, err := ParseMAC(ref); err == nil {
+		return hw.String()
+	}
+	return ref
 }
 
 // ParseMAC reads a 6-byte Ethernet address.
