@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"kios.dev/kios/internal/host/vm"
 	"kios.dev/kios/internal/node/fetch"
 	"kios.dev/kios/internal/shared/events"
+	"kios.dev/kios/internal/shared/netconf"
 	"kios.dev/kios/internal/shared/nodeconfig"
 )
 
@@ -106,9 +108,10 @@ func TestConfigSources(t *testing.T) {
 	if out, err := exec.Command(need(t, "out/kios"), "build", "-o", stock).CombinedOutput(); err != nil {
 		t.Fatalf("kios build: %v\n%s", err, out)
 	}
-	doc := func(hostname, source string) []byte {
+	doc := func(hostname, source string, network *netconf.Network) []byte {
 		nc := env.NodeConfig(hostname)
 		nc.Labels = map[string]string{"example.com/config-source": source}
+		nc.Network = network
 		b, err := yaml.Marshal(nc)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +126,11 @@ func TestConfigSources(t *testing.T) {
 	// each, and the kubelet restarts the pod after the last two), then
 	// the document, checked against kios.config-sha256.
 	var asked atomic.Int32
-	urlDoc := doc("url-node", "url")
+	// Its document carries a network section, so the network pod, which
+	// began the boot with none (DHCPv4 everywhere), changes its settings
+	// once the URL answers: a static address beside the lease.
+	urlDoc := doc("url-node", "url", &netconf.Network{Links: []netconf.Link{{MAC: "52:54:00:88:00:31",
+		Addressing: netconf.Addressing{DHCP4: true, Addresses: []string{"10.88.0.77/24"}}}}})
 	sum := sha256.Sum256(urlDoc)
 	ln, err := env.Lab.Listen(labnet.Gateway.String() + ":8081")
 	if err != nil {
@@ -165,7 +172,7 @@ func TestConfigSources(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	// The metadata source: AWS's mock at 169.254.169.254 in the lab.
-	imdsDoc := doc("", "metadata") // no hostname: meta-data's applies
+	imdsDoc := doc("", "metadata", nil) // no hostname: meta-data's applies
 	wrap := env.Wrap()
 	stopMock, err := imds.StartInLab(ctx, env.Lab, t.TempDir(), imds.Instance{UserData: imdsDoc, InstanceID: "i-0kios0imds", Hostname: "imds-node.lab.internal"})
 	if err != nil {
@@ -187,7 +194,7 @@ func TestConfigSources(t *testing.T) {
 	}
 	twin1, twin2 := filepath.Join(dir, "seed1.img"), filepath.Join(dir, "seed2.img")
 	for _, p := range []string{twin1, twin2} {
-		if err := lab.SeedVolume(p, doc("twin", "volume"), "i-twin", "twin"); err != nil {
+		if err := lab.SeedVolume(p, doc("twin", "volume", nil), "i-twin", "twin"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,6 +227,29 @@ func TestConfigSources(t *testing.T) {
 	for name, source := range map[string]string{"url-node": "url", "imds-node.lab.internal": "metadata"} {
 		checkConfiguredNode(t, ctx, cs, name, source)
 	}
+	t.Run("the URL's network section replaces the boot's default", func(t *testing.T) {
+		e := urlVM.Events(events.NetworkLink.With("link", "eth0"))
+		var from []string
+		for _, l := range e {
+			from = append(from, l.Get("from")+": "+l.Get("does"))
+		}
+		if len(e) < 2 || e[0].Get("from") != "default" || e[len(e)-1].Get("from") != "network.links[0]" ||
+			e[len(e)-1].Get("does") != "dhcp4 addresses=10.88.0.77/24" {
+			t.Errorf("eth0's network-link events %q, want the default's then network.links[0]'s dhcp4 and 10.88.0.77/24", from)
+		}
+		c, err := env.Lab.DialContext(ctx, "tcp", "10.88.0.77:10250")
+		if err != nil {
+			t.Fatalf("the kubelet at the section's address: %v", err)
+		}
+		c.Close()
+		four, _, err := nodeIPs(ctx, env, "url-node")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(four, []string{"10.88.0.77"}) {
+			t.Errorf("url-node's IPv4 InternalIPs %v, want the section's static 10.88.0.77", four)
+		}
+	})
 	t.Run("volume refusals name the volume and why", func(t *testing.T) {
 		e := urlVM.Events(events.ConfigRefused.With("source", "volume"))
 		if len(e) != 1 || !strings.Contains(e[0].Get("err"), "larger than 1 MiB") {
@@ -261,7 +291,7 @@ func TestConfigSources(t *testing.T) {
 	// data partition.
 	stopMock()
 	imdsVM.Stop(2 * time.Minute)
-	weak := append(doc("cd-node", "volume"), "---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n"...)
+	weak := append(doc("cd-node", "volume", nil), "---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n"...)
 	imdsConfig.Disks = []string{configDrive(t, filepath.Join(dir, "weak-cd.iso"), weak, `{"uuid": "u-weak"}`)}
 	imdsVM = vmtest.Boot(t, imdsConfig)
 	refused := imdsVM.ExpectEventAnywhere(events.ConfigRefused.With("source", "volume"), 4*time.Minute)
@@ -292,11 +322,16 @@ func TestConfigSources(t *testing.T) {
 	// drive's label and static pod.
 	urlVM.Stop(2 * time.Minute)
 	imdsVM.Stop(2 * time.Minute)
-	good := doc("", "config-drive")
+	// Its section names a link this machine does not have: the network
+	// pod waits for it, falls back to DHCPv4 everywhere and says why.
+	good := doc("", "config-drive", &netconf.Network{Links: []netconf.Link{{Name: "eth9", Addressing: netconf.Addressing{Addresses: []string{"10.88.0.78/24"}}}}})
 	cdVM := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{configDrive(t, filepath.Join(dir, "good-cd.iso"), good, `{"uuid": "u-cd-1", "hostname": "cd-node.novalocal"}`)},
 		MemoryMiB: 2048, CPUs: 1, TAP: "tap1", MAC: "52:54:00:88:00:33", Wrap: wrap})
 	cdVM.ExpectEventAnywhere(events.ConfigApplied.With("source", "volume", "hostname", "cd-node.novalocal", "instance", "u-cd-1"), 4*time.Minute)
 	checkConfiguredNode(t, ctx, cs, "cd-node.novalocal", "config-drive")
+	if e := cdVM.Events(events.NetworkFallback); len(e) != 1 || !strings.Contains(e[0].Get("err"), "network.links[0]: eth9: no such link") {
+		t.Errorf("config-drive node's fallbacks: %v, want one naming network.links[0]'s eth9", e)
+	}
 }
 
 // configDrive writes an OpenStack config drive (ISO 9660, label

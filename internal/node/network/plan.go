@@ -107,6 +107,9 @@ func makePlan(sec *netconf.Network, kip *netconf.KernelIP, hosts []Host) (Plan, 
 				have = append(have, h.Name+" "+h.MAC)
 			}
 		}
+		if len(have) == 0 {
+			have = []string{"no Ethernet link"}
+		}
 		return fmt.Errorf("%s: %s: %w (it has %s)", at, ref, ErrMissing, strings.Join(have, ", "))
 	}
 	taken := map[string]string{} // interface -> what configures it
