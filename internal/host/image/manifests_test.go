@@ -1,9 +1,11 @@
 package image
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -67,5 +69,42 @@ func TestIsManifest(t *testing.T) {
 		if got := isManifest(rel); got != want {
 			t.Errorf("isManifest(%q) = %v", rel, got)
 		}
+	}
+}
+
+// TestSystemPodCapabilities: each system pod the image ships drops every
+// capability and adds back only those its work needs (docs/system-pods.md).
+func TestSystemPodCapabilities(t *testing.T) {
+	want := map[string][]corev1.Capability{
+		"grow.yaml":    {"SYS_ADMIN", "SYS_RESOURCE"},
+		"network.yaml": {"NET_ADMIN", "NET_RAW"},
+		"ntp.yaml":     {"SYS_TIME"},
+	}
+	const dir = "rootfs/etc/kubernetes/manifests"
+	ents, err := defaults.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]corev1.Capability{}
+	for _, e := range ents {
+		b, err := defaults.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pod corev1.Pod
+		if err := yaml.UnmarshalStrict(b, &pod); err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+			sc := c.SecurityContext
+			if sc == nil || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+				t.Errorf("%s: container %s does not drop ALL capabilities", e.Name(), c.Name)
+				continue
+			}
+			got[e.Name()] = append(got[e.Name()], sc.Capabilities.Add...)
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("system pods' added capabilities (-want +got):\n%s", d)
 	}
 }

@@ -138,9 +138,14 @@ func (c *Client6) exchange(ctx context.Context, ifc string) (Lease6, error) {
 	if err != nil {
 		return Lease6{}, err
 	}
-	cl, err := nclient6.New(ifc, nclient6.WithTimeout(2*time.Second), nclient6.WithRetry(3))
+	conn, err := listenUDP6Raw(ifc, dhcpv6.DefaultClientPort)
 	if err != nil {
 		return Lease6{}, fmt.Errorf("open client (no link-local address yet?): %w", err)
+	}
+	cl, err := nclient6.NewWithConn(conn, link.HardwareAddr, nclient6.WithTimeout(2*time.Second), nclient6.WithRetry(3))
+	if err != nil {
+		conn.Close()
+		return Lease6{}, fmt.Errorf("open client: %w", err)
 	}
 	defer cl.Close()
 	duid := &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: link.HardwareAddr}

@@ -3,46 +3,20 @@ package network
 import (
 	"net"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/shared/netconf"
 	"kios.dev/kios/internal/shared/testenv"
 )
 
-// inNetns runs f on a thread in a new network namespace (with its own
-// /proc/sys/net), then returns the thread to the test's.
-func inNetns(t *testing.T, f func()) {
-	testenv.NeedRoot(t)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatalf("new network namespace: %v", err)
-	}
-	defer func() {
-		if err := netns.Set(orig); err != nil {
-			panic(err) // this thread must not go back to the pool in ns
-		}
-		ns.Close()
-	}()
-	f()
-}
-
 func TestApplyAndUndo(t *testing.T) {
-	inNetns(t, func() {
+	testenv.InNetns(t, func() {
 		// A veth pair: the kernels kiOS is tested on have veth (CNI
 		// needs it), not always dummy.
 		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
@@ -104,7 +78,7 @@ func TestApplyAndUndo(t *testing.T) {
 }
 
 func TestApplyNamesTheLink(t *testing.T) {
-	inNetns(t, func() {
+	testenv.InNetns(t, func() {
 		a := &Applier{}
 		errs := a.Apply(Plan{Links: []Target{{Name: "nosuch0", From: "network.links[3]"}}})
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "nosuch0 (network.links[3])") {

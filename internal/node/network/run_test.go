@@ -15,6 +15,7 @@ import (
 
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/reportsock"
+	"kios.dev/kios/internal/shared/testenv"
 )
 
 // TestRunFollowsSection: the pod applies the section, and when a network
@@ -31,7 +32,7 @@ func TestRunFollowsSection(t *testing.T) {
 	const off = `"otherLinks":{"dhcp4":false,"slaac":false}`
 	write(`{"links":[{"name":"d0","addresses":["10.0.0.5/24"]}],` + off + `}`)
 
-	inNetns(t, func() {
+	testenv.InNetns(t, func() {
 		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
 			t.Fatalf("veth pair: %v", err)
 		}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/vishvananda/netns"
 )
 
 // All is the environment variable `make test` sets.
@@ -57,4 +59,31 @@ func Component(t testing.TB, glob string) string {
 		t.Fatal("build/cache/" + glob + hint)
 	}
 	return m[0]
+}
+
+// InNetns runs f on a thread in a new network namespace (with its own
+// /proc/sys/net), then returns the thread to the test's namespace. It
+// needs root (NeedRoot). Goroutines f starts run in the test's
+// namespace unless they name the new one (netns.Get on f's thread).
+func InNetns(t testing.TB, f func()) {
+	t.Helper()
+	NeedRoot(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatalf("new network namespace: %v", err)
+	}
+	defer func() {
+		if err := netns.Set(orig); err != nil {
+			panic(err) // this thread must not go back to the pool in ns
+		}
+		ns.Close()
+	}()
+	f()
 }
