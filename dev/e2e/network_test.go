@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -162,6 +163,21 @@ func TestNetworkBondDualStack(t *testing.T) {
 		v6 = six[0]
 		return nil
 	})
+	// dnsmasq's advertisements carry its DHCPv6 name server as RDNSS
+	// too: the pod's log says which source offered it.
+	vmtest.Eventually(t, "the network pod reads the router's RDNSS", 3*time.Minute, func() error {
+		logs, err := env.Client.CoreV1().Pods("kube-system").GetLogs("network-bond-node", &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(logs), "offers name servers [fd00:88::1]") {
+			return fmt.Errorf("its log names no router offering fd00:88::1")
+		}
+		return nil
+	})
+	if e := v.Events(events.NetworkDNS); len(e) == 0 || !slices.Contains(strings.Split(e[len(e)-1].Get("servers"), ","), "fd00:88::1") {
+		t.Errorf("network-dns events %v, want the last to name fd00:88::1", e)
+	}
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DialContext: env.Lab.DialContext, DisableKeepAlives: true}}
 	ask := func(host string) bool {
 		resp, err := client.Get("http://" + host + "/")

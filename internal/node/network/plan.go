@@ -1,8 +1,9 @@
 // Package network is the network pod's work (system network): it turns
 // the node's network section and the kernel's ip= argument into links,
 // addresses and routes with netlink, keeps DHCPv4 and DHCPv6 leases,
-// leaves router advertisements to the kernel's SLAAC where a link asks
-// for them, and writes resolv.conf from every source.
+// leaves addresses from router advertisements to the kernel's SLAAC
+// where a link asks for them (reading their name servers itself), and
+// writes resolv.conf from every source.
 package network
 
 import (

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/node/dhcp"
-	"kios.dev/kios/internal/shared/atomicfile"
 	"kios.dev/kios/internal/shared/cmdline"
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/netconf"
@@ -149,10 +147,14 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 		}()
 	}
 	if len(slaac) > 0 {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			watchSLAAC(ctx, slaac, r, c.Log)
+		}()
+		go func() {
+			defer wg.Done()
+			watchRA(ctx, slaac, r, c.Log)
 		}()
 	}
 	if len(v6) > 0 {
@@ -236,81 +238,6 @@ func describe(a netconf.Addressing) string {
 		return "up, no addresses"
 	}
 	return strings.Join(w, " ")
-}
-
-// resolver writes resolv.conf: the configuration's name servers and
-// search domains first, then what the leases offer.
-type resolver struct {
-	file    string
-	servers []string
-	search  []string
-	log     Logger
-
-	report func(events.Name, ...any)
-
-	mu   sync.Mutex
-	v4   []dhcp.Lease
-	v6   []dhcp.Lease      // DHCPv6's name servers and search domains
-	told map[string]string // link/source -> the address last reported
-	// declared: the configuration names the link. Its addresses are
-	// node IP candidates (PID 1 tells the kubelet a dual-stack pair);
-	// a default link's SLAAC address on a network with router
-	// advertisements does not make the node dual-stack.
-	declared map[string]bool
-}
-
-// tell reports an address a link got from source, when it is new.
-func (r *resolver) tell(link, source, address string) {
-	family := "ipv4"
-	if strings.Contains(address, ":") {
-		family = "ipv6"
-	}
-	r.mu.Lock()
-	old := r.told[link+"/"+source]
-	r.told[link+"/"+source] = address
-	r.mu.Unlock()
-	if old != address {
-		nodeIP := "no"
-		if r.declared[link] {
-			nodeIP = "yes"
-		}
-		r.report(events.NetworkLease, "link", link, "family", family, "source", source, "address", address, "node_ip", nodeIP)
-	}
-}
-
-func (r *resolver) leases6(all []dhcp.Lease6) {
-	r.mu.Lock()
-	r.v6 = nil
-	for _, l := range all {
-		r.v6 = append(r.v6, dhcp.Lease{Interface: l.Interface, DNS: l.DNS, Search: l.Search})
-	}
-	r.mu.Unlock()
-	for _, l := range all {
-		r.tell(l.Interface, "dhcp6", l.Address.String()+"/128")
-	}
-	r.write()
-}
-
-func (r *resolver) leases4(all []dhcp.Lease) {
-	r.mu.Lock()
-	r.v4 = all
-	r.mu.Unlock()
-	for _, l := range all {
-		r.tell(l.Interface, "dhcp4", l.Address.String())
-	}
-	r.write()
-}
-
-func (r *resolver) write() {
-	if r.file == "" {
-		return
-	}
-	r.mu.Lock()
-	b := dhcp.ResolvConf(r.servers, r.search, append(slices.Clone(r.v4), r.v6...))
-	r.mu.Unlock()
-	if err := atomicfile.Write(r.file, b, 0o644); err != nil {
-		r.log.Printf("network: write %s: %v", r.file, err)
-	}
 }
 
 // watchSLAAC reports the addresses the kernel's SLAAC gives links

@@ -47,6 +47,7 @@ const (
 	NetworkFallback Name = "network-fallback" // err
 	NetworkLease    Name = "network-lease"    // link, family, address
 	NetworkError    Name = "network-error"    // err
+	NetworkDNS      Name = "network-dns"      // servers, search: what resolv.conf now says
 	ReportRefused   Name = "report-refused"   // err: a report PID 1 did not log
 
 	// The data partition.
@@ -134,7 +135,7 @@ var All = []Name{
 	ModulesLoaded, ModuleFailed, ModprobePathFailed, LowPriorityFailed, LinksUp, RouteWatchFailed, RouteWatchStopped,
 	MachineID, Hostname, EtcFileRefused,
 	ConfigApplied, ConfigRefused, ConfigKept, ConfigNone, ConfigStoreErr,
-	NetworkLink, NetworkFallback, NetworkLease, NetworkError, ReportRefused,
+	NetworkLink, NetworkFallback, NetworkLease, NetworkError, NetworkDNS, ReportRefused,
 	DataPartition, DataPartitionSize, DataPartitionSpace, DataPartitionFull, DataPartitionFailing, DataPartitionReadonly,
 	MountFailed, GrantUnavailable, GrantRefused,
 	Meminfo, MeminfoFailed, MemoryReleased,
