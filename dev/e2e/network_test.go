@@ -31,32 +31,37 @@ import (
 
 // No DHCP server answers either machine, which boot the one stock EFI.
 // The first is given its lab address by the kernel's ip= (its volume
-// holds only the join and a VLAN on its second card); it joins the
-// cluster under the name ip= gave it without a single DHCP request, and
-// routes VLAN 100. The second has one card, a VLAN trunk cabled to the
-// first's: its network section gives it a static address on VLAN 100
-// only, through which it joins the cluster too. The Debian kernel's
-// 802.1Q on both ends (this machine's kernel has none for the lab).
+// holds only the join and a VLAN over a bond of its second and third
+// cards); it joins the cluster under the name ip= gave it without a
+// single DHCP request, and routes VLAN 100. The second's only way out
+// is a VLAN trunk: two cards cabled to the first's two, bonded 802.3ad
+// on both ends (each kernel is the other's LACP partner); its network
+// section gives it a static address on VLAN 100 only, through which it
+// joins the cluster too. The Debian kernel's 802.1Q and bonding on both
+// ends (this machine's kernel has neither for the lab).
 func TestNetworkStaticVLAN(t *testing.T) {
 	vmtest.Need(t, "boots two VMs and a control plane")
 	ctx := context.Background()
 	dir := t.TempDir()
 	env, stock := networkLab(t, dir)
 	gw := labnet.Gateway.String()
-	const ipMAC, ipTrunk, vlanTrunk = "52:54:00:88:00:42", "52:54:00:88:00:43", "52:54:00:88:00:44"
+	const ipMAC, ipTrunk, ipTrunk2, vlanTrunk, vlanTrunk2 = "52:54:00:88:00:42", "52:54:00:88:00:43", "52:54:00:88:00:45", "52:54:00:88:00:44", "52:54:00:88:00:46"
+	lacp := func(a, b string) []netconf.Bond {
+		return []netconf.Bond{{Name: "bond0", Mode: netconf.Mode8023AD, Members: []string{a, b}, MIIMon: 100}}
+	}
 	hw, _ := net.ParseMAC(ipMAC)
 	asked := env.Lab.NoDHCP(hw)
 	off := &netconf.Auto{DHCP4: new(bool), SLAAC: new(bool)}
 
 	router := env.NodeConfig("") // the name comes from ip=
 	router.Network = &netconf.Network{
-		Links: []netconf.Link{{MAC: ipTrunk}},
-		VLANs: []netconf.VLAN{{Name: "vlan100", Link: ipTrunk, ID: 100, Addressing: netconf.Addressing{Addresses: []string{"10.88.100.1/24"}}}},
+		Bonds: lacp(ipTrunk, ipTrunk2),
+		VLANs: []netconf.VLAN{{Name: "vlan100", Link: "bond0", ID: 100, Addressing: netconf.Addressing{Addresses: []string{"10.88.100.1/24"}}}},
 	}
 	node := env.NodeConfig("vlan-node")
 	node.Network = &netconf.Network{
-		Links: []netconf.Link{{MAC: vlanTrunk}},
-		VLANs: []netconf.VLAN{{Name: "vlan100", Link: vlanTrunk, ID: 100,
+		Bonds: lacp(vlanTrunk, vlanTrunk2),
+		VLANs: []netconf.VLAN{{Name: "vlan100", Link: "bond0", ID: 100,
 			Addressing: netconf.Addressing{Addresses: []string{"10.88.100.5/24"}, Routes: []netconf.Route{{To: "default", Via: "10.88.100.1"}}}}},
 		Nameservers: []string{gw},
 		OtherLinks:  off,
@@ -68,18 +73,24 @@ func TestNetworkStaticVLAN(t *testing.T) {
 	if err := env.Lab.AddTAP("tap1"); err != nil {
 		t.Fatal(err)
 	}
-	a, b := fmt.Sprintf("127.0.0.1:%d", vmtest.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", vmtest.FreePort(t))
+	port := func() string { return fmt.Sprintf("127.0.0.1:%d", vmtest.FreePort(t)) }
+	a, b, a2, b2 := port(), port(), port(), port()
+	// Full duplex: 802.3ad leaves a port of unknown duplex out of LACP.
 	ipVM := vmtest.Boot(t, vm.Config{EFI: stock, Loader: need(t, "out/parts/loader.efi"), Disks: []string{seedOf(t, filepath.Join(dir, "ip-seed.img"), router)},
 		MemoryMiB: 2048, CPUs: 1, Cmdline: image.DefaultCmdline + " ip=10.88.0.62::" + gw + ":255.255.255.0:ip-node:eth0:off:" + gw,
-		TAP: "tap1", MAC: ipMAC, NICs: []vm.NIC{{Local: a, Remote: b, MAC: ipTrunk}}, Wrap: env.Wrap()})
+		TAP: "tap1", MAC: ipMAC, NICs: []vm.NIC{{Local: a, Remote: b, MAC: ipTrunk, SpeedMbps: 1000}, {Local: a2, Remote: b2, MAC: ipTrunk2, SpeedMbps: 1000}}, Wrap: env.Wrap()})
 	// The VLAN node's first card is QEMU's user network, restricted and
 	// without any address (otherLinks off): its trunk is its way out.
 	vlanVM := vmtest.Boot(t, vm.Config{EFI: stock, Disks: []string{seedOf(t, filepath.Join(dir, "vlan-seed.img"), node)}, MemoryMiB: 2048, CPUs: 1,
-		NICs: []vm.NIC{{Local: b, Remote: a, MAC: vlanTrunk}}, Wrap: env.Wrap()})
+		NICs: []vm.NIC{{Local: b, Remote: a, MAC: vlanTrunk, SpeedMbps: 1000}, {Local: b2, Remote: a2, MAC: vlanTrunk2, SpeedMbps: 1000}}, Wrap: env.Wrap()})
 	ipVM.ExpectEventAnywhere(events.Hostname.With("name", "ip-node"), 4*time.Minute)
 	ipVM.ExpectEventAnywhere(events.NetworkLink.With("link", "eth0", "from", "ip=", "does", "addresses=10.88.0.62/24 route=default via "+gw+" metric 0"), 4*time.Minute)
 	ipVM.ExpectEventAnywhere(events.NetworkLink.With("link", "vlan100", "from", "network.vlans[0]", "does", "addresses=10.88.100.1/24"), time.Minute)
 	vlanVM.ExpectEventAnywhere(events.NetworkLink.With("link", "vlan100", "from", "network.vlans[0]", "does", "addresses=10.88.100.5/24 route=default via 10.88.100.1 metric 0"), 4*time.Minute)
+	// LACP: each bond aggregates both its ports with the other machine's
+	// bond (whose address is its first card's) as partner.
+	ipVM.ExpectEventAnywhere(events.NetworkBond.With("link", "bond0", "mode", "802.3ad", "ports", "2", "partner", vlanTrunk), 2*time.Minute)
+	vlanVM.ExpectEventAnywhere(events.NetworkBond.With("link", "bond0", "mode", "802.3ad", "ports", "2", "partner", ipTrunk), 2*time.Minute)
 
 	for name, ip := range map[string]string{"ip-node": "10.88.0.62", "vlan-node": "10.88.100.5"} {
 		vmtest.Eventually(t, name+" Ready at "+ip, 10*time.Minute, func() error {
@@ -104,7 +115,7 @@ func TestNetworkStaticVLAN(t *testing.T) {
 		}
 	}
 	if e := vlanVM.Events(events.NetworkLink); len(e) != 2 {
-		t.Errorf("the VLAN node configured %d links (%v), want its trunk and the VLAN", len(e), e)
+		t.Errorf("the VLAN node configured %d links (%v), want its bond and the VLAN", len(e), e)
 	}
 }
 
@@ -274,6 +285,18 @@ func TestNetworkBondDualStack(t *testing.T) {
 	end := time.Now()
 	close(stop)
 	<-done
+	// The node saw the same failovers: its network-bond events name the
+	// active card (tap1 is its eth0, tap2 its eth1) each time it changed.
+	guest := map[string]string{"tap1": "eth0", "tap2": "eth1"}
+	var seen []string
+	for _, e := range v.Events(events.NetworkBond.With("link", "bond0", "mode", "active-backup")) {
+		if a := e.Get("active"); a != "none" && (len(seen) == 0 || seen[len(seen)-1] != a) {
+			seen = append(seen, a)
+		}
+	}
+	if want := []string{guest[active], guest[other[active]], guest[active]}; !slices.Equal(seen, want) {
+		t.Errorf("the node's active cards %v, want %v", seen, want)
+	}
 	for _, c := range []struct {
 		what     string
 		from, to time.Time

@@ -89,6 +89,9 @@ type NIC struct {
 	TAP           string
 	Local, Remote string // host:port each
 	MAC           string
+	// SpeedMbps makes the card report that speed and full duplex, as
+	// 802.3ad needs to aggregate it; 0: virtio's unknown.
+	SpeedMbps int
 }
 
 // Line is one console line and when it arrived, from QEMU start.
@@ -226,6 +229,9 @@ func Args(c Config, kvm bool) ([]string, error) {
 		dev := "virtio-net-pci,netdev=" + id
 		if n.MAC != "" {
 			dev += ",mac=" + n.MAC
+		}
+		if n.SpeedMbps > 0 {
+			dev += fmt.Sprintf(",speed=%d,duplex=full", n.SpeedMbps)
 		}
 		args = append(args, "-netdev", backend, "-device", dev)
 	}

@@ -55,11 +55,11 @@ func TestArgsStayOnThisMachine(t *testing.T) {
 		}
 	}
 	// More cards: one on a TAP, two linking VMs point to point.
-	args, _ = Args(Config{EFI: "x.efi", Dir: "/d", TAP: "tap1", NICs: []NIC{{TAP: "tap2", MAC: "52:54:00:00:00:02"}, {Local: "127.0.0.1:7000", Remote: "127.0.0.1:7001"}}}, false)
+	args, _ = Args(Config{EFI: "x.efi", Dir: "/d", TAP: "tap1", NICs: []NIC{{TAP: "tap2", MAC: "52:54:00:00:00:02"}, {Local: "127.0.0.1:7000", Remote: "127.0.0.1:7001", SpeedMbps: 1000}}}, false)
 	line = strings.Join(args, " ")
 	for _, want := range []string{
 		"tap,id=net0,ifname=tap1,", "tap,id=net1,ifname=tap2,script=no,downscript=no -device virtio-net-pci,netdev=net1,mac=52:54:00:00:00:02",
-		"socket,id=net2,udp=127.0.0.1:7001,localaddr=127.0.0.1:7000 -device virtio-net-pci,netdev=net2",
+		"socket,id=net2,udp=127.0.0.1:7001,localaddr=127.0.0.1:7000 -device virtio-net-pci,netdev=net2,speed=1000,duplex=full",
 	} {
 		if !strings.Contains(line, want) {
 			t.Errorf("more cards: command line lacks %s: %s", want, line)

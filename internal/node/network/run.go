@@ -138,6 +138,13 @@ func keepers(ctx context.Context, wg *sync.WaitGroup, c Config, p Plan) {
 	if len(p.Nameservers)+len(p.SearchDomains) > 0 {
 		r.write()
 	}
+	if len(p.Bonds) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			watchBonds(ctx, p.Bonds, c)
+		}()
+	}
 	if len(v4) > 0 {
 		wg.Add(1)
 		go func() {

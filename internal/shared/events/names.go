@@ -48,6 +48,7 @@ const (
 	NetworkLease    Name = "network-lease"    // link, family, address
 	NetworkError    Name = "network-error"    // err
 	NetworkDNS      Name = "network-dns"      // servers, search: what resolv.conf now says
+	NetworkBond     Name = "network-bond"     // link, mode, active (active-backup) or ports, partner (802.3ad)
 	ReportRefused   Name = "report-refused"   // err: a report PID 1 did not log
 
 	// The data partition.
@@ -135,7 +136,7 @@ var All = []Name{
 	ModulesLoaded, ModuleFailed, ModprobePathFailed, LowPriorityFailed, LinksUp, RouteWatchFailed, RouteWatchStopped,
 	MachineID, Hostname, EtcFileRefused,
 	ConfigApplied, ConfigRefused, ConfigKept, ConfigNone, ConfigStoreErr,
-	NetworkLink, NetworkFallback, NetworkLease, NetworkError, NetworkDNS, ReportRefused,
+	NetworkLink, NetworkFallback, NetworkLease, NetworkError, NetworkDNS, NetworkBond, ReportRefused,
 	DataPartition, DataPartitionSize, DataPartitionSpace, DataPartitionFull, DataPartitionFailing, DataPartitionReadonly,
 	MountFailed, GrantUnavailable, GrantRefused,
 	Meminfo, MeminfoFailed, MemoryReleased,

@@ -23,7 +23,7 @@ const SocketDir = "/run/kios/reportsock"
 const SocketName = "report.sock"
 
 // Reportable are the events a pod may report.
-var Reportable = []events.Name{events.NetworkLink, events.NetworkFallback, events.NetworkLease, events.NetworkError, events.NetworkDNS}
+var Reportable = []events.Name{events.NetworkLink, events.NetworkFallback, events.NetworkLease, events.NetworkError, events.NetworkDNS, events.NetworkBond}
 
 // Report is one event.
 type Report struct {
