@@ -96,7 +96,8 @@ func moduleNames(list string) []string {
 	return names
 }
 
-// atLowPriority runs f on an OS thread of its own at nice 10: module
+// atLowPriority runs f on an OS thread of its own at nice 10 (or the
+// caller's niceness, when that is lower in priority already): module
 // loading (signature checks, relocation) runs in the loading thread, and
 // should yield the CPU to the kubelet and the runtime. The thread is
 // never unlocked, so it ends with f and its priority goes with it. The
@@ -106,7 +107,12 @@ func atLowPriority(f func()) error {
 	go func() {
 		runtime.LockOSThread()
 		// Linux: PRIO_PROCESS with who 0 is the calling thread.
-		err := unix.Setpriority(unix.PRIO_PROCESS, 0, 10)
+		// The raw getpriority value is 20 - nice.
+		nice := 10
+		if p, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
+			nice = max(nice, 20-p)
+		}
+		err := unix.Setpriority(unix.PRIO_PROCESS, 0, nice)
 		defer func() {
 			if r := recover(); r != nil {
 				err = errors.Join(err, fmt.Errorf("panic: %v", r))
