@@ -233,9 +233,9 @@ func TestConfigSources(t *testing.T) {
 		for _, l := range e {
 			from = append(from, l.Get("from")+": "+l.Get("does"))
 		}
-		if len(e) < 2 || e[0].Get("from") != "default" || e[len(e)-1].Get("from") != "network.links[0]" ||
+		if len(e) < 2 || e[0].Get("from") != "otherLinks" || e[len(e)-1].Get("from") != "network.links[0]" ||
 			e[len(e)-1].Get("does") != "dhcp4 addresses=10.88.0.77/24" {
-			t.Errorf("eth0's network-link events %q, want the default's then network.links[0]'s dhcp4 and 10.88.0.77/24", from)
+			t.Errorf("eth0's network-link events %q, want otherLinks' (no section yet) then network.links[0]'s dhcp4 and 10.88.0.77/24", from)
 		}
 		c, err := env.Lab.DialContext(ctx, "tcp", "10.88.0.77:10250")
 		if err != nil {
