@@ -122,6 +122,15 @@ func modprobe(args []string) error {
 	return err
 }
 
+// moduleParams are the parameters modules are loaded with, by name.
+// Both would otherwise make a device at load (bond0 in balance-rr,
+// dummy0) that no configuration asked for; the network pod makes the
+// bonds its section names, in their mode.
+var moduleParams = map[string]string{
+	"bonding": "max_bonds=0",
+	"dummy":   "numdummies=0",
+}
+
 // LoadModuleFile loads one module with finit_module. A module that is
 // already loaded reports os.ErrExist.
 func LoadModuleFile(path string) error {
@@ -130,11 +139,17 @@ func LoadModuleFile(path string) error {
 		return err
 	}
 	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+	if err := unix.FinitModule(int(f.Fd()), paramsFor(path), 0); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return os.ErrExist
 		}
 		return fmt.Errorf("finit_module %s: %w", path, err)
 	}
 	return nil
+}
+
+// paramsFor is the parameter string of the module file at path.
+func paramsFor(path string) string {
+	name, _, _ := strings.Cut(filepath.Base(path), ".")
+	return moduleParams[name]
 }

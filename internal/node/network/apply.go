@@ -104,6 +104,15 @@ func (a *Applier) Undo() []error {
 
 func (a *Applier) bond(b BondPlan) error {
 	l, err := netlink.LinkByName(b.Name)
+	if err == nil {
+		// A bond of another mode (the bonding module makes a bond0 in
+		// balance-rr when loaded without max_bonds=0) is made again,
+		// if nothing is enslaved to it yet.
+		if err := replaceForeignBond(l, b); err != nil {
+			return err
+		}
+		l, err = netlink.LinkByName(b.Name)
+	}
 	if err != nil {
 		nb := netlink.NewLinkBond(netlink.LinkAttrs{Name: b.Name})
 		nb.Mode = netlink.StringToBondMode(b.Mode)
@@ -256,6 +265,31 @@ func (a *Applier) ipv6(t Target) error {
 			}
 			return fmt.Errorf("ipv6 %s=%s: %w", key, v, err)
 		}
+	}
+	return nil
+}
+
+// replaceForeignBond deletes l, named like b, when it is not a bond of
+// b's mode and has no members; with members it is an error.
+func replaceForeignBond(l netlink.Link, b BondPlan) error {
+	if have, ok := l.(*netlink.Bond); ok && have.Mode == netlink.StringToBondMode(b.Mode) {
+		return nil
+	}
+	what := l.Type()
+	if have, ok := l.(*netlink.Bond); ok {
+		what = "bond in mode " + have.Mode.String()
+	}
+	all, err := netlink.LinkList()
+	if err != nil {
+		return fmt.Errorf("list links: %w", err)
+	}
+	for _, m := range all {
+		if m.Attrs().MasterIndex == l.Attrs().Index {
+			return fmt.Errorf("a %s already exists with member %s; want mode %s", what, m.Attrs().Name, b.Mode)
+		}
+	}
+	if err := netlink.LinkDel(l); err != nil {
+		return fmt.Errorf("remove the existing %s to make it in mode %s: %w", what, b.Mode, err)
 	}
 	return nil
 }
