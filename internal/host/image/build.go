@@ -63,8 +63,10 @@ func Build(o Options) error {
 		o.Report = io.Discard
 	}
 	// PID 1 would log and ignore these words at every boot.
-	if _, problems := cmdline.Parse(o.Cmdline); len(problems) > 0 {
+	if k, problems := cmdline.Parse(o.Cmdline); len(problems) > 0 {
 		return fmt.Errorf("--cmdline: %w", errors.Join(problems...))
+	} else if k.RootHash != nil {
+		return errors.New("--cmdline: kios.root-hash is the image's own (kios build computes it from the root image); leave it out")
 	}
 	if o.Version == "" {
 		o.Version = osrelease.DefaultVersion
@@ -99,6 +101,10 @@ func Build(o Options) error {
 	if err := squash(stage, sqfs); err != nil {
 		return err
 	}
+	rootHash, err := appendHashTree(sqfs)
+	if err != nil {
+		return err
+	}
 	initrd, err := initramfs(o.Parts, sqfs, km, release)
 	if err != nil {
 		return err
@@ -131,7 +137,9 @@ func Build(o Options) error {
 			return fmt.Errorf("sign the boot loader: %w", err)
 		}
 	}
-	kernelArgs := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline)
+	// The root hash rides on the signed command line: PID 1 serves the
+	// image from a disk copy only through dm-verity against it.
+	kernelArgs := strings.TrimSpace(DefaultCmdline + " " + o.Cmdline + " kios.root-hash=" + hex.EncodeToString(rootHash))
 	stubSbat, _ := uki.SectionData(stub, ".sbat")
 	sbat := append(bytes.TrimRight(append([]byte(nil), stubSbat...), "\x00"), []byte(sbatLine(o.Version))...)
 	efi, err := uki.Build(stub, []uki.Section{
@@ -386,7 +394,7 @@ func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, e
 		out.WriteByte(0)
 	}
 	early := NewTree()
-	if _, err := addModules(early, km, release, []string{"loop", "squashfs"}); err != nil {
+	if _, err := addModules(early, km, release, []string{"loop", "squashfs", "dm-mod"}); err != nil {
 		return nil, fmt.Errorf("early modules: %w", err)
 	}
 	initBin, err := os.ReadFile(filepath.Join(parts, "initramfs-init"))

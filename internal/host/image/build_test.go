@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/go-dmverity/pkg/verity"
+
+	kcmdline "kios.dev/kios/internal/shared/cmdline"
+	"kios.dev/kios/internal/shared/rootimg"
+
 	"kios.dev/kios/internal/host/cpio"
 	"kios.dev/kios/internal/host/ociimage"
 	"kios.dev/kios/internal/shared/join"
@@ -93,8 +98,9 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 		}
 	}
 	cmdline, _ := uki.SectionData(efis[0], ".cmdline")
-	if !strings.HasPrefix(string(cmdline), DefaultCmdline) || !strings.HasSuffix(string(cmdline), " kios.debug=meminfo") {
-		t.Errorf(".cmdline = %q", cmdline)
+	k, problems := kcmdline.Parse(string(cmdline))
+	if !strings.HasPrefix(string(cmdline), DefaultCmdline) || !strings.Contains(string(cmdline), " kios.debug=meminfo ") || len(problems) > 0 || k.RootHash == nil {
+		t.Errorf(".cmdline = %q (%v), want the default, the given words and kios.root-hash", cmdline, problems)
 	}
 	osrel, _ := uki.SectionData(efis[0], ".osrel")
 	if info, err := osrelease.Parse(osrel); err != nil || info != (osrelease.Info{ID: "kios", Version: "2026.12~rc1", PrettyName: "kiOS 2026.12~rc1"}) {
@@ -110,7 +116,17 @@ func TestBuildIsReproducibleAndComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(entries) != 1 || entries[0].Name != "root.squashfs" || string(entries[0].Data[:4]) != "hsqs" {
-		t.Errorf("first initramfs archive should hold the squashfs root image only")
+		t.Fatalf("first initramfs archive should hold the squashfs root image only")
+	}
+	// The image and its tree verify against the command line's hash.
+	img = filepath.Join(t.TempDir(), "root")
+	os.WriteFile(img, entries[0].Data, 0o600)
+	size, err := rootimg.DataSize(entries[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := treeParams(size); verity.Verify(&p, img, img, k.RootHash) != nil || uint64(len(entries[0].Data)) != size+rootimg.TreeSize(size) {
+		t.Errorf("the root image (%d bytes, squashfs %d) does not verify against kios.root-hash %x", len(entries[0].Data), size, k.RootHash)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(out, ".*"))
 	if len(leftovers) > 0 {
@@ -153,6 +169,7 @@ func TestBuildRejectsBadInput(t *testing.T) {
 		{"unknown kios key on the command line", Options{Cmdline: "quiet kios.dta=tmpfs"}, "kios.dta=tmpfs"},
 		{"bad kios.data value", Options{Cmdline: "kios.data=somewhere"}, "kios.data=somewhere"},
 		{"a malformed ip=", Options{Cmdline: "ip=10.0.0.5::10.9.0.1:255.255.255.0::eth0:off"}, "gateway 10.9.0.1 is not in 10.0.0.0/24"},
+		{"a root hash of one's own", Options{Cmdline: "kios.root-hash=" + strings.Repeat("00", 32)}, "kios.root-hash is the image's own"},
 		{"version with a plus", Options{Version: "1.0+build"}, "1.0+build"},
 		{"os-release in the config", Options{Config: osrelCfg}, filepath.Join(osrelCfg, "os-release")},
 		{"bad service environment", Options{Config: badEnv}, filepath.Join(badEnv, "kios", "env", "kubelet") + " (the environment PID 1 gives kubelet): line 1"},

@@ -107,6 +107,7 @@ func (n *Node) HardwareSteps() []Step {
 		{"modules", n.loadModules},
 		{"bridge-sysctl", func(context.Context) error { return SetSysctls("/proc/sys", BridgeSysctls) }},
 		{"power-button", n.powerButton},
+		{"root-disk", n.rootDisk},
 	}
 }
 

@@ -5,13 +5,16 @@ package switchroot
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
+	"kios.dev/kios/internal/node/rootdisk"
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/kmod"
+	"kios.dev/kios/internal/shared/rootimg"
 )
 
 // Logger is the one method this package needs.
@@ -70,6 +73,14 @@ func SwitchRoot(log Logger, loadModule func(string) error) error {
 	if err != nil {
 		return err
 	}
+	// The root is mounted from a device-mapper device over the RAM
+	// copy, so PID 1 can later swap it to a verified disk copy under the
+	// mount; without one, from the loop device (and from RAM for good).
+	if mapped, err := mapRoot(l, dev); err != nil {
+		events.Emit(log, events.RootMapFailed, "err", err)
+	} else {
+		dev = mapped
+	}
 	if err := os.MkdirAll("/sysroot", 0o755); err != nil {
 		return err
 	}
@@ -94,6 +105,29 @@ func SwitchRoot(log Logger, loadModule func(string) error) error {
 		return fmt.Errorf("chroot: %w", err)
 	}
 	return unix.Chdir("/")
+}
+
+// mapRoot makes the root's device-mapper device over the squashfs part
+// of loop (the root image file ends with its hash tree).
+func mapRoot(l *kmod.Loader, loop string) (string, error) {
+	f, err := os.Open(RootImage)
+	if err != nil {
+		return "", err
+	}
+	sb := make([]byte, rootimg.SuperblockSize)
+	_, err = io.ReadFull(f, sb)
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", RootImage, err)
+	}
+	size, err := rootimg.DataSize(sb)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", RootImage, err)
+	}
+	if _, err := l.Probe("dm-mod"); err != nil {
+		return "", fmt.Errorf("load dm-mod: %w", err)
+	}
+	return rootdisk.Linear(loop, size)
 }
 
 // emptyInitramfs deletes the initramfs files, staying on its filesystem.

@@ -42,6 +42,10 @@ type Kios struct {
 	Metadata string
 	// IP is the kernel's ip= argument (docs/network.md); nil: none.
 	IP *netconf.KernelIP
+	// RootHash is kios.root-hash=HEX, the root image's dm-verity root
+	// hash, which kios build puts on the EFI's command line
+	// (docs/root.md); nil: none.
+	RootHash []byte
 }
 
 // Defaults of the keys whose zero value means "the default".
@@ -128,6 +132,14 @@ var keys = map[string]func(k *Kios, v string) error{
 			return fmt.Errorf("want 64 hex digits")
 		}
 		k.ConfigSHA256 = strings.ToLower(v)
+		return nil
+	},
+	"kios.root-hash": func(k *Kios, v string) error {
+		b, err := hex.DecodeString(v)
+		if err != nil || len(b) != sha256.Size {
+			return fmt.Errorf("want 64 hex digits")
+		}
+		k.RootHash = b
 		return nil
 	},
 	"kios.metadata": func(k *Kios, v string) error {

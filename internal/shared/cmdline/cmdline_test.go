@@ -1,6 +1,7 @@
 package cmdline
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"strings"
@@ -42,6 +43,8 @@ func TestParse(t *testing.T) {
 		{"ip=10.0.0.5::10.0.0.1:255.255.255.0:n5:eth0:off", Kios{Data: auto, IP: &netconf.KernelIP{Device: "eth0", Hostname: "n5",
 			Static: netip.MustParsePrefix("10.0.0.5/24"), Gateway: netip.MustParseAddr("10.0.0.1")}}, nil},
 		{"ip=dhcp ip=10.0.0.5:::255.255.0.0::eth0:carrier", Kios{Data: auto, IP: &netconf.KernelIP{}}, []string{"ip=10.0.0.5:::255.255.0.0::eth0:carrier"}},
+		{"kios.root-hash=" + strings.Repeat("0F", 32), Kios{Data: auto, RootHash: bytes.Repeat([]byte{0x0f}, 32)}, nil},
+		{"kios.root-hash=0f0f", Kios{Data: auto}, []string{"kios.root-hash=0f0f"}},
 		{"kios.bless-after=soon kios.trial-timeout=-1m kios.watchdog=on", Kios{Data: auto}, []string{"kios.bless-after=soon", "kios.trial-timeout=-1m", "kios.watchdog=on"}},
 	}
 	for _, tt := range tests {

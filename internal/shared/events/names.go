@@ -51,6 +51,13 @@ const (
 	NetworkBond     Name = "network-bond"     // link, mode, active (active-backup) or ports, partner (802.3ad)
 	ReportRefused   Name = "report-refused"   // err: a report PID 1 did not log
 
+	// The root image (docs/root.md): its RAM copy's device-mapper device
+	// in the initramfs, and its move to a copy on the data partition.
+	RootMapFailed  Name = "root-map-failed"  // err: mounted from the RAM copy's loop device
+	RootDisk       Name = "root-disk"        // status=ram|refused|disk, copy, reason, checked_in, freed_mib
+	RootDiskCopy   Name = "root-disk-copy"   // copy, bytes, took: written from the RAM copy
+	RootDiskPruned Name = "root-disk-pruned" // removed: other images' copies
+
 	// The data partition.
 	DataPartition         Name = "data-partition"
 	DataPartitionSize     Name = "data-partition-size"
@@ -137,6 +144,7 @@ var All = []Name{
 	MachineID, Hostname, EtcFileRefused,
 	ConfigApplied, ConfigRefused, ConfigKept, ConfigNone, ConfigStoreErr,
 	NetworkLink, NetworkFallback, NetworkLease, NetworkError, NetworkDNS, NetworkBond, ReportRefused,
+	RootMapFailed, RootDisk, RootDiskCopy, RootDiskPruned,
 	DataPartition, DataPartitionSize, DataPartitionSpace, DataPartitionFull, DataPartitionFailing, DataPartitionReadonly,
 	MountFailed, GrantUnavailable, GrantRefused,
 	Meminfo, MeminfoFailed, MemoryReleased,
