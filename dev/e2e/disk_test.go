@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,17 @@ func TestDataPartition(t *testing.T) {
 	v.ExpectEventAnywhere(events.ImageImported.With("file", "00-primed.tar", "names", "localhost/kios-test/primed:v1"), 2*time.Minute)
 	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "writer-kios-disk"), 4*time.Minute)
 
+	// The root image moves to a copy on the data partition: written once,
+	// checked through dm-verity, swapped under the mounted root, and the
+	// RAM copy freed.
+	v.ExpectEventAnywhere(like(events.RootDiskCopy, "copy", re(`/run/kios/data/root/[0-9a-f]{64}\.img`), "bytes", re(`\d+`), "took", re(`\S+`)), 5*time.Minute)
+	first := v.ExpectEventAnywhere(like(events.RootDisk, "status", re(`\S+`)), 5*time.Minute)
+	t.Run("the root image is served from the data partition", func(t *testing.T) {
+		if freed, _ := first.Float("freed_mib"); first.Get("status") != "disk" || freed < 40 {
+			t.Errorf("%s: want status=disk and the RAM copy (over 40 MiB) freed", first)
+		}
+	})
+
 	t.Run("grow pod fills an 8 GiB disk", func(t *testing.T) {
 		v.ExpectEventAnywhere(like(events.DataPartitionSize, "device", "/dev/vda2", "bytes", re(`\d+`), "size", re(`7\.[5-9]\d*GiB`)), 3*time.Minute)
 		eventuallyInFile(t, "the grow pod's log says ext4 grew", insp+"/file?glob=/var/log/pods/kube-system_grow-*/grow/*.log", "ext4 grew from")
@@ -204,6 +216,15 @@ func TestDataPartition(t *testing.T) {
 	v.ExpectEvent(like(events.ImagePresent, "file", re(`\S+pause.tar`)), 2*time.Minute)
 	v.ExpectEvent(events.ImagePresent.With("file", "00-primed.tar"), time.Minute)
 	v.ExpectEvent(events.ContainerStarted.With("pod", "writer-kios-renamed"), 4*time.Minute)
+	t.Run("the reboot serves the root from the copy it wrote", func(t *testing.T) {
+		e := v.ExpectEvent(like(events.RootDisk, "status", re(`\S+`)), 5*time.Minute)
+		if e.Get("status") != "disk" || e.Get("copy") != first.Get("copy") {
+			t.Errorf("%s: want status=disk from %s", e, first.Get("copy"))
+		}
+		if n := len(eventsIn(v.Lines()[secondBoot:], events.RootDiskCopy)); n != 0 {
+			t.Errorf("the reboot wrote the copy again (%d root-disk-copy lines)", n)
+		}
+	})
 	t.Run("bad files under /etc are refused once, the node runs on the image's", func(t *testing.T) {
 		second := v.Lines()[secondBoot:]
 		for rel := range badEtc {
@@ -320,7 +341,14 @@ func TestDataPartition(t *testing.T) {
 	cut := status(t)
 	v.Kill()
 	t.Logf("power cut with %+v synced", cut)
+	// While the power is off, a byte of the root image's copy changes:
+	// the next boot must find it and keep its root in RAM.
+	flipInData(t, img, strings.TrimPrefix(first.Get("copy"), mounts.DataDir), 100)
 	v = vmtest.Boot(t, config)
+	refused := v.ExpectEventAnywhere(like(events.RootDisk, "status", re(`\S+`)), 6*time.Minute)
+	if refused.Get("status") != "refused" || refused.Get("copy") != first.Get("copy") || !strings.Contains(refused.Get("reason"), "dm-verity") {
+		t.Errorf("%s: want status=refused naming %s and the failed read through dm-verity", refused, first.Get("copy"))
+	}
 	v.ExpectEvent(events.DataPartition.With("status", "mounted", "device", "/dev/vda2", "journal", "replayed"), 4*time.Minute)
 	v.ExpectEventAnywhere(events.ContainerStarted.With("pod", "writer-kios-renamed"), 4*time.Minute)
 	t.Run("power cut loses nothing synced", func(t *testing.T) {
@@ -335,4 +363,63 @@ func TestDataPartition(t *testing.T) {
 			return err
 		})
 	})
+}
+
+// flipInData flips a byte of logical block n of the file at path on the
+// data partition (the disk image's second partition, ext4, offline).
+func flipInData(t *testing.T, disk, path string, n int) {
+	t.Helper()
+	out, err := exec.Command("sfdisk", "--json", disk).Output()
+	if err != nil {
+		t.Fatalf("sfdisk: %v", err)
+	}
+	var table struct {
+		PartitionTable struct {
+			SectorSize int `json:"sectorsize"`
+			Partitions []struct {
+				Start int64 `json:"start"`
+			} `json:"partitions"`
+		} `json:"partitiontable"`
+	}
+	if err := json.Unmarshal(out, &table); err != nil || len(table.PartitionTable.Partitions) < 2 {
+		t.Fatalf("sfdisk's table: %v: %s", err, out)
+	}
+	start := table.PartitionTable.Partitions[1].Start * int64(max(table.PartitionTable.SectorSize, 512))
+	fs := fmt.Sprintf("%s?offset=%d", disk, start)
+	run := func(req string) string {
+		out, err := exec.Command("debugfs", "-R", req, fs).CombinedOutput()
+		if err != nil {
+			t.Fatalf("debugfs %s: %v: %s", req, err, out)
+		}
+		return string(out)
+	}
+	var bs, blk int64
+	for _, l := range strings.Split(run("stats"), "\n") {
+		if v, ok := strings.CutPrefix(l, "Block size:"); ok {
+			bs, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	for _, f := range strings.Fields(run(fmt.Sprintf("bmap %s %d", path, n))) {
+		if v, err := strconv.ParseInt(f, 10, 64); err == nil {
+			blk = v
+		}
+	}
+	if bs == 0 || blk == 0 {
+		t.Fatalf("block %d of %s: block size %d, physical block %d", n, path, bs, blk)
+	}
+	f, err := os.OpenFile(disk, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	at := start + blk*bs + 7
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x20
+	if _, err := f.WriteAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("flipped the byte at %d of %s (block %d of %s)", at, disk, n, path)
 }
