@@ -138,10 +138,18 @@ func unmountAll(log Logger) int {
 			break
 		}
 	}
-	for _, m := range left {
-		if m.Target == mounts.DataDir {
-			err := unix.Mount("", m.Target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
-			events.Emit(log, events.DataPartitionReadonly, "err", err)
+	for i, m := range left {
+		if m.Target != mounts.DataDir {
+			continue
+		}
+		// Busy: the root image's copy is served from it (docs/root.md),
+		// or a process would not die. Read-only, its journal is clean;
+		// detached, nothing else reaches it until the reboot.
+		err := unix.Mount("", m.Target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+		events.Emit(log, events.DataPartitionReadonly, "err", err)
+		if err == nil && unix.Unmount(m.Target, unix.MNT_DETACH) == nil {
+			left = append(left[:i], left[i+1:]...)
+			break
 		}
 	}
 	if len(left) > 0 {
