@@ -2,8 +2,11 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -54,14 +57,29 @@ func bondState(name string) ([]any, error) {
 		}
 		kv = append(kv, "active", active)
 	case netlink.BOND_MODE_802_3AD:
-		ports, partner := "0", "none"
-		if ad := b.AdInfo; ad != nil {
-			ports = strconv.Itoa(ad.NumPorts)
-			if len(ad.PartnerMac) == 6 && ad.PartnerMac.String() != "00:00:00:00:00:00" {
-				partner = ad.PartnerMac.String()
-			}
+		// netlink's library does not parse the bond's 802.3ad info yet;
+		// the bonding driver's sysfs files say the same.
+		dir := filepath.Join(sysNet, name, "bonding")
+		ports, perr := readTrim(filepath.Join(dir, "ad_num_ports"))
+		partner, merr := readTrim(filepath.Join(dir, "ad_partner_mac"))
+		if err := errors.Join(perr, merr); err != nil {
+			return nil, err
+		}
+		if partner == "" || partner == "00:00:00:00:00:00" {
+			partner = "none"
+		}
+		if ports == "" {
+			ports = "0" // no active aggregator
 		}
 		kv = append(kv, "ports", ports, "partner", partner)
 	}
 	return kv, nil
+}
+
+// sysNet is where the links' sysfs directories are.
+var sysNet = "/sys/class/net"
+
+func readTrim(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return strings.TrimSpace(string(b)), err
 }
