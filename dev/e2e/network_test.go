@@ -23,6 +23,7 @@ import (
 	"kios.dev/kios/dev/vmtest"
 	"kios.dev/kios/internal/host/image"
 	"kios.dev/kios/internal/host/lab"
+	"kios.dev/kios/internal/host/lab/controlplane"
 	"kios.dev/kios/internal/host/lab/labnet"
 	"kios.dev/kios/internal/host/vm"
 	"kios.dev/kios/internal/shared/events"
@@ -177,6 +178,7 @@ func TestNetworkBondDualStack(t *testing.T) {
 	// dnsmasq's advertisements carry its DHCPv6 name server as RDNSS
 	// too: the pod's log says which source offered it.
 	vmtest.Eventually(t, "the network pod reads the router's RDNSS", 3*time.Minute, func() error {
+		_, _ = controlplane.ApproveServingCSRs(ctx, env.Client) // logs come from the kubelet's serving port
 		logs, err := env.Client.CoreV1().Pods("kube-system").GetLogs("network-bond-node", &corev1.PodLogOptions{}).DoRaw(ctx)
 		if err != nil {
 			return err
