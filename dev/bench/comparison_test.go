@@ -104,12 +104,15 @@ func TestAddPerPod(t *testing.T) {
 func TestAddFootprint(t *testing.T) {
 	f := probe.Footprint{MemTotalKiB: 4 << 20, MemAvailableKiB: 4<<20 - 300*1024 - 10*1024, ProbeRSSKiB: 10 * 1024, Executables: 9,
 		HostMounts: 31, CPU: map[string]int64{"user": 250, "system": 100, "idle": 5000},
-		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024, CPUTicks: 150}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024, CPUTicks: 20, ChildCPUTicks: 30},
-			{PID: 8, Name: "containerd-shim", RSSKiB: 2048, CPUTicks: 5, ChildCPUTicks: 12}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
+		Meminfo: map[string]int64{"Shmem": 1024, "AnonPages": 2560},
+		Processes: []probe.Process{{PID: 1, Name: "init", RSSKiB: 20 * 1024, RSSAnonKiB: 5 * 1024, CPUTicks: 150}, {PID: 7, Name: "containerd-shim", RSSKiB: 1024, RSSAnonKiB: 512, CPUTicks: 20, ChildCPUTicks: 30},
+			{PID: 8, Name: "containerd-shim", RSSKiB: 2048, RSSAnonKiB: 1024, CPUTicks: 5, ChildCPUTicks: 12}, {PID: 9, Name: "(sd-pam)", RSSKiB: 512}}}
 	figs := compare.Figures{}
 	addFootprint(figs, f)
 	want := compare.Figures{compare.RAMUsed: 300, compare.HostProcesses: 4, compare.Executables: 9, compare.HostRSS: 23.5,
 		compare.RSS("init"): 20, compare.RSS("containerd-shim"): 3, compare.RSS("(sd-pam)"): 0.5,
+		compare.RSSAnon("init"): 5, compare.RSSAnon("containerd-shim"): 1.5, compare.RSSAnon("(sd-pam)"): 0,
+		compare.Meminfo("Shmem"): 1, compare.Meminfo("AnonPages"): 2.5,
 		compare.CPU("init"): 1.5, compare.CPU("containerd-shim"): 0.25, compare.CPU("(sd-pam)"): 0, compare.ChildCPU("containerd-shim"): 0.42,
 		compare.HostMounts: 31, compare.CPUAll("user"): 2.5, compare.CPUAll("system"): 1}
 	if diff := cmp.Diff(want, figs); diff != "" {

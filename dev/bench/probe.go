@@ -67,14 +67,19 @@ func addFootprint(figs compare.Figures, f probe.Footprint) {
 	figs[compare.HostProcesses] = float64(len(f.Processes))
 	figs[compare.Executables] = float64(f.Executables)
 	var total int64
-	byName := map[string]int64{}
+	byName, anon := map[string]int64{}, map[string]int64{}
 	for _, p := range f.Processes {
 		total += p.RSSKiB
 		byName[p.Name] += p.RSSKiB
+		anon[p.Name] += p.RSSAnonKiB
 	}
 	figs[compare.HostRSS] = float64(total) / 1024
 	for name, kib := range byName {
 		figs[compare.RSS(name)] = float64(kib) / 1024
+		figs[compare.RSSAnon(name)] = float64(anon[name]) / 1024
+	}
+	for field, kib := range f.Meminfo {
+		figs[compare.Meminfo(field)] = float64(kib) / 1024
 	}
 	addCPU(figs, 0, f)
 }

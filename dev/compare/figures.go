@@ -93,6 +93,12 @@ func AtPods(n int, f Figure) Figure {
 // RSS is the resident memory of a host program's processes.
 func RSS(program string) Figure { return Figure{"rss_" + sanitize(program) + "_mib"} }
 
+// RSSAnon is the anonymous part of a host program's resident memory.
+func RSSAnon(program string) Figure { return Figure{"rss_anon_" + sanitize(program) + "_mib"} }
+
+// Meminfo is a /proc/meminfo field (Shmem, AnonPages...) at rest.
+func Meminfo(field string) Figure { return Figure{"meminfo_" + sanitize(field) + "_mib"} }
+
 // CPU is the CPU time a host program's running processes have used.
 func CPU(program string) Figure { return Figure{"cpu_" + sanitize(program) + "_s"} }
 
@@ -162,6 +168,9 @@ type Def struct {
 	Family      string
 	Unit        Unit
 	Description string
+	// Since is the date (YYYY-MM-DD) the benchmark began making the
+	// figure; reports recorded before it lack it.
+	Since string
 }
 
 // Name is the figure's name or the family's pattern.
@@ -189,7 +198,9 @@ var Registry = []Def{
 	{Figure: Executables, Unit: Count, Description: "regular files with an execute bit under PID 1's root, outside the API and container stores"},
 	{Figure: ImageSize, Unit: MiB, Description: "kiOS: the EFI; the baseline: its UKI plus the blocks of its root file system"},
 	{Figure: HostMounts, Unit: Count, Description: "the mounts in PID 1's mount namespace"},
-	{Family: "rss_{program}_mib", Unit: MiB, Description: "the resident memory of a host program's processes (RSS)"},
+	{Family: "meminfo_{field}_mib", Unit: MiB, Description: "a /proc/meminfo field at rest, read with RAMUsed (Meminfo)", Since: "2026-12-07"},
+	{Family: "rss_anon_{program}_mib", Unit: MiB, Description: "the anonymous part (RssAnon: heap, stacks; not reclaimable without swap) of a host program's resident memory (RSSAnon)", Since: "2026-12-07"},
+	{Family: "rss_{program}_mib", Unit: MiB, Description: "the resident memory of a host program's processes (RSS: anonymous, file and shared pages)"},
 	{Family: "cpu_all_{kind}_s", Unit: Seconds, Description: "the machine's CPU time since boot of one kind, from /proc/stat (CPUAll)"},
 	{Family: "cpu_children_{program}_s", Unit: Seconds, Description: "the CPU time of the children a host program has waited for (ChildCPU)"},
 	{Family: "cpu_{program}_s", Unit: Seconds, Description: "the CPU time a host program's running processes have used (CPU)"},
@@ -212,7 +223,7 @@ var (
 	patterns     []*regexp.Regexp // Registry's, in its order
 )
 
-var placeholder = regexp.MustCompile(`\\\{(n|program|kind)\\\}`)
+var placeholder = regexp.MustCompile(`\\\{(n|program|kind|field)\\\}`)
 
 // Lookup returns the description of f, or of the family it belongs to.
 func Lookup(f Figure) (Def, bool) {

@@ -26,6 +26,12 @@ type Process struct {
 	PPID   int    `json:"ppid"`
 	Name   string `json:"name"`
 	RSSKiB int64  `json:"rss_kib"`
+	// RSS split as the kernel counts it (/proc/PID/status): anonymous
+	// pages (heap, stacks: not reclaimable without swap), file pages
+	// (program text, mapped files: reclaimable) and shared memory.
+	RSSAnonKiB  int64 `json:"rss_anon_kib,omitempty"`
+	RSSFileKiB  int64 `json:"rss_file_kib,omitempty"`
+	RSSShmemKiB int64 `json:"rss_shmem_kib,omitempty"`
 	// CPUTicks is the CPU time the process has used, user and system,
 	// in the kernel's USER_HZ ticks (1/100 s).
 	CPUTicks int64 `json:"cpu_ticks"`
@@ -40,6 +46,9 @@ type Process struct {
 type Footprint struct {
 	MemTotalKiB     int64 `json:"mem_total_kib"`
 	MemAvailableKiB int64 `json:"mem_available_kib"`
+	// Meminfo is every /proc/meminfo field counted in kB (the HugePages
+	// counts left out), by its name.
+	Meminfo map[string]int64 `json:"meminfo,omitempty"`
 	// Processes are the host's user-space processes (kernel threads
 	// left out), without the probe's own pod.
 	Processes []Process `json:"processes"`
@@ -87,6 +96,9 @@ func Read(root string, self int, executables bool) (Footprint, error) {
 		return f, err
 	}
 	f.MemTotalKiB, f.MemAvailableKiB = mem.TotalKiB, mem.AvailableKiB
+	if f.Meminfo, err = readMeminfo(filepath.Join(root, "proc", "meminfo")); err != nil {
+		return f, err
+	}
 	entries, err := os.ReadDir(filepath.Join(root, "proc"))
 	if err != nil {
 		return f, fmt.Errorf("list processes: %w", err)
@@ -175,11 +187,44 @@ func readProcess(path string, pid int) (Process, bool) {
 		case "PPid":
 			p.PPID, _ = strconv.Atoi(v)
 		case "VmRSS":
-			p.RSSKiB, _ = strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+			p.RSSKiB = kib(v)
 			rss = true
+		case "RssAnon":
+			p.RSSAnonKiB = kib(v)
+		case "RssFile":
+			p.RSSFileKiB = kib(v)
+		case "RssShmem":
+			p.RSSShmemKiB = kib(v)
 		}
 	}
 	return p, rss
+}
+
+func kib(v string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 10, 64)
+	return n
+}
+
+// readMeminfo reads every field of a /proc/meminfo counted in kB.
+func readMeminfo(path string) (map[string]int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		if !ok || !strings.HasSuffix(v, " kB") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", path, k, err)
+		}
+		out[k] = n
+	}
+	return out, nil
 }
 
 // readCPUTicks is utime + stime (fields 14 and 15) and cutime + cstime

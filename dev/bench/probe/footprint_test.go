@@ -31,7 +31,7 @@ func write(t *testing.T, root, rel, content string, mode os.FileMode) {
 // 30, pause 31), and a root with executables inside and outside SkipDirs.
 func fakeHost(t *testing.T) string {
 	root := t.TempDir()
-	write(t, root, "proc/meminfo", "MemTotal:        2000000 kB\nMemFree:          100 kB\nMemAvailable:    1500000 kB\n", 0o644)
+	write(t, root, "proc/meminfo", "MemTotal:        2000000 kB\nMemFree:          100 kB\nMemAvailable:    1500000 kB\nShmem:             52000 kB\nHugePages_Total:       0\n", 0o644)
 	for _, p := range []struct {
 		pid, ppid int
 		name, rss string
@@ -44,6 +44,9 @@ func fakeHost(t *testing.T) string {
 		s := "Name:\t" + p.name + "\nState:\tS (sleeping)\nPPid:\t" + strconv.Itoa(p.ppid) + "\n"
 		if p.rss != "" {
 			s += "VmRSS:\t" + p.rss + " kB\n"
+		}
+		if p.name == "kubelet" {
+			s += "RssAnon:\t   45000 kB\nRssFile:\t   14000 kB\nRssShmem:\t    1000 kB\n"
 		}
 		write(t, root, "proc/"+strconv.Itoa(p.pid)+"/status", s, 0o644)
 	}
@@ -76,8 +79,10 @@ func TestRead(t *testing.T) {
 	}
 	want := Footprint{
 		MemTotalKiB: 2000000, MemAvailableKiB: 1500000,
+		Meminfo: map[string]int64{"MemTotal": 2000000, "MemFree": 100, "MemAvailable": 1500000, "Shmem": 52000},
 		Processes: []Process{
-			{PID: 1, Name: "systemd", RSSKiB: 10000, CPUTicks: 10}, {PID: 5, PPID: 1, Name: "kubelet", RSSKiB: 60000, CPUTicks: 300, ChildCPUTicks: 42},
+			{PID: 1, Name: "systemd", RSSKiB: 10000, CPUTicks: 10},
+			{PID: 5, PPID: 1, Name: "kubelet", RSSKiB: 60000, RSSAnonKiB: 45000, RSSFileKiB: 14000, RSSShmemKiB: 1000, CPUTicks: 300, ChildCPUTicks: 42},
 			{PID: 6, PPID: 5, Name: "kubelet-child", RSSKiB: 100},
 			{PID: 30, PPID: 1, Name: "containerd-shim", RSSKiB: 8100}, {PID: 31, PPID: 30, Name: "pause", RSSKiB: 400},
 		},
