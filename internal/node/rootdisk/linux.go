@@ -161,6 +161,11 @@ func (Linux) WriteCopy(ram, path string, size uint64) error {
 	if err == nil {
 		err = tmp.Sync()
 	}
+	if err == nil {
+		// The copy is read through a direct-I/O loop device: the pages
+		// this write cached would only sit in RAM beside the squashfs's.
+		_ = unix.Fadvise(int(tmp.Fd()), 0, 0, unix.FADV_DONTNEED)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
