@@ -65,16 +65,20 @@ cni)
 	finish "$d" ;;
 containerd)
 	d=containerd-$CONTAINERD_VERSION
-	# The shim is upstream's with group starts serialised (shim/main.go):
-	# a change there rebuilds it.
-	if done_or_build "$d" && [ ! "$here/containerd/shim/main.go" -nt "$cache/$d/.complete" ]; then exit 0; fi
+	# The shim is upstream's with group starts serialised (shim/main.go),
+	# built with upstream's shim tag no_grpc (it serves ttrpc only): a
+	# change to either rebuilds it.
+	tags="no_btrfs no_devmapper no_zfs no_aufs urfave_cli_no_docs"
+	shimtags="$tags no_grpc"
+	if done_or_build "$d" && [ ! "$here/containerd/shim/main.go" -nt "$cache/$d/.complete" ] &&
+		[ "$(cat "$cache/$d/.shim-tags" 2>/dev/null)" = "$shimtags" ]; then exit 0; fi
 	rm -rf "$cache/$d" && mkdir -p "$cache/$d"
 	pkg=github.com/containerd/containerd/v2/version
 	ld="-s -w -buildid= -X $pkg.Version=$CONTAINERD_VERSION -X $pkg.Revision=module -X $pkg.Package=github.com/containerd/containerd/v2"
-	tags="no_btrfs no_devmapper no_zfs no_aufs urfave_cli_no_docs"
 	(cd "$here/containerd" &&
 		go build -tags "$tags" -ldflags "$ld" -o "$cache/$d/containerd" github.com/containerd/containerd/v2/cmd/containerd &&
-		go build -tags "$tags" -ldflags "$ld" -o "$cache/$d/containerd-shim-runc-v2" ./shim)
+		go build -tags "$shimtags" -ldflags "$ld" -o "$cache/$d/containerd-shim-runc-v2" ./shim)
+	echo "$shimtags" > "$cache/$d/.shim-tags"
 	finish "$d" ;;
 runc)
 	d=runc-$RUNC_VERSION
