@@ -67,8 +67,10 @@ containerd)
 	d=containerd-$CONTAINERD_VERSION
 	# The shim is upstream's with group starts serialised (shim/main.go),
 	# built with upstream's shim tag no_grpc (it serves ttrpc only): a
-	# change to either rebuilds it.
-	tags="no_btrfs no_devmapper no_zfs no_aufs urfave_cli_no_docs"
+	# change to either, or to the tags, rebuilds both.
+	# nri_no_wasm, no_tracing, no_rdt: code for plugins the node's
+	# config.toml disables (NRI, tracing) or never uses (RDT).
+	tags="no_btrfs no_devmapper no_zfs no_aufs urfave_cli_no_docs nri_no_wasm no_tracing no_rdt"
 	shimtags="$tags no_grpc"
 	if done_or_build "$d" && [ ! "$here/containerd/shim/main.go" -nt "$cache/$d/.complete" ] &&
 		[ "$(cat "$cache/$d/.shim-tags" 2>/dev/null)" = "$shimtags" ]; then exit 0; fi
