@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -83,43 +84,51 @@ func FromACK(iface string, ack *dhcpv4.DHCPv4) (Lease, error) {
 // ResolvConf renders resolv.conf: the configured name servers and
 // search domains first, then the leases' of all interfaces.
 func ResolvConf(servers, search []string, leases []Lease) []byte {
-	var b bytes.Buffer
-	b.WriteString("# Written by the kiOS network pod.\n")
+	return FormatResolvConf(Resolvers(servers, search, leases))
+}
+
+// Resolvers are the name servers (at most three: the resolver reads no
+// more) and search domains resolv.conf gets: the configured ones first,
+// then the leases' of all interfaces, each once.
+func Resolvers(servers, search []string, leases []Lease) (ns, domains []string) {
 	seen := map[string]bool{}
-	n := 0
-	for _, s := range servers {
-		if !seen[s] && n < 3 {
+	add := func(s string) {
+		if !seen[s] && len(ns) < 3 {
 			seen[s] = true
-			n++
-			fmt.Fprintf(&b, "nameserver %s\n", s)
+			ns = append(ns, s)
 		}
 	}
-	search = slices.Clone(search)
-	for _, s := range search {
+	for _, s := range servers {
+		add(s)
+	}
+	domains = slices.Clone(search)
+	for _, s := range domains {
 		seen["search:"+s] = true
 	}
 	for _, l := range leases {
 		for _, d := range l.DNS {
-			// The resolver reads at most three name servers.
-			if !seen[d.String()] && n < 3 {
-				seen[d.String()] = true
-				n++
-				fmt.Fprintf(&b, "nameserver %s\n", d)
-			}
+			add(d.String())
 		}
 		for _, s := range l.Search {
 			if !seen["search:"+s] {
 				seen["search:"+s] = true
-				search = append(search, s)
+				domains = append(domains, s)
 			}
 		}
 	}
-	if len(search) > 0 {
-		b.WriteString("search")
-		for _, s := range search {
-			b.WriteString(" " + s)
-		}
-		b.WriteString("\n")
+	return ns, domains
+}
+
+// FormatResolvConf is resolv.conf's text for these name servers and
+// search domains.
+func FormatResolvConf(ns, domains []string) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Written by the kiOS network pod.\n")
+	for _, s := range ns {
+		fmt.Fprintf(&b, "nameserver %s\n", s)
+	}
+	if len(domains) > 0 {
+		b.WriteString("search " + strings.Join(domains, " ") + "\n")
 	}
 	return b.Bytes()
 }

@@ -104,18 +104,20 @@ func (r *resolver) write() {
 		}
 		leases = append(leases, l)
 	}
-	b := dhcp.ResolvConf(r.servers, r.search, leases)
+	servers, search := dhcp.Resolvers(r.servers, r.search, leases)
+	b := dhcp.FormatResolvConf(servers, search)
 	same := bytes.Equal(b, r.written)
-	r.written = b
 	r.mu.Unlock()
 	if same || r.file == "" {
 		return
 	}
 	if err := atomicfile.Write(r.file, b, 0o644); err != nil {
 		r.log.Printf("network: write %s: %v", r.file, err)
-		return
+		return // the next write tries again
 	}
-	servers, search := resolvConfParts(b)
+	r.mu.Lock()
+	r.written = b
+	r.mu.Unlock()
 	r.report(events.NetworkDNS, "servers", servers, "search", search)
 }
 
@@ -137,19 +139,4 @@ func (r *resolver) offerRA(link string, servers []net.IP, serversLife time.Durat
 	r.ra[link] = o
 	r.mu.Unlock()
 	r.write()
-}
-
-// resolvConfParts are the name servers and search domains of a
-// resolv.conf, for the report.
-func resolvConfParts(b []byte) (servers, search []string) {
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "nameserver":
-			servers = append(servers, f[1])
-		case len(f) > 1 && f[0] == "search":
-			search = append(search, f[1:]...)
-		}
-	}
-	return servers, search
 }
