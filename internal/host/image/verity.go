@@ -2,7 +2,6 @@ package image
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/containerd/go-dmverity/pkg/verity"
@@ -13,20 +12,13 @@ import (
 // appendHashTree appends the squashfs image's dm-verity hash tree to
 // it (rootimg's layout) and returns the root hash for the command line.
 func appendHashTree(sqfs string) ([]byte, error) {
-	f, err := os.Open(sqfs)
+	size, err := rootimg.ReadDataSize(sqfs)
+	if err != nil {
+		return nil, fmt.Errorf("root image: %w", err)
+	}
+	st, err := os.Stat(sqfs)
 	if err != nil {
 		return nil, err
-	}
-	sb := make([]byte, rootimg.SuperblockSize)
-	_, err = io.ReadFull(f, sb)
-	st, serr := f.Stat()
-	f.Close()
-	if err != nil || serr != nil {
-		return nil, fmt.Errorf("read the root image %s: %v %v", sqfs, err, serr)
-	}
-	size, err := rootimg.DataSize(sb)
-	if err != nil {
-		return nil, fmt.Errorf("root image %s: %w", sqfs, err)
 	}
 	// mksquashfs pads to 4 KiB: the tree begins where the file ends.
 	if uint64(st.Size()) != size {

@@ -205,14 +205,16 @@ func (Linux) Prune(dir, keep string) ([]string, error) {
 }
 
 func (Linux) Attach(path string) (string, error) {
-	dev, err := attach(path, unix.LO_FLAGS_READ_ONLY|loFlagsDirectIO)
+	dev, err := AttachLoop(path, unix.LO_FLAGS_READ_ONLY|loFlagsDirectIO)
 	if errors.Is(err, unix.EINVAL) {
-		dev, err = attach(path, unix.LO_FLAGS_READ_ONLY) // a device without direct I/O
+		dev, err = AttachLoop(path, unix.LO_FLAGS_READ_ONLY) // a device without direct I/O
 	}
 	return dev, err
 }
 
-func attach(path string, flags uint32) (string, error) {
+// AttachLoop attaches the file at path to a free loop device with
+// flags (LO_FLAGS_READ_ONLY...) and returns the device's path.
+func AttachLoop(path string, flags uint32) (string, error) {
 	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
 	if err != nil {
 		return "", fmt.Errorf("open loop-control: %w", err)
@@ -230,11 +232,12 @@ func attach(path string, flags uint32) (string, error) {
 	defer f.Close()
 	lf, err := os.Open(dev)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer lf.Close()
 	cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
 	cfg.Info.Flags = flags
+	copy(cfg.Info.File_name[:], path)
 	if err := unix.IoctlLoopConfigure(int(lf.Fd()), &cfg); err != nil {
 		return "", fmt.Errorf("attach %s to %s: %w", path, dev, err)
 	}
@@ -311,14 +314,9 @@ func (l Linux) Release(ram string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := os.Open(ram)
-	if err != nil {
-		return 0, err
-	}
-	err = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CLR_FD, 0)
-	f.Close() // the clear completes when the last opener closes
-	if err != nil {
-		return 0, fmt.Errorf("detach the RAM copy %s: %w", ram, err)
+	// The clear completes when Detach, the last opener, closes.
+	if err := l.Detach(ram); err != nil {
+		return 0, fmt.Errorf("the RAM copy: %w", err)
 	}
 	after, err := l.shmem()
 	if err != nil {

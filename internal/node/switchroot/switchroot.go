@@ -5,7 +5,6 @@ package switchroot
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -69,7 +68,7 @@ func SwitchRoot(log Logger, loadModule func(string) error) error {
 			return fmt.Errorf("load %s: %w", m, err)
 		}
 	}
-	dev, err := AttachLoop(RootImage)
+	dev, err := rootdisk.AttachLoop(RootImage, unix.LO_FLAGS_READ_ONLY)
 	if err != nil {
 		return err
 	}
@@ -110,19 +109,9 @@ func SwitchRoot(log Logger, loadModule func(string) error) error {
 // mapRoot makes the root's device-mapper device over the squashfs part
 // of loop (the root image file ends with its hash tree).
 func mapRoot(l *kmod.Loader, loop string) (string, error) {
-	f, err := os.Open(RootImage)
+	size, err := rootimg.ReadDataSize(RootImage)
 	if err != nil {
 		return "", err
-	}
-	sb := make([]byte, rootimg.SuperblockSize)
-	_, err = io.ReadFull(f, sb)
-	f.Close()
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", RootImage, err)
-	}
-	size, err := rootimg.DataSize(sb)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", RootImage, err)
 	}
 	if _, err := l.Probe("dm-mod"); err != nil {
 		return "", fmt.Errorf("load dm-mod: %w", err)
@@ -152,36 +141,4 @@ func emptyInitramfs() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// AttachLoop attaches a file read-only to a free loop device and returns
-// the device path.
-func AttachLoop(file string) (string, error) {
-	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
-	if err != nil {
-		return "", fmt.Errorf("open loop-control: %w", err)
-	}
-	defer ctl.Close()
-	n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
-	if err != nil {
-		return "", fmt.Errorf("find a free loop device: %w", err)
-	}
-	dev := fmt.Sprintf("/dev/loop%d", n)
-	f, err := os.OpenFile(file, os.O_RDONLY, 0)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	lf, err := os.OpenFile(dev, os.O_RDONLY, 0)
-	if err != nil {
-		return "", fmt.Errorf("open %s: %w", dev, err)
-	}
-	defer lf.Close()
-	cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
-	cfg.Info.Flags = unix.LO_FLAGS_READ_ONLY
-	copy(cfg.Info.File_name[:], file)
-	if err := unix.IoctlLoopConfigure(int(lf.Fd()), &cfg); err != nil {
-		return "", fmt.Errorf("attach %s to %s: %w", file, dev, err)
-	}
-	return dev, nil
 }

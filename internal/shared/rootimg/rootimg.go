@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 )
 
 const (
@@ -35,6 +37,24 @@ func DataSize(sb []byte) (uint64, error) {
 		return 0, fmt.Errorf("%w: bytes_used %d", ErrNotSquashfs, used)
 	}
 	return (used + BlockSize - 1) / BlockSize * BlockSize, nil
+}
+
+// ReadDataSize is DataSize of the image file at path.
+func ReadDataSize(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sb := make([]byte, SuperblockSize)
+	if _, err := io.ReadFull(f, sb); err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	size, err := DataSize(sb)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return size, nil
 }
 
 // TreeSize is the size of the hash tree of dataSize bytes of image (a
