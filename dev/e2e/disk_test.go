@@ -373,25 +373,10 @@ func TestDataPartition(t *testing.T) {
 }
 
 // flipInData flips a byte of logical block n of the file at path on the
-// data partition (the disk image's second partition, ext4, offline).
+// data partition (ext4, offline).
 func flipInData(t *testing.T, disk, path string, n int) {
 	t.Helper()
-	out, err := exec.Command("sfdisk", "--json", disk).Output()
-	if err != nil {
-		t.Fatalf("sfdisk: %v", err)
-	}
-	var table struct {
-		PartitionTable struct {
-			SectorSize int `json:"sectorsize"`
-			Partitions []struct {
-				Start int64 `json:"start"`
-			} `json:"partitions"`
-		} `json:"partitiontable"`
-	}
-	if err := json.Unmarshal(out, &table); err != nil || len(table.PartitionTable.Partitions) < 2 {
-		t.Fatalf("sfdisk's table: %v: %s", err, out)
-	}
-	start := table.PartitionTable.Partitions[1].Start * int64(max(table.PartitionTable.SectorSize, 512))
+	start, _ := dataPartition(t, disk)
 	fs := fmt.Sprintf("%s?offset=%d", disk, start)
 	// -n -c: no checksum checks, no bitmaps: the file system may have
 	// been cut off mid-write, with errors the kernel recorded.

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/dhcpv6/server6"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"kios.dev/kios/internal/shared/testenv"
@@ -22,23 +20,7 @@ import (
 // port 546), against insomniacslk's DHCPv6 server over a veth pair.
 func TestExchange6WithoutBindCapability(t *testing.T) {
 	testenv.InNetns(t, func() {
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
-			t.Fatalf("veth pair: %v", err)
-		}
-		for _, n := range []string{"d0", "d1"} {
-			// No duplicate address detection: the link-local addresses
-			// are usable at once.
-			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+n+"/accept_dad", []byte("0"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			l, err := netlink.LinkByName(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := netlink.LinkSetUp(l); err != nil {
-				t.Fatal(err)
-			}
-		}
+		testenv.VethPair(t, "d0", "d1")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		waitLinkLocal(ctx, "d0", 10*time.Second)

@@ -17,11 +17,7 @@ import (
 
 func TestApplyAndUndo(t *testing.T) {
 	testenv.InNetns(t, func() {
-		// A veth pair: the kernels kiOS is tested on have veth (CNI
-		// needs it), not always dummy.
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
-			t.Fatalf("veth pair: %v", err)
-		}
+		testenv.VethPair(t, "d0", "d1")
 		p := Plan{Links: []Target{{Name: "d0", From: "network.links[0]", Addressing: netconf.Addressing{
 			Addresses: []string{"10.0.0.5/24", "fd00::5/64"},
 			Routes: []netconf.Route{

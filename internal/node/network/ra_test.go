@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/ndp"
-	"github.com/vishvananda/netlink"
 
 	"kios.dev/kios/internal/shared/events"
 	"kios.dev/kios/internal/shared/testenv"
@@ -26,21 +25,7 @@ import (
 func TestRouterAdvertisedDNS(t *testing.T) {
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	testenv.InNetns(t, func() {
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
-			t.Fatalf("veth pair: %v", err)
-		}
-		for _, n := range []string{"d0", "d1"} {
-			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+n+"/accept_dad", []byte("0"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			l, err := netlink.LinkByName(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := netlink.LinkSetUp(l); err != nil {
-				t.Fatal(err)
-			}
-		}
+		testenv.VethPair(t, "d0", "d1")
 		// The router's socket is made here, in the namespace; it is used
 		// from another goroutine (another thread, the test's namespace).
 		var router *ndp.Conn

@@ -33,9 +33,7 @@ func TestRunFollowsSection(t *testing.T) {
 	write(`{"links":[{"name":"d0","addresses":["10.0.0.5/24"]}],` + off + `}`)
 
 	testenv.InNetns(t, func() {
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
-			t.Fatalf("veth pair: %v", err)
-		}
+		testenv.VethPair(t, "d0", "d1")
 		ns, err := netns.Get()
 		if err != nil {
 			t.Fatal(err)

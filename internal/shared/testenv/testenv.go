@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -86,4 +87,27 @@ func InNetns(t testing.TB, f func()) {
 		ns.Close()
 	}()
 	f()
+}
+
+// VethPair makes a veth pair a and b in f's namespace of InNetns, with
+// duplicate address detection off (their link-local addresses usable at
+// once) and both up. The kernels kiOS is tested on have veth (CNI needs
+// it), not always dummy.
+func VethPair(t testing.TB, a, b string) {
+	t.Helper()
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: a}, PeerName: b}); err != nil {
+		t.Fatalf("veth pair %s %s: %v", a, b, err)
+	}
+	for _, n := range []string{a, b} {
+		if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+n+"/accept_dad", []byte("0"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := netlink.LinkByName(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
