@@ -271,7 +271,7 @@ func rootTree(o Options, km *kernelModules, release string) (*Tree, []sizeLine, 
 		boot = e.Data
 	}
 	hw, _ := defaults.ReadFile("modules-hardware")
-	if _, err := addModules(t, km, release, append(moduleNames(boot), moduleNames(hw)...)); err != nil {
+	if _, err := addModules(t, km, release, append(moduleNames(boot), moduleNames(hw)...), initramfsModules); err != nil {
 		return nil, nil, fmt.Errorf("kernel modules: %w", err)
 	}
 	sizes = append(sizes, sizeLine{"kernel modules", t.Size("lib/modules/")})
@@ -394,7 +394,7 @@ func initramfs(parts, sqfs string, km *kernelModules, release string) ([]byte, e
 		out.WriteByte(0)
 	}
 	early := NewTree()
-	if _, err := addModules(early, km, release, []string{"loop", "squashfs", "dm-mod"}); err != nil {
+	if _, err := addModules(early, km, release, initramfsModules, nil); err != nil {
 		return nil, fmt.Errorf("early modules: %w", err)
 	}
 	initBin, err := os.ReadFile(filepath.Join(parts, "initramfs-init"))

@@ -63,15 +63,34 @@ func moduleNames(list []byte) []string {
 	return out
 }
 
+// initramfsModules are loaded by the initramfs from its own copy before
+// the root is mounted; the root lists them in modules.dep for the
+// modules that need them, without their files (kmod.Loader.Resident).
+var initramfsModules = []string{"loop", "squashfs", "dm-mod"}
+
 // addModules puts the closure of names into the tree under
-// lib/modules/RELEASE with its modules.dep and modules.alias.
-func addModules(t *Tree, km *kernelModules, release string, names []string) ([]kmod.Module, error) {
+// lib/modules/RELEASE with its modules.dep and modules.alias; the files
+// of resident's closure are left out.
+func addModules(t *Tree, km *kernelModules, release string, names, resident []string) ([]kmod.Module, error) {
 	mods, err := kmod.Closure(km, names)
 	if err != nil {
 		return nil, err
 	}
+	skip := map[string]bool{}
+	if len(resident) > 0 {
+		res, err := kmod.Closure(km, resident)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range res {
+			skip[m.Path] = true
+		}
+	}
 	base := "lib/modules/" + release
 	for _, m := range mods {
+		if skip[m.Path] {
+			continue
+		}
 		if err := t.CopyFile(base+"/"+m.Path, 0o400, filepath.Join(km.dir, m.Path)); err != nil {
 			return nil, err
 		}

@@ -112,7 +112,7 @@ func inspectDocker(file string) (Archive, error) {
 
 // verify reads the whole image: the config, and every layer, whose
 // uncompressed content must hash to the config's diff_id for it (the
-// compressed side has gzip's own checksum). configFile is the config's
+// compressed side has its own checksum, gzip or zstd). configFile is the config's
 // name in the archive: when it is named by its digest, that is checked
 // too.
 func verify(img v1.Image, configFile string) error {

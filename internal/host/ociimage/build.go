@@ -13,11 +13,13 @@ import (
 	"sort"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // FromBinary makes an image whose one layer holds the binary at
@@ -79,7 +81,9 @@ func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Re
 
 // FromLayer makes a one-layer linux/amd64 image of an uncompressed layer
 // tarball with the given configuration, its creation time fixed at the
-// Unix epoch so the same layer gives the same digest.
+// Unix epoch so the same layer gives the same digest. The layer is zstd
+// at its best level: the primed images ride in the EFI, and zstd takes
+// 0.6 MB less than gzip for the system image (docs/build.md).
 func FromLayer(ref string, layerTar []byte, config v1.Config) (v1.Image, name.Reference, error) {
 	tag, err := name.ParseReference(ref)
 	if err != nil {
@@ -87,7 +91,7 @@ func FromLayer(ref string, layerTar []byte, config v1.Config) (v1.Image, name.Re
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	})
+	}, tarball.WithCompression(compression.ZStd), tarball.WithCompressionLevel(19), tarball.WithMediaType(types.OCILayerZStd))
 	if err != nil {
 		return nil, nil, err
 	}

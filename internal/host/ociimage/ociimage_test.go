@@ -3,13 +3,14 @@ package ociimage
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -209,17 +210,18 @@ func TestInspectDockerChecksLayerContent(t *testing.T) {
 		t.Fatalf("intact archive refused: %v", err)
 	}
 	// The same archive with one byte of the layer's content changed and
-	// the layer recompressed: gzip's checksum is right, the content is not.
+	// the layer recompressed: zstd's checksum is right, the content is not.
 	bad := filepath.Join(dir, "bad.tar")
 	rewriteMembers(t, good, bad, func(name string, b []byte) []byte {
-		if !strings.HasSuffix(name, ".tar.gz") {
+		if !strings.HasSuffix(name, ".tar.zst") {
 			return b
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(b))
+		zr, err := zstd.NewReader(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain, err := io.ReadAll(zr)
+		zr.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,11 +230,11 @@ func TestInspectDockerChecksLayerContent(t *testing.T) {
 			t.Fatal("layer does not hold the program")
 		}
 		plain[i] = 'K'
-		var out bytes.Buffer
-		zw := gzip.NewWriter(&out)
-		zw.Write(plain)
-		zw.Close()
-		return out.Bytes()
+		zw, err := zstd.NewWriter(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zw.EncodeAll(plain, nil)
 	})
 	_, err = Inspect(bad)
 	if err == nil || !strings.Contains(err.Error(), "layer 0") {

@@ -118,6 +118,7 @@ func modprobe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("modprobe: %w", err)
 	}
+	l.Resident = kmod.InSysfs("/sys")
 	_, err = l.Probe(names[0])
 	return err
 }

@@ -42,6 +42,7 @@ func (n *Node) openModules() error {
 	if err != nil {
 		return err
 	}
+	l.Resident = kmod.InSysfs("/sys")
 	n.modules = l
 	// The kernel's own requests (fs-overlay, crypto-crc32c for ext4,
 	// nf_conntrack...) go through the init binary's modprobe.

@@ -3,6 +3,7 @@ package kmod
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -233,5 +234,39 @@ func TestProbeConcurrent(t *testing.T) {
 	}
 	if count["virtio_net"] != 1 || count["failover"] != 1 || count["overlay"] != 1 {
 		t.Errorf("loads: %v", count)
+	}
+}
+
+// TestResidentModulesAreNotLoaded: a module the initramfs loaded (shown
+// in sysfs) is skipped, so the root need not carry its file, and the
+// modules that need it still load.
+func TestResidentModulesAreNotLoaded(t *testing.T) {
+	dir := writeIndex(t)
+	sys := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(sys, "module", "virtio_ring"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var loaded []string
+	l, err := Open(dir, func(p string) error {
+		if Normalize(p) == "virtio_ring" {
+			return fmt.Errorf("open %s: %w", p, os.ErrNotExist)
+		}
+		loaded = append(loaded, Normalize(p))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Resident = InSysfs(sys)
+	got, err := l.Probe("virtio_net")
+	if err != nil {
+		t.Fatalf("Probe(virtio_net): %v", err)
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff([]string{"failover", "net_failover", "virtio", "virtio_net"}, got); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got, func() []string { sort.Strings(loaded); return loaded }()); diff != "" {
+		t.Errorf("files loaded differ from the names reported (-reported +files):\n%s", diff)
 	}
 }

@@ -22,8 +22,12 @@ type Loader struct {
 	Dir   string                  // e.g. /lib/modules/6.1.0-56-amd64
 	Load  func(path string) error // loads one module file (finit_module)
 	Index *Index                  // parsed modules.dep + modules.alias
-	mu    sync.Mutex
-	state map[string]*moduleState
+	// Resident, when set, says a module is in the kernel already (built
+	// in, or loaded by the initramfs from its own copy): it is not
+	// loaded again, and the root need not carry its file.
+	Resident func(name string) bool
+	mu       sync.Mutex
+	state    map[string]*moduleState
 }
 
 // moduleState serialises the loading of one module, so different
@@ -70,6 +74,15 @@ func Open(dir string, load func(string) error) (*Loader, error) {
 	return &Loader{Dir: dir, Load: load, Index: idx}, nil
 }
 
+// InSysfs reports a module resident when sysRoot/module/<name> exists,
+// as it does for every loaded module and every built-in one.
+func InSysfs(sysRoot string) func(name string) bool {
+	return func(name string) bool {
+		_, err := os.Stat(filepath.Join(sysRoot, "module", Normalize(name)))
+		return err == nil
+	}
+}
+
 // Probe loads the modules that provide name (a module name or an alias)
 // and their dependencies. It returns the names newly loaded.
 func (l *Loader) Probe(name string) ([]string, error) {
@@ -102,6 +115,9 @@ func (l *Loader) loadWithDeps(name string) ([]string, error) {
 		}
 		st := l.module(m)
 		st.mu.Lock()
+		if !st.done && l.Resident != nil && l.Resident(m) {
+			st.done = true
+		}
 		if !st.done {
 			err := l.Load(filepath.Join(l.Dir, p))
 			if err != nil && !errors.Is(err, os.ErrExist) {

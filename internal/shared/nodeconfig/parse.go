@@ -93,6 +93,11 @@ func Parse(data []byte) (*Document, error) {
 	if len(data) > MaxSize {
 		return nil, ErrTooLarge
 	}
+	// YAML stops reading at a NUL byte: a binary file (an image archive
+	// given by mistake) would pass as an empty configuration.
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return nil, &Error{Doc: 1, Msg: fmt.Sprintf("not YAML: a NUL byte at offset %d (a binary file?)", i)}
+	}
 	d := &Document{}
 	var errs []error
 	seenPods := map[string]int{}

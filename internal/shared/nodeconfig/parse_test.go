@@ -68,6 +68,7 @@ func TestParseRefuses(t *testing.T) {
 	const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
 	for _, tc := range []struct{ name, doc, want string }{
 		{"not yaml", "a: [b\n", "document 1: not YAML"},
+		{"binary", "sha256:abc\x00\x00ustar\x00", "document 1: not YAML: a NUL byte at offset 10"},
 		{"not an object", "- a\n- b\n", "document 1: want an object"},
 		{"unknown kind", "apiVersion: v1\nkind: Service\n", `document 1 (Service): kind: "v1" "Service" is not one of`},
 		{"unknown field", nc + "hostnme: x\n", "document 1 (NodeConfig): hostnme: unknown field"},
