@@ -90,14 +90,17 @@ func Shutdown(log Logger, sup *supervise.Supervisor, cmd int) {
 		_ = unix.Kill(pid, syscall.SIGTERM)
 	}
 	waitGone(pids, 10*time.Second)
+	// The rest (shims, pods' processes) get 2 s after SIGTERM; most are
+	// gone at once, and waiting for them rather than the full 2 s is
+	// the difference between kiOS's power-off and a Debian node's.
 	_ = unix.Kill(-1, syscall.SIGTERM)
-	time.Sleep(2 * time.Second)
+	termed := waitNoProcesses("/proc", 2*time.Second)
 	_ = unix.Kill(-1, syscall.SIGKILL)
-	time.Sleep(200 * time.Millisecond) // let the killed release their files
+	waitNoProcesses("/proc", time.Second) // let the killed release their files
 	unix.Sync()
 	left := unmountAll(log)
 	unix.Sync()
-	events.Emit(log, events.ShutdownFinal, "cmd", fmt.Sprintf("%#x", cmd), "mounts_left", left)
+	events.Emit(log, events.ShutdownFinal, "cmd", fmt.Sprintf("%#x", cmd), "mounts_left", left, "killed", len(termed))
 	if err := unix.Reboot(cmd); err != nil {
 		events.Emit(log, events.RebootFailed, "err", err)
 	}
