@@ -18,6 +18,7 @@ import (
 	"kios.dev/kios/internal/host/disk"
 	"kios.dev/kios/internal/host/lab"
 	"kios.dev/kios/internal/host/vm"
+	"kios.dev/kios/internal/shared/events"
 )
 
 // ComparisonConfig is `kios bench --baseline`.
@@ -173,10 +174,10 @@ func buildSystems(ctx context.Context, env *lab.Env, labDir string, c Comparison
 	c.Log.Printf("bench: kiOS %s (%.1f MiB) alone and on %s, baseline %s + root disk (%.1f MiB)", kiosEFI, kiosMiB, kiosDisk, base.EFI, float64(base.ImageBytes)/(1<<20))
 	uuid := []string{"-uuid", "00000001-6b1e-4a1c-9f00-000000000001"}
 	return []System{
-		{Name: compare.KiOS, BootDisk: kiosDisk, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
+		{Name: compare.KiOS, BootDisk: kiosDisk, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid, Settled: events.HardwareDone},
 		{Name: compare.Baseline, EFI: base.EFI, Disk: baseDisk, NodeName: baseline.Hostname,
 			ImageMiB: float64(base.ImageBytes) / (1 << 20), Console: BaselineConsole, ConsoleBestEffort: true},
-		{Name: compare.KiOSRAMOnly, EFI: kiosEFI, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid},
+		{Name: compare.KiOSRAMOnly, EFI: kiosEFI, NodeName: "kios-00000001", ImageMiB: kiosMiB, Console: KiOSConsole, Extra: uuid, Settled: events.HardwareDone},
 	}, nil
 }
 

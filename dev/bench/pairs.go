@@ -107,6 +107,15 @@ func (l *labBoots) boot(ctx context.Context, s System, i int, c PairsConfig) (co
 		return nil, err
 	}
 	l.saveNodeLogs(ctx, s.NodeName, filepath.Join(c.Consoles, fmt.Sprintf("%s-%d", s.Name, i)))
+	if s.Settled != nil {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		_, at, err := v.WaitEvent(sctx, s.Settled, 0)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("the boot's own work never ended: %w", err)
+		}
+		figs[compare.BootSettled] = v.Lines()[at].At.Seconds()
+	}
 	f, err := l.footprint(ctx, true)
 	if err != nil {
 		return nil, err

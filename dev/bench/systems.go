@@ -42,6 +42,10 @@ type System struct {
 	// printing unit status once the serial getty has the console, so a
 	// unit that becomes ready after it leaves no line.
 	ConsoleBestEffort bool
+	// Settled, when set, marks the end of the system's own boot work;
+	// the footprint is read after it (kiOS: hardware-done, which
+	// follows the root image's move to disk).
+	Settled events.Matcher
 }
 
 // A Milestone is how a console shows one point of the boot: an event

@@ -48,6 +48,7 @@ var (
 	NodeRegistered  = Figure{"node_registered_s"}
 	NodeReady       = Figure{"node_ready_s"}
 	FirstPodRunning = Figure{"first_pod_running_s"}
+	BootSettled     = Figure{"boot_settled_s"}
 
 	// The footprint at rest.
 	RAMUsed       = Figure{"ram_used_mib"}
@@ -192,7 +193,8 @@ var Registry = []Def{
 	{Figure: NodeRegistered, Unit: Seconds, Description: "the API server, polled every 0.2 s: the Node exists"},
 	{Figure: NodeReady, Unit: Seconds, Description: "the API server, polled every 0.2 s: the Node's Ready condition is True"},
 	{Figure: FirstPodRunning, Unit: Seconds, Description: "a one-replica Deployment (the pause image) created at Ready: its pod Running"},
-	{Figure: RAMUsed, Unit: MiB, Description: "MemTotal - MemAvailable at rest, 15 s after the probe starts, minus the probe pod's own resident memory"},
+	{Figure: BootSettled, Unit: Seconds, Description: "kiOS: console event=hardware-done, the end of PID 1's boot work (the root image's move to disk last); the footprint is read after it", Since: "2026-12-08"},
+	{Figure: RAMUsed, Unit: MiB, Description: "MemTotal - MemAvailable at rest (kiOS: after boot_settled_s), 15 s after the probe starts, minus the probe pod's own resident memory"},
 	{Figure: HostProcesses, Unit: Count, Description: "user-space processes outside the probe's pod"},
 	{Figure: HostRSS, Unit: MiB, Description: "the resident memory of those processes"},
 	{Figure: Executables, Unit: Count, Description: "regular files with an execute bit under PID 1's root, outside the API and container stores"},

@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -370,6 +372,59 @@ func TestDataPartition(t *testing.T) {
 			return err
 		})
 	})
+	if refused.Get("removed") != "yes" {
+		t.Fatalf("%s: want the refused copy removed (removed=yes), so the next boot writes a good one", refused)
+	}
+
+	// The next boot writes the copy anew, and the power is cut while it
+	// does: the write goes to a temporary file, so the copy's own name
+	// must not exist after the cut, and the boot after writes it again
+	// and serves its root from it.
+	v.Kill()
+	v = vmtest.Boot(t, config)
+	v.ExpectEventAnywhere(like(events.RootDiskWriting, "copy", first.Get("copy"), "bytes", re(`\d+`)), 6*time.Minute)
+	time.Sleep(2 * time.Second)
+	if said := eventsIn(v.Lines(), events.Any(events.RootDiskCopy, events.RootDisk)); len(said) > 0 {
+		t.Fatalf("the copy was done within 2 s of its write's start (%q): nothing left to cut on this machine", eventStrings(said))
+	}
+	v.Kill()
+	name := strings.TrimPrefix(first.Get("copy"), mounts.DataDir)
+	listing := lsInData(t, img, path.Dir(name))
+	t.Logf("the copy's directory after the cut: %q", listing)
+	if slices.Contains(listing, path.Base(name)) {
+		t.Errorf("after a power cut during its first write, the copy %s exists under its own name: %q", name, listing)
+	}
+	v = vmtest.Boot(t, config)
+	rewritten := v.ExpectEventAnywhere(like(events.RootDisk, "status", re(`\S+`)), 6*time.Minute)
+	t.Run("a power cut during the copy's first write leaves a node that boots and writes it again", func(t *testing.T) {
+		if rewritten.Get("status") != "disk" || rewritten.Get("copy") != first.Get("copy") {
+			t.Errorf("%s: want status=disk from %s, written again", rewritten, first.Get("copy"))
+		}
+		if n := len(eventsIn(v.Lines(), events.RootDiskCopy)); n != 1 {
+			t.Errorf("%d root-disk-copy lines in the boot after the cut, want 1", n)
+		}
+		for _, e := range eventsIn(v.Lines(), events.RootDiskPruned) {
+			t.Logf("after the cut: %s", e)
+		}
+	})
+}
+
+// lsInData lists the names in dir on the data partition (ext4, offline).
+func lsInData(t *testing.T, disk, dir string) []string {
+	t.Helper()
+	start, _ := dataPartition(t, disk)
+	out, err := exec.Command("debugfs", "-n", "-c", "-R", "ls -p "+dir, fmt.Sprintf("%s?offset=%d", disk, start)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("debugfs ls -p %s: %v: %s", dir, err, out)
+	}
+	// -p: /inode/mode/uid/gid/name/size/ per entry.
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Split(l, "/"); len(f) >= 7 && f[5] != "." && f[5] != ".." {
+			names = append(names, f[5])
+		}
+	}
+	return names
 }
 
 // flipInData flips a byte of logical block n of the file at path on the

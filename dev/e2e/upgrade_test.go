@@ -3,11 +3,13 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,7 +269,15 @@ func TestUpgradeOnDisk(t *testing.T) {
 		}
 	})
 
+	// Each version serves its root from its own copy on the data
+	// partition; the new version's first boot writes its copy and
+	// removes the old one.
+	root1 := v.ExpectEventAnywhere(like(events.RootDisk, "status", re(`\S+`)), 5*time.Minute)
+	if root1.Get("status") != "disk" {
+		t.Errorf("1.0.0: %s, want its root served from disk", root1)
+	}
 	t.Run("the first upgrade converts the ESP, boots on trial, is blessed", func(t *testing.T) {
+		from := len(v.Lines())
 		res := stage(t, v2, "op=stage&tries=1&reboot=1", "kios-2.0.0+1.efi")
 		if len(res.Done) == 0 || !strings.HasPrefix(res.Done[0], "converted the ESP") {
 			t.Errorf("the stage's steps %q do not start with the conversion", res.Done)
@@ -278,6 +288,20 @@ func TestUpgradeOnDisk(t *testing.T) {
 		v.ExpectEvent(events.Blessed.With("version", "2.0.0"), 4*time.Minute)
 		if diff := cmp.Diff([]string{"kios-1.0.0.efi", "kios-2.0.0.efi"}, status(t).Entries); diff != "" {
 			t.Errorf("entries after the blessing (-want +got):\n%s", diff)
+		}
+		var root2 []events.Event
+		vmtest.Eventually(t, "2.0.0's root-disk line", 5*time.Minute, func() error {
+			if root2 = eventsIn(v.Lines()[from:], events.Any(events.RootDisk)); len(root2) == 0 {
+				return errors.New("none yet")
+			}
+			return nil
+		})
+		if r := root2[0]; r.Get("status") != "disk" || r.Get("copy") == root1.Get("copy") {
+			t.Errorf("2.0.0: %s, want its root served from a copy of its own (1.0.0's was %s)", r, root1.Get("copy"))
+		}
+		pruned := eventStrings(eventsIn(v.Lines()[from:], events.RootDiskPruned))
+		if old := path.Base(root1.Get("copy")); !strings.Contains(strings.Join(pruned, " "), old) {
+			t.Errorf("2.0.0's boot removed %q, want 1.0.0's copy %s among them", pruned, old)
 		}
 	})
 

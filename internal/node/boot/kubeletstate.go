@@ -2,6 +2,7 @@ package boot
 
 import (
 	"sync"
+	"time"
 
 	"kios.dev/kios/internal/shared/kubelet"
 )
@@ -17,6 +18,26 @@ type kubeletState struct {
 	started    bool
 	pending    bool      // a restart was asked for; the kubelet has not started again yet
 	routeWatch sync.Once // started when a kubelet is first held standalone
+	unheld     chan struct{}
+	unheldAt   time.Time
+}
+
+// unheldSince is when unheldC was closed (zero before).
+func (k *kubeletState) unheldSince() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.unheldAt
+}
+
+// unheldC is closed once a kubelet starts in the mode it is to run in
+// (not held standalone): the boot's own work is then nearly done.
+func (k *kubeletState) unheldC() <-chan struct{} {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.unheld == nil {
+		k.unheld = make(chan struct{})
+	}
+	return k.unheld
 }
 
 // starting records the configuration a kubelet starts with.
@@ -24,6 +45,17 @@ func (k *kubeletState) starting(snap kubelet.Snapshot) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.snapshot, k.started, k.pending = snap, true, false
+	if !snap.Held {
+		if k.unheld == nil {
+			k.unheld = make(chan struct{})
+		}
+		select {
+		case <-k.unheld:
+		default:
+			k.unheldAt = time.Now()
+			close(k.unheld)
+		}
+	}
 }
 
 // held tells whether the running kubelet is held standalone.

@@ -44,7 +44,8 @@ type Ops interface {
 	HaveCopy(path string, size uint64) bool
 	// WriteCopy writes the RAM copy to path, durably, all or nothing.
 	WriteCopy(ram, path string, size uint64) error
-	// Prune removes the other copies in dir, and leftovers of writes.
+	// Prune removes the copies in dir but keep (all of them when keep
+	// is ""), and leftovers of writes.
 	Prune(dir, keep string) ([]string, error)
 	// Attach puts a read-only loop device over path.
 	Attach(path string) (string, error)
@@ -72,6 +73,7 @@ func Run(o Ops, dir string, rootHash []byte, emit func(events.Name, ...any)) err
 	path := filepath.Join(dir, hex.EncodeToString(rootHash)+".img")
 	if !o.HaveCopy(path, r.Total) {
 		start := time.Now()
+		emit(events.RootDiskWriting, "copy", path, "bytes", r.Total)
 		if err := o.WriteCopy(r.RAM, path, r.Total); err != nil {
 			emit(events.RootDisk, "status", "ram", "copy", path, "reason", fmt.Errorf("write the copy: %w", err))
 			return nil
@@ -88,8 +90,19 @@ func Run(o Ops, dir string, rootHash []byte, emit func(events.Name, ...any)) err
 	}
 	start := time.Now()
 	if err := o.Check(loop, r, rootHash); err != nil {
-		emit(events.RootDisk, "status", "refused", "copy", path, "reason", err)
-		return o.Detach(loop)
+		// This boot keeps its root in RAM; the copy goes, so the next
+		// boot writes a good one instead of refusing it forever.
+		derr := o.Detach(loop)
+		removed := "yes"
+		if derr == nil {
+			if _, perr := o.Prune(dir, ""); perr != nil {
+				removed = perr.Error()
+			}
+		} else {
+			removed = "no: its loop device is still attached"
+		}
+		emit(events.RootDisk, "status", "refused", "copy", path, "reason", err, "removed", removed)
+		return derr
 	}
 	checked := time.Since(start).Round(time.Millisecond)
 	if err := o.Swap(loop, r, rootHash); err != nil {

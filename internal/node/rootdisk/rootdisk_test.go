@@ -30,6 +30,10 @@ func (f *fake) WriteCopy(ram, path string, size uint64) error {
 	return f.writeErr
 }
 func (f *fake) Prune(dir, keep string) ([]string, error) {
+	if keep == "" {
+		f.did = append(f.did, "prune ") // all of them
+		return nil, nil
+	}
 	f.did = append(f.did, "prune")
 	return nil, nil
 }
@@ -71,8 +75,8 @@ func TestRun(t *testing.T) {
 			[]string{"root"}, "ram", "not on the kios-root device"},
 		{"the copy cannot be written", fake{root: root, writeErr: boom},
 			[]string{"root", "have " + copyPath, "write /dev/loop0 " + copyPath}, "ram", "write the copy: boom"},
-		{"a changed copy is refused and the RAM copy kept", fake{root: root, have: true, checkErr: boom},
-			[]string{"root", "have " + copyPath, "prune", "attach", "check", "detach /dev/loop1"}, "refused", "boom"},
+		{"a changed copy is refused, the RAM copy kept, the copy removed for the next boot", fake{root: root, have: true, checkErr: boom},
+			[]string{"root", "have " + copyPath, "prune", "attach", "check", "detach /dev/loop1", "prune "}, "refused", "boom"},
 		{"the swap fails: the copy's loop device goes", fake{root: root, have: true, swapErr: boom},
 			[]string{"root", "have " + copyPath, "prune", "attach", "check", "swap", "detach /dev/loop1"}, "ram", "boom"},
 		{"no loop device for the copy", fake{root: root, have: true, attachErr: boom},

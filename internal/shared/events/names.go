@@ -53,10 +53,11 @@ const (
 
 	// The root image (docs/root.md): its RAM copy's device-mapper device
 	// in the initramfs, and its move to a copy on the data partition.
-	RootMapFailed  Name = "root-map-failed"  // err: mounted from the RAM copy's loop device
-	RootDisk       Name = "root-disk"        // status=ram|refused|disk, copy, reason, checked_in, freed_mib
-	RootDiskCopy   Name = "root-disk-copy"   // copy, bytes, took: written from the RAM copy
-	RootDiskPruned Name = "root-disk-pruned" // removed: other images' copies
+	RootMapFailed   Name = "root-map-failed"   // err: mounted from the RAM copy's loop device
+	RootDisk        Name = "root-disk"         // status=ram|refused|disk, copy, reason, checked_in, freed_mib
+	RootDiskWriting Name = "root-disk-writing" // copy, bytes: the copy's write begins
+	RootDiskCopy    Name = "root-disk-copy"    // copy, bytes, took: written from the RAM copy
+	RootDiskPruned  Name = "root-disk-pruned"  // removed: other images' copies
 
 	// The data partition.
 	DataPartition         Name = "data-partition"
@@ -144,7 +145,7 @@ var All = []Name{
 	MachineID, Hostname, EtcFileRefused,
 	ConfigApplied, ConfigRefused, ConfigKept, ConfigNone, ConfigStoreErr,
 	NetworkLink, NetworkFallback, NetworkLease, NetworkError, NetworkDNS, NetworkBond, ReportRefused,
-	RootMapFailed, RootDisk, RootDiskCopy, RootDiskPruned,
+	RootMapFailed, RootDisk, RootDiskWriting, RootDiskCopy, RootDiskPruned,
 	DataPartition, DataPartitionSize, DataPartitionSpace, DataPartitionFull, DataPartitionFailing, DataPartitionReadonly,
 	MountFailed, GrantUnavailable, GrantRefused,
 	Meminfo, MeminfoFailed, MemoryReleased,
