@@ -5,6 +5,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -228,6 +230,28 @@ func main() {
 			if err == nil {
 				out = append(out, string(b))
 			}
+		}
+		json.NewEncoder(w).Encode(out)
+	})
+	// /sum reads the host files glob matches and answers each one's
+	// SHA-256, by path (without reading them into memory whole).
+	http.HandleFunc("/sum", func(w http.ResponseWriter, r *http.Request) {
+		matches, _ := filepath.Glob(host + r.URL.Query().Get("glob"))
+		out := map[string]string{}
+		for _, m := range matches {
+			f, err := os.Open(m)
+			if err != nil {
+				out[strings.TrimPrefix(m, host)] = "error: " + err.Error()
+				continue
+			}
+			h := sha256.New()
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				out[strings.TrimPrefix(m, host)] = "error: " + err.Error()
+				continue
+			}
+			out[strings.TrimPrefix(m, host)] = hex.EncodeToString(h.Sum(nil))
 		}
 		json.NewEncoder(w).Encode(out)
 	})

@@ -235,7 +235,11 @@ func AttachLoop(path string, flags uint32) (string, error) {
 		return "", fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer lf.Close()
-	cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
+	// 4 KiB sectors: squashfs reads in units of its device's logical
+	// block size (1 KiB on a 512-byte device), and dm-verity, which the
+	// root's device is swapped to, fails any read not aligned to its
+	// 4 KiB blocks (SIGBUS in every program whose pages are read back).
+	cfg := unix.LoopConfig{Fd: uint32(f.Fd()), Size: rootimg.BlockSize}
 	cfg.Info.Flags = flags
 	copy(cfg.Info.File_name[:], path)
 	if err := unix.IoctlLoopConfigure(int(lf.Fd()), &cfg); err != nil {
