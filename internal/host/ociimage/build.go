@@ -7,17 +7,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -81,20 +80,17 @@ func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Re
 
 // FromLayer makes a one-layer linux/amd64 image of an uncompressed layer
 // tarball with the given configuration, its creation time fixed at the
-// Unix epoch so the same layer gives the same digest. The layer is zstd
-// at its best level: the primed images ride in the EFI, and zstd takes
-// 0.6 MB less than gzip for the system image (docs/build.md).
+// Unix epoch so the same layer gives the same digest. The layer is stored
+// uncompressed: the EFI's squashfs compresses it (zstd -19) about as well
+// as a zstd layer, and containerd unpacks it without decompressing. A
+// gzip layer took 0.6 MB more of the EFI; zstd layers left containerd's
+// heap larger after decoding them (docs/benchmark.md, 2026-12-08).
 func FromLayer(ref string, layerTar []byte, config v1.Config) (v1.Image, name.Reference, error) {
 	tag, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithCompression(compression.ZStd), tarball.WithCompressionLevel(19), tarball.WithMediaType(types.OCILayerZStd))
-	if err != nil {
-		return nil, nil, err
-	}
+	layer := static.NewLayer(layerTar, types.OCIUncompressedLayer)
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		return nil, nil, err
