@@ -423,9 +423,7 @@ func TestDataPartition(t *testing.T) {
 	slow := config
 	slow.DiskFaults = false
 	v = vmtest.Boot(t, slow)
-	if err := v.ThrottleWrites(2 << 20); err != nil {
-		t.Fatal(err)
-	}
+	vmtest.Eventually(t, "QEMU's writes throttled", time.Minute, func() error { return v.ThrottleWrites(2 << 20) })
 	v.ExpectEventAnywhere(like(events.RootDiskWriting, "copy", first.Get("copy"), "bytes", re(`\d+`)), 6*time.Minute)
 	time.Sleep(2 * time.Second)
 	if said := eventsIn(v.Lines(), events.Any(events.RootDiskCopy, events.RootDisk)); len(said) > 0 {
