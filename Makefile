@@ -56,7 +56,7 @@ parts: components controlplane
 	@ln -sfn ../../build/cache/kernel-$(KERNEL_VERSION)/root $(PARTS)/kernel
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub $(PARTS)/stub.efi
 	@cp -f build/cache/stub-$(STUB_VERSION)/root/usr/lib/systemd/boot/efi/systemd-bootx64.efi $(PARTS)/loader.efi
-	@for p in pause system; do $(OUT)/kios-dev mkimage --binary $(OUT)/bin/$$p --name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
+	@for p in pause system; do $(OUT)/kios-dev mkimage --uncompressed --binary $(OUT)/bin/$$p --name localhost/kios/$$p:v1 -o $(PARTS)/images/$$p.tar || exit 1; done
 	@rm -f $(PARTS)/extra/join.tar
 	@$(OUT)/kios-dev mkimage --binary $(OUT)/bin/cni-installer --name localhost/kios/cni-installer:v1 -o $(PARTS)/extra/cni-installer.tar \
 		$(foreach p,bridge host-local loopback portmap,--add build/cache/cni-$(CNI_PLUGINS_VERSION)/$(p):plugins/$(p))

@@ -28,7 +28,7 @@ func TestFlagsKept(t *testing.T) {
 		"bench": {"baseline", "baseline-root", "boots", "cluster", "config-sources", "efi", "floor", "floor-from", "floor-hold", "floor-min", "floor-pods", "floor-step",
 			"image", "memory", "no-shutdown", "out", "pairs", "pods", "probe", "report-from", "systems"},
 		"conformance": {"busybox", "debs", "dir", "e2e", "focus", "kubeconfig", "node", "out", "passes", "pause", "procs", "report-only", "timeout"},
-		"mkimage":     {"add", "args", "binary", "name", "o"},
+		"mkimage":     {"add", "args", "binary", "name", "o", "uncompressed"},
 		"up":          lab,
 		"load":        lab,
 		"down":        lab,

@@ -13,6 +13,7 @@ import (
 
 func mkimageCommand() *cobra.Command {
 	var bin, ref, out, extra string
+	var uncompressed bool
 	var adds []string
 	cmd := &cobra.Command{
 		Use:   "mkimage --binary FILE --name REF -o FILE",
@@ -31,7 +32,11 @@ func mkimageCommand() *cobra.Command {
 				}
 				files = append(files, ociimage.File{Src: src, Dest: dest})
 			}
-			img, tag, err := ociimage.FromFiles(ref, files, append([]string{"/bin/" + base}, strings.Fields(extra)...))
+			var opts []ociimage.Option
+			if uncompressed {
+				opts = append(opts, ociimage.Uncompressed())
+			}
+			img, tag, err := ociimage.FromFiles(ref, files, append([]string{"/bin/" + base}, strings.Fields(extra)...), opts...)
 			if err != nil {
 				return err
 			}
@@ -44,5 +49,6 @@ func mkimageCommand() *cobra.Command {
 	f.StringVarP(&out, "output", "o", "", "archive to write")
 	f.StringVar(&extra, "args", "", "space-separated default arguments")
 	f.StringArrayVar(&adds, "add", nil, "SRC:DEST another executable to put in the image; repeatable")
+	f.BoolVar(&uncompressed, "uncompressed", false, "store the layer uncompressed (the images primed in the EFI, whose squashfs compresses them)")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,9 +25,9 @@ import (
 // FromBinary makes an image whose one layer holds the binary at
 // /bin/NAME and whose entrypoint runs it. Times are fixed at the Unix
 // epoch so the same binary gives the same image digest.
-func FromBinary(binary, ref string, args []string) (v1.Image, name.Reference, error) {
+func FromBinary(binary, ref string, args []string, opts ...Option) (v1.Image, name.Reference, error) {
 	base := filepath.Base(binary)
-	return FromFiles(ref, []File{{Src: binary, Dest: "bin/" + base}}, append([]string{"/bin/" + base}, args...))
+	return FromFiles(ref, []File{{Src: binary, Dest: "bin/" + base}}, append([]string{"/bin/" + base}, args...), opts...)
 }
 
 // File is one executable to put in an image.
@@ -34,7 +35,7 @@ type File struct{ Src, Dest string }
 
 // FromFiles makes a one-layer image of executables (mode 0555) with the
 // given entrypoint, deterministically.
-func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Reference, error) {
+func FromFiles(ref string, files []File, entrypoint []string, opts ...Option) (v1.Image, name.Reference, error) {
 	// A bad name is refused before any file is read.
 	if _, err := name.ParseReference(ref); err != nil {
 		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
@@ -75,22 +76,42 @@ func FromFiles(ref string, files []File, entrypoint []string) (v1.Image, name.Re
 	if err := tw.Close(); err != nil {
 		return nil, nil, err
 	}
-	return FromLayer(ref, buf.Bytes(), v1.Config{Entrypoint: entrypoint, Env: []string{"PATH=/bin"}, WorkingDir: "/"})
+	return FromLayer(ref, buf.Bytes(), v1.Config{Entrypoint: entrypoint, Env: []string{"PATH=/bin"}, WorkingDir: "/"}, opts...)
 }
+
+// Option changes how an image is built.
+type Option func(*options)
+
+type options struct{ uncompressed bool }
+
+// Uncompressed stores the layer uncompressed, for the images primed in
+// the EFI: its squashfs compresses them better than a gzip or zstd layer
+// (0.6 MB of the EFI), and containerd unpacks them without decoding
+// (zstd layers left its heap larger, docs/benchmark.md, 2026-12-08).
+// Such an archive read back by go-containerregistry gets gzip layers,
+// so its manifest digest is not the built one's.
+func Uncompressed() Option { return func(o *options) { o.uncompressed = true } }
 
 // FromLayer makes a one-layer linux/amd64 image of an uncompressed layer
 // tarball with the given configuration, its creation time fixed at the
-// Unix epoch so the same layer gives the same digest. The layer is stored
-// uncompressed: the EFI's squashfs compresses it (zstd -19) about as well
-// as a zstd layer, and containerd unpacks it without decompressing. A
-// gzip layer took 0.6 MB more of the EFI; zstd layers left containerd's
-// heap larger after decoding them (docs/benchmark.md, 2026-12-08).
-func FromLayer(ref string, layerTar []byte, config v1.Config) (v1.Image, name.Reference, error) {
+// Unix epoch so the same layer gives the same digest.
+func FromLayer(ref string, layerTar []byte, config v1.Config, opts ...Option) (v1.Image, name.Reference, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	tag, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image name %q: %w", ref, err)
 	}
-	layer := static.NewLayer(layerTar, types.OCIUncompressedLayer)
+	var layer v1.Layer
+	if o.uncompressed {
+		layer = static.NewLayer(layerTar, types.OCIUncompressedLayer)
+	} else if layer, err = tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	}); err != nil {
+		return nil, nil, err
+	}
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		return nil, nil, err

@@ -196,7 +196,7 @@ func TestInspectDockerChecksLayerContent(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "prog")
 	os.WriteFile(bin, bytes.Repeat([]byte("kios"), 4096), 0o755)
-	img, tag, err := FromBinary(bin, "localhost/x:v1", nil)
+	img, tag, err := FromBinary(bin, "localhost/x:v1", nil, Uncompressed())
 	if err != nil {
 		t.Fatal(err)
 	}
