@@ -34,6 +34,11 @@ func (k *kubeletState) unheldSince() time.Time {
 func (k *kubeletState) unheldC() <-chan struct{} {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	return k.unheldLocked()
+}
+
+// unheldLocked makes the channel on first use; k.mu is held.
+func (k *kubeletState) unheldLocked() chan struct{} {
 	if k.unheld == nil {
 		k.unheld = make(chan struct{})
 	}
@@ -45,16 +50,9 @@ func (k *kubeletState) starting(snap kubelet.Snapshot) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.snapshot, k.started, k.pending = snap, true, false
-	if !snap.Held {
-		if k.unheld == nil {
-			k.unheld = make(chan struct{})
-		}
-		select {
-		case <-k.unheld:
-		default:
-			k.unheldAt = time.Now()
-			close(k.unheld)
-		}
+	if !snap.Held && k.unheldAt.IsZero() {
+		k.unheldAt = time.Now()
+		close(k.unheldLocked())
 	}
 }
 

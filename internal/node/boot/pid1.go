@@ -87,12 +87,7 @@ func Main() {
 func reportMemory(log Logger, full bool) {
 	for _, wait := range []time.Duration{30 * time.Second, 30 * time.Second} {
 		time.Sleep(wait)
-		f, err := os.Open("/proc/meminfo")
-		if err != nil {
-			return
-		}
-		m, err := meminfo.Parse(f)
-		f.Close()
+		m, err := meminfo.Read("/proc/meminfo")
 		if err != nil {
 			events.Emit(log, events.MeminfoFailed, "err", err)
 			return

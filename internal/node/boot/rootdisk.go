@@ -2,7 +2,6 @@ package boot
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -66,12 +65,7 @@ func waitNodeUp(ctx context.Context, unheld <-chan struct{}, since func() time.T
 // memAvailable reads MemAvailable, in bytes, from a meminfo file.
 func memAvailable(path string) func() (int64, error) {
 	return func() (int64, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		m, err := meminfo.Parse(f)
+		m, err := meminfo.Read(path)
 		return m.AvailableKiB << 10, err
 	}
 }

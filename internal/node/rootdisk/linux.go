@@ -330,12 +330,7 @@ func (l Linux) Release(ram string) (int64, error) {
 }
 
 func (l Linux) shmem() (int64, error) {
-	f, err := os.Open(l.Meminfo)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	m, err := meminfo.Parse(f)
+	m, err := meminfo.Read(l.Meminfo)
 	if err != nil {
 		return 0, err
 	}

@@ -6,9 +6,20 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 )
+
+// Read parses the meminfo file at path (/proc/meminfo).
+func Read(path string) (Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Info{}, err
+	}
+	defer f.Close()
+	return Parse(f)
+}
 
 // Info holds the /proc/meminfo fields the node reports.
 type Info struct {

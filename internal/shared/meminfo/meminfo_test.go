@@ -17,3 +17,14 @@ func TestParse(t *testing.T) {
 		t.Error("garbage parsed")
 	}
 }
+
+// TestRead reads this machine's /proc/meminfo, and names a missing file.
+func TestRead(t *testing.T) {
+	m, err := Read("/proc/meminfo")
+	if err != nil || m.TotalKiB <= 0 || m.AvailableKiB <= 0 || m.AvailableKiB > m.TotalKiB {
+		t.Errorf("Read(/proc/meminfo) = %+v, %v", m, err)
+	}
+	if _, err := Read("/nonexistent/meminfo"); err == nil || !strings.Contains(err.Error(), "/nonexistent/meminfo") {
+		t.Errorf("missing file: err = %v, want one naming the path", err)
+	}
+}
